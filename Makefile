@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with python3 and make:
+#   make reproduce   - creates .venv, installs, checks every finding, writes report/
+#   make test        - creates .venv if needed, runs the whole suite (notebooks included)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: reproduce test test-fast notebooks lab bench reference clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[notebooks,test,dask]"
+	touch $(STAMP)
+
+reproduce: $(STAMP)
+	$(BIN)/evidence reproduce --html report/index.html --json report/findings.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests notebooks --nbmake -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests -x -q -m "not slow and not notebooks"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+# Regenerate the pinned metafor values (needs R with metafor and metadat).
+reference:
+	Rscript tests/r/make_reference.R tests/reference
+
+clean:
+	rm -rf $(VENV) report .pytest_cache

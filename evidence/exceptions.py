@@ -1,0 +1,24 @@
+"""Warning classes of the project.
+
+Errors are plain :class:`ValueError` / :class:`TypeError` raised from
+:mod:`evidence._validation`; warnings are these classes, always issued with
+``stacklevel=2`` or deeper so that they point at the caller's line.
+"""
+
+from __future__ import annotations
+
+
+class EvidenceWarning(UserWarning):
+    """Base class of every warning issued by ``evidence``."""
+
+
+class ConvergenceWarning(EvidenceWarning):
+    """An iterative estimator did not converge; the message says what was done instead."""
+
+
+class ZeroCellWarning(EvidenceWarning):
+    """A continuity correction was applied, or a double-zero table was excluded."""
+
+
+class DataWarning(EvidenceWarning):
+    """Something about the input data deserves the user's attention (not an error)."""

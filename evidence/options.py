@@ -1,0 +1,45 @@
+"""The project's one vocabulary of options, each listed once.
+
+Every public function that takes one of these options validates it against the
+tuple below (see :func:`evidence._validation.check_choice`).  Translation to
+metafor's spellings happens only in the tests.
+
+Attributes
+----------
+OR_CI_METHODS
+    Confidence-interval methods for a single odds ratio:
+    ``"woolf"`` (log-Wald, Woolf 1955), ``"exact"`` (conditional maximum
+    likelihood / Cornfield 1956, as R's ``fisher.test``), ``"midp"``
+    (mid-p exact, Lancaster 1961), ``"score"`` (Miettinen & Nurminen 1985).
+ZERO_CELL_CORRECTIONS
+    ``"none"``; ``"add_if_zero"`` (0.5 added to every cell of a table that has
+    a zero cell, metafor's ``add=1/2, to="only0"`` default); ``"add_all"``
+    (0.5 added to every cell of every table); ``"treatment_arm"`` (Sweeting,
+    Sutton & Lambert 2004 treatment-arm continuity correction).
+DOUBLE_ZERO
+    What to do with a table with no events in either arm (or all events in
+    both): ``"exclude"`` (metafor's ``drop00=TRUE``) or ``"keep"``.
+TAU2_METHODS
+    Random-effects between-study variance estimators: ``"DL"``, ``"REML"``,
+    ``"ML"``, ``"PM"``, ``"HS"``, ``"SJ"``, ``"HE"``, ``"EB"``.
+POOLING_METHODS
+    ``"FE"`` (common effect, inverse variance) plus :data:`TAU2_METHODS`.
+POOLING_METHODS_2X2
+    ``"MH"`` (Mantel–Haenszel), ``"Peto"`` plus :data:`POOLING_METHODS`.
+TESTS
+    ``"z"`` (normal reference) or ``"knha"`` (Hartung–Knapp–Sidik–Jonkman
+    t-reference with adjusted standard error).
+"""
+
+from __future__ import annotations
+
+OR_CI_METHODS: tuple[str, ...] = ("woolf", "exact", "midp", "score")
+ZERO_CELL_CORRECTIONS: tuple[str, ...] = ("none", "add_if_zero", "add_all", "treatment_arm")
+DOUBLE_ZERO: tuple[str, ...] = ("exclude", "keep")
+TAU2_METHODS: tuple[str, ...] = ("DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB")
+POOLING_METHODS: tuple[str, ...] = ("FE",) + TAU2_METHODS
+POOLING_METHODS_2X2: tuple[str, ...] = ("MH", "Peto") + POOLING_METHODS
+TESTS: tuple[str, ...] = ("z", "knha")
+
+#: Default continuity correction added by the zero-cell options.
+CONTINUITY_CORRECTION: float = 0.5
