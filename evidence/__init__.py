@@ -13,3 +13,8 @@ from evidence import options
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
 
 # Public API: one import line per concept module (keep them in this order).
+from evidence.effect_sizes import log_odds_ratios, log_risk_ratios, odds_ratio, risk_difference, risk_differences, risk_ratio
+from evidence import published
+from evidence import tau2
+from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
+from evidence.small_study import begg_test, egger_test, funnel_data, pet_peese, trim_and_fill

@@ -101,7 +101,7 @@ def check_finite(name: str, arr: NDArray[np.float64], *, allow_nan: bool = False
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name} has the non-finite value {arr[idx]!r} at {_where(idx)}; "
+            f"{name} has the non-finite value {float(arr[idx])!r} at {_where(idx)}; "
             f"every value must be a finite number."
         )
 
@@ -158,6 +158,6 @@ def check_positive_variances(name: str, v: NDArray[np.float64], *, allow_nan: bo
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name} has the value {v[idx]!r} at {_where(idx)}; sampling variances must be "
+            f"{name} has the value {float(v[idx])!r} at {_where(idx)}; sampling variances must be "
             f"strictly positive."
         )

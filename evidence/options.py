@@ -43,3 +43,25 @@ TESTS: tuple[str, ...] = ("z", "knha")
 
 #: Default continuity correction added by the zero-cell options.
 CONTINUITY_CORRECTION: float = 0.5
+
+#: Within-study variance designs of :func:`evidence.simulate.coverage_grid` (see ``sample_variances``).
+V_SAMPLERS: tuple[str, ...] = ("brockwell_gordon", "uniform")
+#: Where :func:`evidence.simulate.coverage_grid` runs: local Dask if installed, local Dask, in-process.
+SCHEDULERS: tuple[str, ...] = ("auto", "local", "none")
+
+#: Confidence-interval methods for a single risk ratio: ``"katz"`` (log-Wald, Katz et al. 1978).
+RR_CI_METHODS: tuple[str, ...] = ("katz",)
+#: Confidence-interval methods for a single risk difference: ``"wald"``; ``"newcombe"`` (hybrid score, Newcombe 1998 method 10).
+RD_CI_METHODS: tuple[str, ...] = ("wald", "newcombe")
+#: Scale on which a reported confidence interval is symmetric: ``"log"`` (ratios) or ``"linear"`` (differences, SMDs).
+CI_SCALES: tuple[str, ...] = ("log", "linear")
+#: Regression test for funnel asymmetry (metafor ``regtest`` ``model=``): ``"rma"`` (mixed-effects meta-regression) or ``"lm"`` (weighted least squares, Egger et al. 1997).
+EGGER_MODELS: tuple[str, ...] = ("rma", "lm")
+#: Moderator of the funnel-asymmetry regression: ``"sei"`` (standard error, Egger) or ``"vi"`` (variance, PEESE-type).
+EGGER_PREDICTORS: tuple[str, ...] = ("sei", "vi")
+#: Estimators of the number of suppressed studies in trim and fill (Duval & Tweedie 2000a): ``"L0"``, ``"R0"``.
+TRIMFILL_ESTIMATORS: tuple[str, ...] = ("L0", "R0")
+#: Side of the funnel on which studies are imputed by trim and fill (``None`` lets the Egger-type slope decide).
+TRIMFILL_SIDES: tuple[str, ...] = ("left", "right")
+#: Alternative hypothesis of a one-parameter test (scipy's spelling).
+ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")

@@ -1,0 +1,682 @@
+"""Pooling: inverse-variance meta-analysis (single and batched) and 2x2-table methods.
+
+* :func:`meta_analysis` -- one analysis of effect sizes ``yi`` with sampling
+  variances ``vi`` (metafor ``rma.uni``, intercept only);
+* :func:`meta_analysis_many` -- the same for many analyses at once, as arrays of
+  shape ``(n_analyses, k)`` with NaN marking absent studies; the single-fit
+  function is this one with ``n = 1``;
+* :func:`meta_analysis_2x2` -- 2x2 tables pooled on the odds-ratio scale by
+  Mantel-Haenszel (metafor ``rma.mh``), Peto (``rma.peto``) or any
+  inverse-variance method on log odds ratios.
+
+Conventions, all following metafor 3.8-1 ``rma.uni`` / ``predict.rma``:
+
+* weights ``w_i = 1/(v_i + tau2)``; ``estimate = sum w_i y_i / sum w_i``,
+  ``se = 1/sqrt(sum w_i)`` (Hedges & Vevea 1998, eqs. 10-12);
+* ``test="knha"``: ``se`` multiplied by ``sqrt(s2w)`` with
+  ``s2w = sum w_i (y_i - estimate)^2 / (k - 1)`` (set to 0 when that sum is
+  ``<= machine eps``, as metafor; no truncation at 1), t reference with
+  ``k - 1`` degrees of freedom (Hartung & Knapp 2001, eq. 5; Sidik & Jonkman
+  2002);
+* Cochran's ``Q`` always uses the fixed-effect weights ``1/v_i``,
+  ``q_pvalue`` its chi^2_{k-1} upper tail;
+* ``I^2 = 100 tau2 / (vt + tau2)`` and ``H^2 = tau2/vt + 1`` with the
+  "typical" within-study variance ``vt = (k - 1) / (s_1 - s_2/s_1)``, ``s_r =
+  sum v_i^-r`` (Higgins & Thompson 2002, eq. 9); for ``method="FE"``,
+  ``I^2 = max(0, 100 (Q - (k-1))/Q)`` and ``H^2 = Q/(k-1)`` (eqs. 8, 6);
+* prediction interval ``estimate -/+ crit sqrt(se^2 + tau2)`` with ``crit`` the
+  normal (``"z"``) or ``t_{k-1}`` (``"knha"``) quantile (metafor ``predict.rma``,
+  default ``pi.type``; Riley et al. 2011 use ``t_{k-2}`` instead);
+* the Q-profile interval for tau2 (:func:`evidence.tau2.q_profile_ci`) is
+  reported for every method, ``"FE"`` included (it depends only on the data;
+  metafor's ``confint()`` declines for FE models).
+
+Edge cases (as metafor unless said otherwise):
+
+* ``k = 1``: ``tau2 = 0``, ``q = 0``, ``q_df = 0``, ``q_pvalue = 1``, ``i2 = 0``,
+  ``h2 = 1``, the tau2 interval is NaN (undefined), and ``test="knha"`` is
+  replaced by ``"z"`` with a :class:`~evidence.exceptions.DataWarning`;
+* ``Q < k - 1``: the moment estimators are truncated at 0; REML/ML may reach the
+  boundary 0 (Fisher scoring with step halving);
+* identical studies: ``q = 0``, ``tau2 = 0``; with ``test="knha"`` the adjusted
+  SE is 0 (metafor's ``s2w = 0``), so the CI collapses to the point estimate;
+* non-convergence of REML/ML/PM/EB: a
+  :class:`~evidence.exceptions.ConvergenceWarning` naming the estimator and the
+  row(s), tau2 replaced by the DL estimate, ``converged = False`` (metafor stops
+  with an error).
+
+References
+----------
+.. [1] Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor
+   package. *J Stat Softw* 36(3), 1-48; metafor 3.8-1 ``rma.uni``,
+   ``predict.rma``, ``confint.rma.uni``, ``rma.mh``, ``rma.peto``.
+.. [2] Higgins, J. P. T., & Thompson, S. G. (2002). Quantifying heterogeneity
+   in a meta-analysis. *Stat Med* 21(11), 1539-1558.
+.. [3] Hartung, J., & Knapp, G. (2001). On tests of the overall treatment
+   effect in meta-analysis with normally distributed responses. *Stat Med*
+   20(12), 1771-1782.
+.. [4] Robins, J., Breslow, N., & Greenland, S. (1986). Estimators of the
+   Mantel-Haenszel variance consistent in both sparse data and large-strata
+   limiting models. *Biometrics* 42(2), 311-323.
+.. [5] Mantel, N., & Haenszel, W. (1959). Statistical aspects of the analysis
+   of data from retrospective studies of disease. *J Natl Cancer Inst* 22(4),
+   719-748.
+.. [6] Yusuf, S., Peto, R., Lewis, J., Collins, R., & Sleight, P. (1985). Beta
+   blockade during and after myocardial infarction. *Prog Cardiovasc Dis*
+   27(5), 335-371.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from evidence import tau2 as _tau2
+from evidence._validation import (
+    as_float_array,
+    check_alpha,
+    check_choice,
+    check_counts,
+    check_finite,
+    check_positive_variances,
+    check_same_length,
+)
+from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning
+from evidence.options import (
+    DOUBLE_ZERO,
+    POOLING_METHODS,
+    POOLING_METHODS_2X2,
+    TESTS,
+    ZERO_CELL_CORRECTIONS,
+)
+from evidence.results import MetaAnalysis2x2Result, MetaAnalysisBatch, MetaAnalysisResult
+
+__all__ = ["meta_analysis", "meta_analysis_many", "meta_analysis_2x2"]
+
+_EPS = float(np.finfo(float).eps)
+
+
+def _check_iteration(tol: Any, max_iter: Any) -> tuple[float, int]:
+    try:
+        t = float(tol)
+    except (TypeError, ValueError):
+        raise TypeError(f"tol={tol!r} must be a positive number, e.g. tol=1e-12.") from None
+    if not (t > 0.0) or not np.isfinite(t):
+        raise ValueError(f"tol={tol!r} must be a positive finite number, e.g. tol=1e-12.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter={max_iter!r} must be a whole number >= 1, e.g. max_iter=1000.")
+    return t, int(max_iter)
+
+
+def _rows_text(idx: NDArray[np.int64], single: bool) -> str:
+    if single:
+        return ""
+    shown = ", ".join(str(int(i)) for i in idx[:10])
+    more = f" and {idx.size - 10} more" if idx.size > 10 else ""
+    return f" for analysis row(s) {shown}{more}"
+
+
+def _fit(
+    y: NDArray[np.float64],
+    v: NDArray[np.float64],
+    mask: NDArray[np.bool_],
+    method: str,
+    test: str,
+    alpha: float,
+    tol: float,
+    max_iter: int,
+    single: bool,
+    stacklevel: int,
+) -> dict[str, NDArray[Any]]:
+    """The shared kernel of every inverse-variance fit: arrays in, dict of arrays out."""
+    y0 = np.where(mask, y, 0.0)
+    v0 = np.where(mask, v, 1.0)
+    mf = mask.astype(np.float64)
+    n = y0.shape[0]
+    k = mask.sum(axis=1).astype(np.int64)
+    df = k - 1
+
+    fit = _tau2.estimate(method, y0, v0, mask, tol=tol, max_iter=max_iter)
+    tau2 = fit.tau2.copy()
+    converged = fit.converged.copy()
+    bad = np.flatnonzero(~converged)
+    if bad.size:
+        tau2[bad] = _tau2.dl(y0[bad], v0[bad], mask[bad])
+        warnings.warn(
+            f"The {method} estimator of tau2 did not converge within max_iter={max_iter} "
+            f"iterations (tol={tol:g}){_rows_text(bad, single)}; fell back to the DL "
+            f"(DerSimonian-Laird) estimate of tau2 there and set converged=False.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+
+    # pooled estimate
+    w = mf / (v0 + tau2[:, None])
+    sw = w.sum(axis=1)
+    est = (w * y0).sum(axis=1) / sw
+    se = np.sqrt(1.0 / sw)
+
+    use_t = np.zeros(n, dtype=bool)
+    if test == "knha":
+        if method == "FE":
+            warnings.warn(
+                "The Knapp-Hartung method (test='knha') is not meant to be used with "
+                "method='FE' (as metafor warns); it was applied as requested.",
+                EvidenceWarning,
+                stacklevel=stacklevel,
+            )
+        one = np.flatnonzero(k == 1)
+        if one.size:
+            warnings.warn(
+                f"test='knha' needs at least 2 studies{_rows_text(one, single)}; with k = 1 "
+                f"the z test was used instead (as metafor does).",
+                DataWarning,
+                stacklevel=stacklevel,
+            )
+        use_t = k > 1
+        r = (y0 - est[:, None]) * mf
+        rss = (w * r * r).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2w = np.where(rss <= _EPS, 0.0, rss / np.maximum(df, 1))
+        se = np.where(use_t, se * np.sqrt(s2w), se)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = est / se
+    tdf = np.maximum(df, 1).astype(np.float64)
+    crit = np.where(use_t, stats.t.isf(alpha / 2.0, tdf), stats.norm.isf(alpha / 2.0))
+    pval = np.where(use_t, 2.0 * stats.t.sf(np.abs(zval), tdf), 2.0 * stats.norm.sf(np.abs(zval)))
+    ci_low = est - crit * se
+    ci_high = est + crit * se
+    pse = np.sqrt(se * se + tau2)
+    pi_low = est - crit * pse
+    pi_high = est + crit * pse
+
+    # heterogeneity (fixed-effect weights)
+    w0 = mf / v0
+    sw0 = w0.sum(axis=1)
+    mu0 = (w0 * y0).sum(axis=1) / sw0
+    r0 = (y0 - mu0[:, None]) * mf
+    q = np.maximum(0.0, (w0 * r0 * r0).sum(axis=1))
+    multi = k > 1
+    q = np.where(multi, q, 0.0)
+    q_p = np.where(multi, stats.chi2.sf(q, tdf), 1.0)
+    trp = sw0 - (w0 * w0).sum(axis=1) / sw0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "FE":
+            i2 = np.maximum(0.0, 100.0 * (q - df) / q)
+            h2 = q / df
+        else:
+            vt = df / trp
+            i2 = 100.0 * tau2 / (vt + tau2)
+            h2 = tau2 / vt + 1.0
+    i2 = np.where(multi, np.nan_to_num(i2, nan=0.0), 0.0)
+    h2 = np.where(multi, h2, 1.0)
+
+    ci = _tau2.q_profile_ci(y0, v0, mask, alpha=alpha, tol=tol, max_iter=max_iter)
+
+    return {
+        "estimate": est,
+        "se": se,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "z": zval,
+        "p_value": pval,
+        "tau2": tau2,
+        "tau2_ci_low": ci.low,
+        "tau2_ci_high": ci.high,
+        "i2": i2,
+        "h2": h2,
+        "q": q,
+        "q_df": df,
+        "q_pvalue": q_p,
+        "pi_low": pi_low,
+        "pi_high": pi_high,
+        "k": k,
+        "converged": converged,
+        "n_iter": fit.n_iter,
+        "weights": w / sw[:, None] * 100.0,
+        "use_t": use_t,
+    }
+
+
+def meta_analysis_many(
+    Y: ArrayLike,
+    V: ArrayLike,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    alpha: float = 0.05,
+    tol: float = _tau2.DEFAULT_TOL,
+    max_iter: int = _tau2.DEFAULT_MAX_ITER,
+) -> MetaAnalysisBatch:
+    """Fit many random-effects (or common-effect) meta-analyses at once.
+
+    Row ``i`` of ``Y`` and ``V`` is one analysis; NaN marks an absent study (the
+    NaN pattern of ``Y`` and ``V`` must agree).  Every row is fitted exactly as
+    :func:`meta_analysis` would fit its present studies; iterative estimators run
+    in lock-step over the rows with per-row convergence.  Memory is O(n k).
+
+    Parameters
+    ----------
+    Y, V : array_like, shape (n_analyses, k)
+        Effect sizes and sampling variances (variances strictly positive).
+    method : str, default "REML"
+        ``"FE"`` or a tau^2 estimator of :data:`evidence.options.TAU2_METHODS`.
+    test : str, default "z"
+        ``"z"`` or ``"knha"`` (Hartung-Knapp-Sidik-Jonkman).
+    alpha : float, default 0.05
+        Intervals have level ``1 - alpha``.
+    tol, max_iter : float, int
+        Convergence tolerance and iteration cap of the iterative estimators
+        (see :data:`evidence.tau2.DEFAULT_TOL`).
+
+    Returns
+    -------
+    MetaAnalysisBatch
+        Arrays of shape ``(n_analyses,)`` named as the attributes of
+        :class:`~evidence.results.MetaAnalysisResult`, plus ``converged`` and
+        ``n_iter``.
+
+    Raises
+    ------
+    ValueError
+        On a shape mismatch, disagreeing NaN patterns, an analysis row with no
+        study, or a variance that is not strictly positive (naming the row).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Y = np.array([[0.1, 0.3, 0.5], [0.2, -0.1, np.nan]])
+    >>> V = np.array([[0.01, 0.02, 0.04], [0.02, 0.03, np.nan]])
+    >>> res = meta_analysis_many(Y, V, method="DL")
+    >>> res.k.tolist(), np.round(res.tau2, 6).tolist()
+    ([3, 2], [0.017143, 0.02])
+    """
+    method = check_choice("method", method, POOLING_METHODS)
+    test = check_choice("test", test, TESTS)
+    alpha = check_alpha(alpha)
+    tol, max_iter = _check_iteration(tol, max_iter)
+    y = as_float_array("Y", Y, ndim=2)
+    v = as_float_array("V", V, ndim=2)
+    if y.shape != v.shape:
+        raise ValueError(f"Y has shape {y.shape} but V has shape {v.shape}; they must be equal.")
+    if y.shape[1] == 0 or y.shape[0] == 0:
+        raise ValueError(f"Y has shape {y.shape}; at least one analysis with one study is needed.")
+    ny, nv = np.isnan(y), np.isnan(v)
+    if (ny != nv).any():
+        i, j = (int(t) for t in np.argwhere(ny != nv)[0])
+        which = "Y" if ny[i, j] else "V"
+        raise ValueError(
+            f"{which} is NaN at analysis row {i}, study {j} but the other array is not; NaN marks "
+            f"an absent study and must appear in both Y and V."
+        )
+    check_finite("Y", y, allow_nan=True)
+    check_positive_variances("V", v, allow_nan=True)
+    mask = ~ny
+    empty = np.flatnonzero(~mask.any(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"Analysis row(s) {', '.join(str(int(i)) for i in empty[:10])} have no study "
+            f"(all values NaN); every row needs at least one study."
+        )
+    out = _fit(y, v, mask, method, test, alpha, tol, max_iter, single=False, stacklevel=3)
+    fields = {name: out[name] for name in MetaAnalysisBatch.__dataclass_fields__ if name in out}
+    return MetaAnalysisBatch(**fields, method=method, test=test, alpha=alpha)
+
+
+def meta_analysis(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    alpha: float = 0.05,
+    labels: Sequence[str] | None = None,
+    tol: float = _tau2.DEFAULT_TOL,
+    max_iter: int = _tau2.DEFAULT_MAX_ITER,
+) -> MetaAnalysisResult:
+    """Random-effects (or common-effect) meta-analysis of effect sizes, as metafor ``rma.uni``.
+
+    Parameters
+    ----------
+    yi, vi : array_like, shape (k,)
+        Effect sizes (e.g. log odds ratios) and their sampling variances
+        (finite, variances strictly positive).
+    method : str, default "REML"
+        ``"FE"`` (common effect) or a tau^2 estimator: ``"DL"``, ``"REML"``,
+        ``"ML"``, ``"PM"``, ``"HS"``, ``"SJ"``, ``"HE"``, ``"EB"``
+        (see :mod:`evidence.tau2`).
+    test : str, default "z"
+        ``"z"`` (normal reference) or ``"knha"`` (Knapp-Hartung adjusted SE, t
+        with ``k - 1`` df, as metafor ``test="knha"``).
+    alpha : float, default 0.05
+        Every interval has level ``1 - alpha``.
+    labels : sequence of str, optional
+        Study labels (default ``"Study 1"``, ``"Study 2"``, ...).
+    tol, max_iter : float, int
+        Convergence tolerance and iteration cap of REML/ML/PM/EB.
+
+    Returns
+    -------
+    MetaAnalysisResult
+        See the module docstring for the formulas and edge cases.
+
+    Examples
+    --------
+    >>> res = meta_analysis([0.1, 0.3, 0.5], [0.01, 0.02, 0.04], method="DL")
+    >>> round(res.estimate, 4), round(res.tau2, 6), round(res.i2, 2)
+    (0.2524, 0.017143, 46.15)
+    """
+    method = check_choice("method", method, POOLING_METHODS)
+    test = check_choice("test", test, TESTS)
+    alpha = check_alpha(alpha)
+    tol, max_iter = _check_iteration(tol, max_iter)
+    y = as_float_array("yi", yi)
+    v = as_float_array("vi", vi)
+    k = check_same_length(yi=y, vi=v)
+    if k == 0:
+        raise ValueError("yi and vi are empty; at least one study is needed.")
+    check_finite("yi", y)
+    check_positive_variances("vi", v)
+    labs = _labels(labels, k)
+    out = _fit(
+        y[None, :], v[None, :], np.ones((1, k), dtype=bool), method, test, alpha, tol, max_iter,
+        single=True, stacklevel=3,
+    )
+    used_test = "z" if (test == "knha" and k == 1) else test
+    return _single(out, y, v, labs, method, used_test, alpha)
+
+
+def _labels(labels: Sequence[str] | None, k: int) -> tuple[str, ...]:
+    if labels is None:
+        return tuple(f"Study {i + 1}" for i in range(k))
+    if isinstance(labels, str):
+        raise TypeError(f"labels must be a sequence of {k} strings, not the single string {labels!r}.")
+    labs = tuple(str(x) for x in labels)
+    if len(labs) != k:
+        raise ValueError(f"labels has {len(labs)} entries but there are {k} studies; give one label per study.")
+    return labs
+
+
+def _single(
+    out: dict[str, NDArray[Any]],
+    y: NDArray[np.float64],
+    v: NDArray[np.float64],
+    labs: tuple[str, ...],
+    method: str,
+    test: str,
+    alpha: float,
+) -> MetaAnalysisResult:
+    scalars = {
+        name: (out[name][0].item())
+        for name in (
+            "estimate", "se", "ci_low", "ci_high", "z", "p_value", "tau2", "tau2_ci_low",
+            "tau2_ci_high", "i2", "h2", "q", "q_df", "q_pvalue", "pi_low", "pi_high", "k",
+            "converged", "n_iter",
+        )
+    }
+    return MetaAnalysisResult(
+        **scalars,
+        yi=y.copy(),
+        vi=v.copy(),
+        weights=out["weights"][0].copy(),
+        labels=labs,
+        method=method,
+        test=test,
+        alpha=alpha,
+    )
+
+
+# ---------------------------------------------------------------------------
+# 2x2 tables
+# ---------------------------------------------------------------------------
+
+
+def _heterogeneity_from_q(q: float, k: int, df_ok: bool = True) -> tuple[float, float, float, float]:
+    """Q, its p-value, I^2 and H^2 of a common-effect model (metafor ``rma.mh``/``rma.peto``)."""
+    if k > 1 and df_ok:
+        df = k - 1
+        p = float(stats.chi2.sf(q, df))
+        i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
+        return q, p, i2, q / df
+    return (q if k > 1 else 0.0), 1.0, 0.0, 1.0
+
+
+def meta_analysis_2x2(
+    events_exposed: ArrayLike,
+    n_exposed: ArrayLike,
+    events_unexposed: ArrayLike,
+    n_unexposed: ArrayLike,
+    *,
+    method: str = "MH",
+    test: str = "z",
+    alpha: float = 0.05,
+    correction: str = "add_if_zero",
+    double_zero: str = "exclude",
+    labels: Sequence[str] | None = None,
+    tol: float = _tau2.DEFAULT_TOL,
+    max_iter: int = _tau2.DEFAULT_MAX_ITER,
+) -> MetaAnalysis2x2Result:
+    """Meta-analysis of 2x2 tables, reported on the odds-ratio scale.
+
+    Parameters
+    ----------
+    events_exposed, n_exposed, events_unexposed, n_unexposed : array_like of int
+        Per study: events and group size among the exposed (e.g. children of
+        prisoners) and the unexposed.
+    method : str, default "MH"
+        ``"MH"``: Mantel-Haenszel odds ratio (Mantel & Haenszel 1959 [5]_) with
+        the Robins-Breslow-Greenland variance of its log (Robins et al. 1986
+        [4]_, eq. 13), from the raw counts, as metafor ``rma.mh(measure="OR")``.
+        ``"Peto"``: Peto's one-step odds ratio ``exp(sum(O_i - E_i)/sum V_i)``,
+        ``se = 1/sqrt(sum V_i)`` (Yusuf et al. 1985 [6]_), from the raw counts, as
+        metafor ``rma.peto``.  Otherwise any method of :func:`meta_analysis`
+        applied to the log odds ratios of
+        :func:`evidence.effect_sizes.log_odds_ratios`.
+    test : str, default "z"
+        ``"z"`` or ``"knha"`` (not defined for ``"MH"``/``"Peto"``).
+    alpha : float, default 0.05
+        Level ``1 - alpha`` of every interval.
+    correction : str, default "add_if_zero"
+        Zero-cell correction of the per-study log odds ratios (see
+        :data:`evidence.options.ZERO_CELL_CORRECTIONS`).  MH and Peto pool the
+        raw counts and use the corrected log odds ratios only for Q, as metafor.
+    double_zero : str, default "exclude"
+        ``"exclude"`` tables without events (or with only events) in both arms
+        (metafor ``drop00=TRUE``, with a ZeroCellWarning) or ``"keep"`` them.
+    labels : sequence of str, optional
+        Study labels (default ``"Study 1"``, ...).
+    tol, max_iter : float, int
+        As in :func:`meta_analysis`.
+
+    Returns
+    -------
+    MetaAnalysis2x2Result
+        ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high`` are odds
+        ratios; ``log_estimate`` and ``se`` are on the log scale.  For MH,
+        ``q = sum (y_i - log OR_MH)^2 / v_i`` over the corrected log odds ratios
+        (metafor ``rma.mh``); for Peto, ``q = sum (O_i - E_i)^2/V_i - (sum (O_i -
+        E_i))^2 / sum V_i`` over tables with ``V_i > 0`` (metafor ``rma.peto``);
+        both with ``k - 1`` df, ``tau2 = 0`` and a NaN tau2 interval.
+
+    Raises
+    ------
+    ValueError
+        For invalid counts (naming argument and study), an unknown option,
+        ``test="knha"`` with MH/Peto, or when the MH/Peto odds ratio is
+        undefined (no informative table).
+
+    Examples
+    --------
+    >>> res = meta_analysis_2x2([12, 8, 20], [100, 60, 150], [6, 5, 9], [100, 70, 140])
+    >>> round(res.estimate, 4), res.method, res.k
+    (2.1528, 'MH', 3)
+    """
+    from evidence.effect_sizes import log_odds_ratios
+
+    method = check_choice("method", method, POOLING_METHODS_2X2)
+    test = check_choice("test", test, TESTS)
+    alpha = check_alpha(alpha)
+    correction = check_choice("correction", correction, ZERO_CELL_CORRECTIONS)
+    double_zero = check_choice("double_zero", double_zero, DOUBLE_ZERO)
+    tol, max_iter = _check_iteration(tol, max_iter)
+    if method in ("MH", "Peto") and test != "z":
+        raise ValueError(
+            f"test={test!r} is not defined for method={method!r} (a common-effect method on the "
+            f"raw counts); use test='z', or an inverse-variance method such as method='REML' "
+            f"with test='knha'."
+        )
+    a, n1 = check_counts("events_exposed", events_exposed, "n_exposed", n_exposed)
+    c, n2 = check_counts("events_unexposed", events_unexposed, "n_unexposed", n_unexposed)
+    check_same_length(events_exposed=a, events_unexposed=c)
+    labs_all = _labels(labels, a.size)
+
+    es = log_odds_ratios(
+        a, n1, c, n2, correction=correction, double_zero=double_zero
+    )
+    included = np.asarray(es.included, dtype=bool)
+    corrected = np.asarray(es.corrected, dtype=bool)
+    idx = np.flatnonzero(included)
+    if idx.size == 0:
+        raise ValueError(
+            "No study is left to pool: every table was excluded as a double-zero table "
+            "(double_zero='exclude'); the odds ratio is not estimable from these data."
+        )
+    yi = np.asarray(es.yi, dtype=np.float64)[idx]
+    vi = np.asarray(es.vi, dtype=np.float64)[idx]
+    labs = tuple(labs_all[i] for i in idx)
+    excluded = tuple(int(i) for i in np.flatnonzero(~included))
+    common = dict(
+        labels=labs, included=included, excluded=excluded, corrected=corrected,
+        method=method, alpha=alpha, correction=correction, double_zero=double_zero,
+    )
+
+    if method not in ("MH", "Peto"):
+        bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
+        if bad.any():
+            j = int(idx[np.argmax(bad)])
+            raise ValueError(
+                f"Study {j} has a zero cell, so its log odds ratio is not finite with "
+                f"correction={correction!r}; use correction='add_if_zero' (or another "
+                f"correction) for method={method!r}, or method='MH'/'Peto'."
+            )
+        out = _fit(
+            yi[None, :], vi[None, :], np.ones((1, yi.size), dtype=bool), method, test, alpha,
+            tol, max_iter, single=True, stacklevel=3,
+        )
+        used_test = "z" if (test == "knha" and yi.size == 1) else test
+        g = {name: out[name][0].item() for name in out if name not in ("weights",)}
+        return MetaAnalysis2x2Result(
+            estimate=float(np.exp(g["estimate"])),
+            ci_low=float(np.exp(g["ci_low"])),
+            ci_high=float(np.exp(g["ci_high"])),
+            log_estimate=g["estimate"],
+            se=g["se"],
+            z=g["z"],
+            p_value=g["p_value"],
+            tau2=g["tau2"],
+            tau2_ci_low=g["tau2_ci_low"],
+            tau2_ci_high=g["tau2_ci_high"],
+            i2=g["i2"],
+            h2=g["h2"],
+            q=g["q"],
+            q_df=g["q_df"],
+            q_pvalue=g["q_pvalue"],
+            pi_low=float(np.exp(g["pi_low"])),
+            pi_high=float(np.exp(g["pi_high"])),
+            k=g["k"],
+            yi=yi,
+            vi=vi,
+            weights=out["weights"][0].copy(),
+            test=used_test,
+            converged=g["converged"],
+            n_iter=g["n_iter"],
+            **common,
+        )
+
+    # raw counts of the tables used (a double-zero table contributes nothing to MH/Peto)
+    aa, cc = a[idx], c[idx]
+    bb, dd = n1[idx] - aa, n2[idx] - cc
+    m1, m2 = n1[idx], n2[idx]
+    N = m1 + m2
+    k = int(idx.size)
+    zcrit = float(stats.norm.isf(alpha / 2.0))
+    if method == "MH":
+        R_i = aa * dd / N
+        S_i = bb * cc / N
+        P_i = (aa + dd) / N
+        Q_i = (bb + cc) / N
+        R, S = R_i.sum(), S_i.sum()
+        if R == 0 or S == 0:
+            raise ValueError(
+                "The Mantel-Haenszel odds ratio is undefined for these tables ("
+                + ("no table has events among the exposed with non-events among the unexposed"
+                   if R == 0 else "no table has non-events among the exposed with events among the unexposed")
+                + "); use an inverse-variance method with a zero-cell correction, e.g. method='REML'."
+            )
+        beta = float(np.log(R / S))
+        se = float(np.sqrt(0.5 * ((P_i * R_i).sum() / R**2
+                                  + (P_i * S_i + Q_i * R_i).sum() / (R * S)
+                                  + (Q_i * S_i).sum() / S**2)))
+        weights = S_i / S * 100.0
+        ok = np.isfinite(yi) & np.isfinite(vi)
+        k_yi = int(ok.sum())
+        q = float(max(0.0, np.sum((yi[ok] - beta) ** 2 / vi[ok]))) if k_yi > 1 else 0.0
+        q, q_p, i2, h2 = _heterogeneity_from_q(q, k_yi)
+        q_df = max(k_yi - 1, 0)
+    else:  # Peto
+        xt = aa + cc
+        yt = bb + dd
+        E_i = xt * m1 / N
+        V_i = xt * yt * (m1 / N) * (m2 / N) / (N - 1)
+        sV = V_i.sum()
+        if sV == 0:
+            raise ValueError(
+                "Peto's odds ratio is undefined: one of the two outcomes never occurred in any "
+                "table (sum of the hypergeometric variances is 0)."
+            )
+        beta = float((aa - E_i).sum() / sV)
+        se = float(1.0 / np.sqrt(sV))
+        weights = V_i / sV * 100.0
+        pos = V_i > 0
+        q = float(max(0.0, np.sum((aa[pos] - E_i[pos]) ** 2 / V_i[pos]) - (aa - E_i).sum() ** 2 / sV))
+        q_df = k - 1
+        if int(pos.sum()) > 1:
+            q, q_p, i2, h2 = _heterogeneity_from_q(q, k)
+        else:
+            q_p, i2, h2 = 1.0, 0.0, 1.0
+    zval = beta / se
+    p = float(2.0 * stats.norm.sf(abs(zval)))
+    lo, hi = beta - zcrit * se, beta + zcrit * se
+    return MetaAnalysis2x2Result(
+        estimate=float(np.exp(beta)),
+        ci_low=float(np.exp(lo)),
+        ci_high=float(np.exp(hi)),
+        log_estimate=beta,
+        se=se,
+        z=float(zval),
+        p_value=p,
+        tau2=0.0,
+        tau2_ci_low=float("nan"),
+        tau2_ci_high=float("nan"),
+        i2=float(i2),
+        h2=float(h2),
+        q=float(q),
+        q_df=int(q_df),
+        q_pvalue=float(q_p),
+        pi_low=float(np.exp(lo)),
+        pi_high=float(np.exp(hi)),
+        k=k,
+        yi=yi,
+        vi=vi,
+        weights=weights,
+        test="z",
+        converged=True,
+        n_iter=0,
+        **common,
+    )

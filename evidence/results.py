@@ -1,0 +1,435 @@
+"""Frozen result objects of the pooling functions.
+
+* :class:`MetaAnalysisResult` -- one inverse-variance meta-analysis
+  (:func:`evidence.pooling.meta_analysis`);
+* :class:`MetaAnalysisBatch` -- many analyses at once, every attribute an array
+  over the analyses (:func:`evidence.pooling.meta_analysis_many`);
+* :class:`MetaAnalysis2x2Result` -- a meta-analysis of 2x2 tables reported on
+  the odds-ratio scale (:func:`evidence.pooling.meta_analysis_2x2`).
+
+Per-study tables use the fixed columns of :data:`evidence._results.FRAME_COLUMNS`
+(``estimate, se, ci_low, ci_high, weight``) followed by ``kind``; the
+confidence level is the attribute ``alpha``, never part of a column name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["MetaAnalysisResult", "MetaAnalysisBatch", "MetaAnalysis2x2Result"]
+
+_KIND = "kind"
+
+
+def _study_rows(
+    labels: tuple[str, ...],
+    yi: NDArray[np.float64],
+    vi: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    alpha: float,
+) -> dict[str, list[object]]:
+    z = float(stats.norm.isf(alpha / 2.0))
+    se = np.sqrt(vi)
+    return {
+        "estimate": list(yi),
+        "se": list(se),
+        "ci_low": list(yi - z * se),
+        "ci_high": list(yi + z * se),
+        "weight": list(weights),
+        _KIND: ["study"] * len(yi),
+    }
+
+
+def _frame(
+    labels: tuple[str, ...],
+    yi: NDArray[np.float64],
+    vi: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    alpha: float,
+    pooled: tuple[float, float, float, float],
+    prediction: tuple[float, float, float, float],
+) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = _study_rows(labels, yi, vi, weights, alpha)
+    est, se, lo, hi = pooled
+    pest, pse, plo, phi = prediction
+    for col, a, b in (
+        ("estimate", est, pest),
+        ("se", se, pse),
+        ("ci_low", lo, plo),
+        ("ci_high", hi, phi),
+        ("weight", 100.0, np.nan),
+    ):
+        rows[col] += [a, b]
+    rows[_KIND] += ["pooled", "prediction"]
+    index = pd.Index(list(labels) + ["pooled", "prediction"], name="study")
+    return pd.DataFrame(rows, index=index, columns=list(FRAME_COLUMNS) + [_KIND])
+
+
+@dataclass(frozen=True, repr=False)
+class MetaAnalysisResult(ResultMixin):
+    """One meta-analysis of effect sizes ``yi`` with sampling variances ``vi``.
+
+    Attributes
+    ----------
+    estimate, se : float
+        Pooled effect and its standard error (the Knapp-Hartung adjusted SE
+        under ``test="knha"``).
+    ci_low, ci_high : float
+        ``1 - alpha`` confidence interval of the pooled effect.
+    z : float
+        Test statistic ``estimate / se`` (a t statistic with ``q_df`` degrees of
+        freedom under ``test="knha"``).
+    p_value : float
+        Two-sided p-value of ``z``.
+    tau2, tau2_ci_low, tau2_ci_high : float
+        Between-study variance and its Q-profile interval (NaN when ``k = 1``).
+    i2 : float
+        I^2 in percent; h2 : H^2.
+    q, q_df, q_pvalue : float, int, float
+        Cochran's Q, its degrees of freedom ``k - 1`` and p-value.
+    pi_low, pi_high : float
+        Prediction interval, as metafor's ``predict()``.
+    k : int
+        Number of studies.
+    yi, vi : ndarray
+        The studies' effect sizes and sampling variances.
+    weights : ndarray
+        Study weights in percent.
+    labels : tuple of str
+        Study labels.
+    method, test : str
+        tau^2 estimator (or ``"FE"``) and the test (``"z"`` or ``"knha"``).
+    alpha : float
+        ``1 - alpha`` is the level of every interval.
+    converged : bool
+        False when the iterative estimator did not converge (tau2 then comes
+        from the DL fallback, see the warning issued).
+    n_iter : int
+        Iterations used by the estimator (0 for closed forms).
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p_value: float
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    i2: float
+    h2: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    pi_low: float
+    pi_high: float
+    k: int
+    yi: NDArray[np.float64]
+    vi: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    labels: tuple[str, ...]
+    method: str
+    test: str
+    alpha: float
+    converged: bool
+    n_iter: int
+
+    def __repr__(self) -> str:
+        return (
+            f"MetaAnalysisResult(method={self.method!r}, test={self.test!r}, k={self.k}, "
+            f"estimate={fmt(self.estimate)}, ci=({fmt(self.ci_low)}, {fmt(self.ci_high)}), "
+            f"p_value={fmt(self.p_value)}, tau2={fmt(self.tau2)}, i2={fmt(self.i2)}, "
+            f"alpha={self.alpha:g})"
+        )
+
+    def confidence_interval(self) -> tuple[float, float]:
+        """The ``1 - alpha`` confidence interval of the pooled effect."""
+        return (self.ci_low, self.ci_high)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per study, then a ``pooled`` row and a ``prediction`` row.
+
+        Columns ``estimate, se, ci_low, ci_high, weight, kind``.  Study rows hold
+        ``yi``, ``sqrt(vi)``, the normal-theory (Wald) interval
+        ``yi -/+ z_{1-alpha/2} sqrt(vi)`` and the weight in percent.  The
+        ``pooled`` row holds the pooled estimate, its SE and CI (weight 100).
+        The ``prediction`` row holds the pooled estimate, the predictive SD
+        ``sqrt(se^2 + tau2)`` and the prediction interval in ``ci_low``/``ci_high``
+        (weight NaN).
+        """
+        return _frame(
+            self.labels,
+            self.yi,
+            self.vi,
+            self.weights,
+            self.alpha,
+            (self.estimate, self.se, self.ci_low, self.ci_high),
+            (self.estimate, float(np.sqrt(self.se**2 + self.tau2)), self.pi_low, self.pi_high),
+        )
+
+    def summary(self) -> str:
+        """Printable multi-line summary (in the spirit of metafor's ``print.rma.uni``)."""
+        return _summary_text(self, scale_name="estimate")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _summary_text(r: MetaAnalysisResult | MetaAnalysis2x2Result, scale_name: str) -> str:
+    level = f"{100 * (1 - r.alpha):g}%"
+    model = "Common-effect" if r.method in ("FE", "MH", "Peto") else "Random-effects"
+    stat = "t" if r.test == "knha" else "z"
+    lines = [
+        f"{model} meta-analysis (k = {r.k}; method = {r.method}; test = {r.test})",
+        "",
+    ]
+    if r.method not in ("FE", "MH", "Peto"):
+        lines.append(
+            f"tau^2 = {fmt(r.tau2)} ({level} CI {fmt(r.tau2_ci_low)} to {fmt(r.tau2_ci_high)}), "
+            f"tau = {fmt(np.sqrt(r.tau2))}"
+        )
+    lines += [
+        f"I^2 = {r.i2:.2f}%, H^2 = {fmt(r.h2)}",
+        f"Test for heterogeneity: Q({r.q_df}) = {fmt(r.q)}, p = {fmt(r.q_pvalue)}",
+        "",
+    ]
+    if isinstance(r, MetaAnalysis2x2Result):
+        lines += [
+            f"Pooled odds ratio = {fmt(r.estimate)} ({level} CI {fmt(r.ci_low)} to {fmt(r.ci_high)})",
+            f"log OR = {fmt(r.log_estimate)}, se = {fmt(r.se)}, {stat} = {fmt(r.z)}, "
+            f"p = {fmt(r.p_value)}",
+        ]
+        if r.method not in ("MH", "Peto", "FE"):
+            lines.append(f"Prediction interval (OR): {fmt(r.pi_low)} to {fmt(r.pi_high)}")
+        lines.append(
+            f"Zero cells: correction = {r.correction!r}, double_zero = {r.double_zero!r}; "
+            f"excluded studies: {list(r.excluded) if r.excluded else 'none'}"
+        )
+    else:
+        lines += [
+            f"Pooled {scale_name} = {fmt(r.estimate)}, se = {fmt(r.se)}, {stat} = {fmt(r.z)}, "
+            f"p = {fmt(r.p_value)}",
+            f"{level} CI {fmt(r.ci_low)} to {fmt(r.ci_high)}; "
+            f"prediction interval {fmt(r.pi_low)} to {fmt(r.pi_high)}",
+        ]
+    if not r.converged:
+        lines.append(f"WARNING: the {r.method} estimator did not converge; tau^2 is the DL estimate.")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, repr=False)
+class MetaAnalysisBatch(ResultMixin):
+    """Many meta-analyses at once; every numeric attribute has shape ``(n_analyses,)``.
+
+    The attributes are named exactly as in :class:`MetaAnalysisResult`
+    (``estimate, se, ci_low, ci_high, z, p_value, tau2, tau2_ci_low,
+    tau2_ci_high, i2, h2, q, q_df, q_pvalue, pi_low, pi_high, k``) plus the
+    per-row ``converged`` mask and ``n_iter``; ``method``, ``test`` and
+    ``alpha`` are shared by all rows.
+    """
+
+    estimate: NDArray[np.float64]
+    se: NDArray[np.float64]
+    ci_low: NDArray[np.float64]
+    ci_high: NDArray[np.float64]
+    z: NDArray[np.float64]
+    p_value: NDArray[np.float64]
+    tau2: NDArray[np.float64]
+    tau2_ci_low: NDArray[np.float64]
+    tau2_ci_high: NDArray[np.float64]
+    i2: NDArray[np.float64]
+    h2: NDArray[np.float64]
+    q: NDArray[np.float64]
+    q_df: NDArray[np.int64]
+    q_pvalue: NDArray[np.float64]
+    pi_low: NDArray[np.float64]
+    pi_high: NDArray[np.float64]
+    k: NDArray[np.int64]
+    converged: NDArray[np.bool_]
+    n_iter: NDArray[np.int64]
+    method: str
+    test: str
+    alpha: float
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+    def __repr__(self) -> str:
+        n = len(self)
+        return (
+            f"MetaAnalysisBatch(n_analyses={n}, method={self.method!r}, test={self.test!r}, "
+            f"alpha={self.alpha:g}, not_converged={int((~self.converged).sum())})"
+        )
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per analysis: ``estimate, se, ci_low, ci_high, weight`` then the other fields.
+
+        ``weight`` is NaN (there is no weight of a whole analysis); the other
+        columns are the array attributes under their own names.
+        """
+        import pandas as pd
+
+        data: dict[str, object] = {
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "weight": np.full(len(self), np.nan),
+        }
+        for name in _BATCH_ARRAYS:
+            if name not in data:
+                data[name] = getattr(self, name)
+        return pd.DataFrame(data, index=pd.RangeIndex(len(self), name="analysis"))
+
+
+_BATCH_ARRAYS: tuple[str, ...] = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "z",
+    "p_value",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "i2",
+    "h2",
+    "q",
+    "q_df",
+    "q_pvalue",
+    "pi_low",
+    "pi_high",
+    "k",
+    "converged",
+    "n_iter",
+)
+
+
+@dataclass(frozen=True, repr=False)
+class MetaAnalysis2x2Result(ResultMixin):
+    """Meta-analysis of 2x2 tables on the odds-ratio scale.
+
+    Attributes
+    ----------
+    estimate, ci_low, ci_high : float
+        Pooled odds ratio and its ``1 - alpha`` confidence interval.
+    log_estimate, se : float
+        Pooled log odds ratio and its standard error (Robins-Breslow-Greenland
+        for ``"MH"``, ``1/sqrt(sum V_i)`` for ``"Peto"``).
+    z, p_value : float
+        Test statistic (t under ``"knha"``) and two-sided p-value.
+    tau2, tau2_ci_low, tau2_ci_high, i2, h2, q, q_df, q_pvalue : float
+        Heterogeneity, as in :class:`MetaAnalysisResult`.  ``MH`` and ``Peto``
+        are common-effect methods: ``tau2 = 0`` and its interval is NaN.
+    pi_low, pi_high : float
+        Prediction interval on the OR scale (equal to the CI for common-effect methods).
+    k : int
+        Studies used (after excluding double-zero tables when ``double_zero="exclude"``).
+    yi, vi : ndarray
+        Per-study log odds ratios and variances of the studies used (with the
+        zero-cell correction; for ``"Peto"``, Peto's one-step log odds ratios
+        from the raw counts).  These are what Q is computed from for ``"MH"``
+        and every inverse-variance method.
+    weights : ndarray
+        Weights in percent (MH: ``b_i c_i / N_i``; Peto: ``V_i``; otherwise ``1/(v_i + tau2)``).
+    labels : tuple of str
+        Labels of the studies used.
+    included : ndarray of bool
+        Over the input studies: True where the study was used.
+    excluded : tuple of int
+        Indices (into the input) of studies left out.
+    corrected : ndarray of bool
+        Over the input studies: True where a continuity correction was applied to yi/vi.
+    method, test, alpha, correction, double_zero : str, str, float, str, str
+        The options, echoed.
+    converged : bool; n_iter : int
+        As in :class:`MetaAnalysisResult`.
+    """
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    log_estimate: float
+    se: float
+    z: float
+    p_value: float
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    i2: float
+    h2: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    pi_low: float
+    pi_high: float
+    k: int
+    yi: NDArray[np.float64]
+    vi: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    labels: tuple[str, ...]
+    included: NDArray[np.bool_]
+    excluded: tuple[int, ...]
+    corrected: NDArray[np.bool_]
+    method: str
+    test: str
+    alpha: float
+    correction: str
+    double_zero: str
+    converged: bool
+    n_iter: int
+
+    def __repr__(self) -> str:
+        return (
+            f"MetaAnalysis2x2Result(method={self.method!r}, k={self.k}, "
+            f"odds_ratio={fmt(self.estimate)}, ci=({fmt(self.ci_low)}, {fmt(self.ci_high)}), "
+            f"p_value={fmt(self.p_value)}, i2={fmt(self.i2)}, alpha={self.alpha:g})"
+        )
+
+    def confidence_interval(self) -> tuple[float, float]:
+        """The ``1 - alpha`` confidence interval of the pooled odds ratio."""
+        return (self.ci_low, self.ci_high)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Rows as :meth:`MetaAnalysisResult.summary_frame`, on the odds-ratio scale.
+
+        ``estimate``, ``ci_low`` and ``ci_high`` are odds ratios; ``se`` stays on
+        the log scale (SE of the log odds ratio).
+        """
+        frame = _frame(
+            self.labels,
+            self.yi,
+            self.vi,
+            self.weights,
+            self.alpha,
+            (self.log_estimate, self.se, np.log(self.ci_low), np.log(self.ci_high)),
+            (
+                self.log_estimate,
+                float(np.sqrt(self.se**2 + self.tau2)),
+                np.log(self.pi_low),
+                np.log(self.pi_high),
+            ),
+        )
+        for col in ("estimate", "ci_low", "ci_high"):
+            frame[col] = np.exp(frame[col])
+        return frame
+
+    def summary(self) -> str:
+        """Printable multi-line summary."""
+        return _summary_text(self, scale_name="odds ratio")
+
+    def __str__(self) -> str:
+        return self.summary()

@@ -1,0 +1,58 @@
+"""pyproject.toml and environment.yml must declare the same packages."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# conda-forge spellings of the PyPI names, where they differ.
+CONDA_NAME = {"dask[distributed]": "dask"}
+# Packages that exist only in one of the two worlds.
+PIP_ONLY: set[str] = set()
+CONDA_ONLY = {"python", "pip"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ ;]", req.strip(), maxsplit=1)[0].lower()
+
+
+def _pyproject_packages() -> dict[str, str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    reqs = list(data["project"]["dependencies"])
+    for extra in data["project"]["optional-dependencies"].values():
+        reqs.extend(extra)
+    out = {}
+    for r in reqs:
+        name = _name(r)
+        out[CONDA_NAME.get(name, name)] = r
+    return out
+
+
+def _conda_packages() -> dict[str, str]:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    out = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, str):
+            out[_name(dep)] = dep
+    return out
+
+
+def test_same_package_names() -> None:
+    py = set(_pyproject_packages()) - PIP_ONLY
+    conda = set(_conda_packages()) - CONDA_ONLY
+    assert py == conda, f"only in pyproject: {sorted(py - conda)}; only in environment.yml: {sorted(conda - py)}"
+
+
+def test_same_lower_bounds() -> None:
+    py = _pyproject_packages()
+    conda = _conda_packages()
+    for name, req in py.items():
+        if name in conda:
+            lo_py = re.findall(r">=\s*([\w.]+)", req)
+            lo_conda = re.findall(r">=\s*([\w.]+)", conda[name])
+            assert lo_py == lo_conda, f"{name}: pyproject says {req!r}, environment.yml says {conda[name]!r}"

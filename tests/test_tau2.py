@@ -1,0 +1,290 @@
+"""Tests of the tau^2 kernels in evidence.tau2.
+
+Oracles: hand-worked closed forms on a 3-study example, the defining equations
+of the iterative estimators (score equations, Q(tau2) = k - 1, the Q-profile
+quantiles), statsmodels where it computes the same quantity, and batch/mask
+invariances.  Agreement with metafor itself is pinned in test_metafor_core.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from evidence import tau2 as T
+from evidence.options import TAU2_METHODS
+
+#: Closed-form results reproduced by hand: only floating-point rounding separates them.
+RTOL_EXACT = 1e-12
+#: Iterative estimators stop at DEFAULT_TOL = 1e-12 relative; the defining
+#: equation then holds to about that times its scale; 1e-9 leaves headroom.
+RTOL_ITER = 1e-9
+#: statsmodels' iterated (Paule-Mandel) estimator stops at a looser tolerance
+#: (its default atol 1e-5 on the update), agreeing to ~1e-6 relative.
+RTOL_STATSMODELS_PM = 1e-5
+
+Y3 = np.array([[0.1, 0.3, 0.5]])
+V3 = np.array([[0.01, 0.02, 0.04]])
+
+
+def _random_batch(rng: np.random.Generator, n: int, k: int, p_absent: float = 0.25):
+    v = rng.uniform(0.005, 0.3, (n, k))
+    y = rng.normal(0.2, np.sqrt(v + rng.choice([0.0, 0.02, 0.2], size=(n, 1))))
+    mask = rng.random((n, k)) >= p_absent
+    mask[:, 0] = True  # every row keeps at least one study
+    return y, v, mask
+
+
+# ---------------------------------------------------------------------------
+# hand-worked closed forms on y = (0.1, 0.3, 0.5), v = (0.01, 0.02, 0.04)
+# weights 1/v = (100, 50, 25), sum 175, weighted mean 37.5/175 = 3/14
+# ---------------------------------------------------------------------------
+
+
+def test_q_statistic_by_hand() -> None:
+    mu = 37.5 / 175
+    q = 100 * (0.1 - mu) ** 2 + 50 * (0.3 - mu) ** 2 + 25 * (0.5 - mu) ** 2
+    assert q == pytest.approx(26 / 7, rel=RTOL_EXACT)
+    assert T.q_statistic(Y3, V3)[0] == pytest.approx(26 / 7, rel=RTOL_EXACT)
+
+
+def test_dl_by_hand() -> None:
+    # tr(P) = 175 - (100^2 + 50^2 + 25^2)/175 = 100; (Q - 2)/100 = (12/7)/100
+    assert T.dl(Y3, V3)[0] == pytest.approx(12 / 700, rel=RTOL_EXACT)
+
+
+def test_he_by_hand() -> None:
+    # sum (y - 0.3)^2 = 0.08; (k-1)/k sum v = 2/3 * 0.07; divided by k - 1 = 2
+    assert T.he(Y3, V3)[0] == pytest.approx((0.08 - 0.07 * 2 / 3) / 2, rel=RTOL_EXACT)
+
+
+def test_hs_by_hand() -> None:
+    # (Q - k) / sum w = (26/7 - 3)/175
+    assert T.hs(Y3, V3)[0] == pytest.approx((26 / 7 - 3) / 175, rel=RTOL_EXACT)
+
+
+def test_sj_by_hand() -> None:
+    tau0 = 0.08 / 3  # var(y) * (k-1)/k
+    w = 1 / (V3[0] + tau0)
+    mu = (w * Y3[0]).sum() / w.sum()
+    q = (w * (Y3[0] - mu) ** 2).sum()
+    assert T.sj(Y3, V3)[0] == pytest.approx(tau0 * q / 2, rel=RTOL_EXACT)
+
+
+# ---------------------------------------------------------------------------
+# defining equations of the iterative estimators
+# ---------------------------------------------------------------------------
+
+
+def _score_terms(y: np.ndarray, v: np.ndarray, t: float) -> tuple[float, float, float, float]:
+    w = 1 / (v + t)
+    mu = (w * y).sum() / w.sum()
+    r = y - mu
+    ypp = (w**2 * r**2).sum()
+    trp = w.sum() - (w**2).sum() / w.sum()
+    return ypp, trp, w.sum(), (w**2).sum()
+
+
+def test_reml_solves_its_score_equation() -> None:
+    y = np.array([0.1, 0.3, 0.5, -0.2, 0.6])
+    v = np.array([0.01, 0.02, 0.04, 0.01, 0.03])
+    fit = T.reml(y[None], v[None])
+    assert fit.converged[0] and fit.tau2[0] > 0
+    ypp, trp, _, _ = _score_terms(y, v, fit.tau2[0])
+    assert ypp == pytest.approx(trp, rel=RTOL_ITER)
+
+
+def test_ml_solves_its_score_equation() -> None:
+    y = np.array([0.1, 0.3, 0.5, -0.2, 0.6])
+    v = np.array([0.01, 0.02, 0.04, 0.01, 0.03])
+    fit = T.ml(y[None], v[None])
+    assert fit.converged[0] and fit.tau2[0] > 0
+    ypp, _, sw, _ = _score_terms(y, v, fit.tau2[0])
+    assert ypp == pytest.approx(sw, rel=RTOL_ITER)
+
+
+@pytest.mark.parametrize("kernel", [T.pm, T.eb])
+def test_pm_and_eb_solve_q_equals_k_minus_1(kernel) -> None:
+    y = np.array([0.1, 0.3, 0.5, -0.2, 0.6])
+    v = np.array([0.01, 0.02, 0.04, 0.01, 0.03])
+    fit = kernel(y[None], v[None])
+    assert fit.converged[0] and fit.tau2[0] > 0
+    assert T.q_statistic(y[None], v[None], tau2=fit.tau2)[0] == pytest.approx(4.0, rel=RTOL_ITER)
+
+
+def test_eb_equals_pm() -> None:
+    y, v, mask = _random_batch(np.random.default_rng(3), 200, 8)
+    np.testing.assert_array_equal(T.eb(y, v, mask).tau2, T.pm(y, v, mask).tau2)
+
+
+def test_pm_matches_statsmodels_iterated() -> None:
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y = np.array([0.1, 0.3, 0.5, -0.2])
+    v = np.array([0.01, 0.02, 0.04, 0.01])
+    sm = combine_effects(y, v, method_re="iterated")
+    assert T.pm(y[None], v[None]).tau2[0] == pytest.approx(sm.tau2, rel=RTOL_STATSMODELS_PM)
+
+
+def test_dl_matches_statsmodels_when_positive() -> None:
+    # statsmodels does not truncate DL at 0; with Q > k - 1 the two agree.
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y = np.array([0.1, 0.3, 0.5, -0.2])
+    v = np.array([0.01, 0.02, 0.04, 0.01])
+    sm = combine_effects(y, v, method_re="dl")
+    assert sm.tau2 > 0
+    assert T.dl(y[None], v[None])[0] == pytest.approx(sm.tau2, rel=RTOL_EXACT)
+
+
+# ---------------------------------------------------------------------------
+# truncation, boundary, k = 1, identical studies
+# ---------------------------------------------------------------------------
+
+HOMOGENEOUS_Y = np.array([[0.10, 0.12, 0.11, 0.09]])
+HOMOGENEOUS_V = np.array([[0.05, 0.04, 0.06, 0.05]])
+
+
+@pytest.mark.parametrize("method", [m for m in TAU2_METHODS if m != "SJ"])
+def test_q_below_df_gives_zero(method: str) -> None:
+    assert T.q_statistic(HOMOGENEOUS_Y, HOMOGENEOUS_V)[0] < 3  # Q < k - 1
+    fit = T.estimate(method, HOMOGENEOUS_Y, HOMOGENEOUS_V)
+    assert fit.converged[0]
+    assert fit.tau2[0] == pytest.approx(0.0, abs=1e-12)
+    assert fit.tau2[0] >= 0.0
+
+
+def test_sj_is_positive_even_when_q_below_df() -> None:
+    # Sidik-Jonkman is tau2_0 * Q(tau2_0)/(k-1) > 0: it never needs truncation
+    fit = T.estimate("SJ", HOMOGENEOUS_Y, HOMOGENEOUS_V)
+    assert 0 < fit.tau2[0] < 1e-5
+
+
+def test_untruncated_dl_would_be_negative() -> None:
+    # the truncation is doing something on this example
+    q = T.q_statistic(HOMOGENEOUS_Y, HOMOGENEOUS_V)[0]
+    assert q - 3 < 0
+
+
+@pytest.mark.parametrize("method", TAU2_METHODS)
+def test_single_study_gives_zero(method: str) -> None:
+    fit = T.estimate(method, [[0.4]], [[0.02]])
+    assert fit.tau2[0] == 0.0 and fit.converged[0] and fit.n_iter[0] == 0
+
+
+@pytest.mark.parametrize("method", TAU2_METHODS)
+def test_identical_studies_give_zero(method: str) -> None:
+    fit = T.estimate(method, [[0.2, 0.2, 0.2]], [[0.1, 0.2, 0.3]])
+    # SJ starts from var(y), which is 0 up to rounding of the mean
+    assert fit.tau2[0] == pytest.approx(0.0, abs=1e-30) and fit.converged[0]
+
+
+# ---------------------------------------------------------------------------
+# batch semantics
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", TAU2_METHODS)
+def test_batch_equals_rowwise_and_absent_entries_are_ignored(method: str) -> None:
+    rng = np.random.default_rng(11)
+    y, v, mask = _random_batch(rng, 40, 7)
+    garbage_y = np.where(mask, y, np.nan)
+    garbage_v = np.where(mask, v, -np.inf)  # nonsense where absent
+    batch = T.estimate(method, garbage_y, garbage_v, mask)
+    for i in range(y.shape[0]):
+        m = mask[i]
+        one = T.estimate(method, y[i, m][None], v[i, m][None])
+        assert batch.tau2[i] == pytest.approx(one.tau2[0], rel=RTOL_ITER, abs=1e-15)
+        assert batch.converged[i] == one.converged[0]
+
+
+@pytest.mark.parametrize("method", TAU2_METHODS)
+def test_scale_equivariance(method: str) -> None:
+    # tau2(c y, c^2 v) = c^2 tau2(y, v): no hidden absolute constants
+    y, v, mask = _random_batch(np.random.default_rng(5), 20, 6, p_absent=0.0)
+    c = 7.0
+    a = T.estimate(method, y, v, mask).tau2
+    b = T.estimate(method, c * y, c * c * v, mask).tau2
+    np.testing.assert_allclose(b, c * c * a, rtol=1e-8, atol=1e-14)
+
+
+def test_nonconvergence_is_reported_not_hidden() -> None:
+    y = np.array([[0.1, 0.3, 0.5, -0.2, 0.6]])
+    v = np.array([[0.01, 0.02, 0.04, 0.01, 0.03]])
+    for kernel in (T.reml, T.ml, T.pm, T.eb):
+        fit = kernel(y, v, max_iter=1)
+        assert not fit.converged[0]
+        assert np.isfinite(fit.tau2[0])
+        assert fit.n_iter[0] == 1
+
+
+def test_large_k_smoke() -> None:
+    rng = np.random.default_rng(0)
+    k = 100_000
+    v = rng.uniform(0.01, 0.1, k)
+    y = rng.normal(0.0, np.sqrt(v + 0.04))
+    for method in ("REML", "PM", "DL"):
+        fit = T.estimate(method, y[None], v[None])
+        assert fit.converged[0]
+        assert fit.tau2[0] == pytest.approx(0.04, rel=0.05)
+
+
+# ---------------------------------------------------------------------------
+# Q-profile confidence interval
+# ---------------------------------------------------------------------------
+
+
+def test_q_profile_bounds_hit_the_chi2_quantiles() -> None:
+    y = np.array([[0.1, 0.3, 0.5, -0.2, 0.6]])
+    v = np.array([[0.01, 0.02, 0.04, 0.01, 0.03]])
+    ci = T.q_profile_ci(y, v, alpha=0.05)
+    assert ci.converged[0] and 0 < ci.low[0] < ci.high[0]
+    assert T.q_statistic(y, v, tau2=ci.low)[0] == pytest.approx(stats.chi2.isf(0.025, 4), rel=RTOL_ITER)
+    assert T.q_statistic(y, v, tau2=ci.high)[0] == pytest.approx(stats.chi2.ppf(0.025, 4), rel=RTOL_ITER)
+    wider = T.q_profile_ci(y, v, alpha=0.01)
+    assert wider.low[0] < ci.low[0] and wider.high[0] > ci.high[0]
+
+
+def test_q_profile_lower_bound_zero_when_q_small() -> None:
+    y = np.array([[0.1, 0.3, 0.5]])
+    v = np.array([[0.01, 0.02, 0.04]])
+    q0 = T.q_statistic(y, v)[0]
+    assert stats.chi2.ppf(0.025, 2) < q0 < stats.chi2.isf(0.025, 2)
+    ci = T.q_profile_ci(y, v)
+    assert ci.low[0] == 0.0 and ci.high[0] > 0
+
+
+def test_q_profile_empty_interval_is_zero_zero() -> None:
+    # Q(0) below the lower chi-square quantile: metafor's "null set", [0, 0]
+    y = np.array([[0.2, 0.2001, 0.1999]])
+    v = np.array([[0.1, 0.1, 0.1]])
+    assert T.q_statistic(y, v)[0] < stats.chi2.ppf(0.025, 2)
+    ci = T.q_profile_ci(y, v)
+    assert ci.low[0] == 0.0 and ci.high[0] == 0.0
+
+
+def test_q_profile_k1_is_nan() -> None:
+    ci = T.q_profile_ci([[0.3]], [[0.1]])
+    assert np.isnan(ci.low[0]) and np.isnan(ci.high[0])
+
+
+def test_q_profile_batch_equals_rowwise() -> None:
+    y, v, mask = _random_batch(np.random.default_rng(8), 30, 6)
+    ci = T.q_profile_ci(np.where(mask, y, np.nan), v, mask)
+    for i in range(30):
+        m = mask[i]
+        one = T.q_profile_ci(y[i, m][None], v[i, m][None])
+        np.testing.assert_allclose([ci.low[i], ci.high[i]], [one.low[0], one.high[0]], rtol=RTOL_ITER)
+
+
+def test_shape_mismatch_raises() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        T.dl([[0.1, 0.2]], [[0.1, 0.2, 0.3]])
+    with pytest.raises(ValueError, match="mask"):
+        T.dl([[0.1, 0.2]], [[0.1, 0.2]], [[True]])
+
+
+def test_estimate_rejects_unknown_method() -> None:
+    with pytest.raises(ValueError, match="method='reml'.*Did you mean 'REML'"):
+        T.estimate("reml", Y3, V3)
