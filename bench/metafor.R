@@ -28,10 +28,15 @@ if (workload == "fits_10k") {
   est <- tau2 <- se <- numeric(length(ids))
   tm <- system.time(for (j in seq_along(groups)) {
     g <- groups[[j]]
-    fit <- rma(g$yi, g$vi, method = "REML", control = ctrl)
-    est[j] <- fit$beta[1]
-    se[j] <- fit$se
-    tau2[j] <- fit$tau2
+    # Fisher scoring can fail to converge; metafor then stops with an error (kept as NA)
+    fit <- tryCatch(rma(g$yi, g$vi, method = "REML", control = ctrl), error = function(e) NULL)
+    if (is.null(fit)) {
+      est[j] <- se[j] <- tau2[j] <- NA
+    } else {
+      est[j] <- fit$beta[1]
+      se[j] <- fit$se
+      tau2[j] <- fit$tau2
+    }
   })
   report(tm)
   write.csv(data.frame(analysis = ids, estimate = est, se = se, tau2 = tau2), out, row.names = FALSE)

@@ -222,7 +222,10 @@ def w_fits(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
     tau2 = np.resize([0.0, 0.05, 0.2], n)
     Y, V = simulated(n, k, SEED, tau2)
     res: dict[str, Any] = {"size": f"{n:,} fits of k={k}"}
-    res["evidence_s"], fit = best_of(lambda: meta_analysis_many(Y, V, method="REML"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # non-convergence is counted below
+        res["evidence_s"], fit = best_of(lambda: meta_analysis_many(Y, V, method="REML"))
+        pm = meta_analysis_many(Y, V, method="PM")
     res["converged"] = int(np.sum(fit.converged))
 
     def sm_loop() -> np.ndarray:
@@ -233,7 +236,6 @@ def w_fits(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
         return out
 
     res["statsmodels_s"], sm = best_of(sm_loop, repeats=1)
-    pm = meta_analysis_many(Y, V, method="PM")
     res["agreement"] = {
         "statsmodels PM vs evidence PM: max |estimate diff|": maxabs(sm[:, 0], pm.estimate),
         "statsmodels PM vs evidence PM: max |tau2 diff|": maxabs(sm[:, 1], pm.tau2),
@@ -246,10 +248,18 @@ def w_fits(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
                    metafor_note=mf.get("error"))
         if "values" in mf:
             v = mf["values"]
+            failed = np.isnan(v["estimate"])
+            both = ~failed & np.asarray(fit.converged)
+            res["metafor_failed"] = int(failed.sum())
             res["agreement"].update({
-                "metafor vs evidence REML: max |estimate diff|": maxabs(v["estimate"], fit.estimate),
-                "metafor vs evidence REML: max |se diff|": maxabs(v["se"], fit.se),
-                "metafor vs evidence REML: max |tau2 diff|": maxabs(v["tau2"], fit.tau2),
+                "analyses where metafor stopped with an error (non-convergence)": int(failed.sum()),
+                "... of which evidence also flags converged=False": int(
+                    (failed & ~np.asarray(fit.converged)).sum()),
+                "metafor vs evidence REML (both converged): analyses compared": int(both.sum()),
+                "metafor vs evidence REML: max |estimate diff|":
+                    maxabs(v["estimate"][both], fit.estimate[both]),
+                "metafor vs evidence REML: max |se diff|": maxabs(v["se"][both], fit.se[both]),
+                "metafor vs evidence REML: max |tau2 diff|": maxabs(v["tau2"][both], fit.tau2[both]),
             })
     return res
 
@@ -420,32 +430,29 @@ def w_permutation(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
         if "values" in mf:
             vals = mf["values"]
             agree: dict[str, Any] = {}
-            if ours.get("perm_pval") is not None:
-                pm, pe = float(vals["perm_pval"][1]), float(ours["perm_pval"])
-                # two independent Monte Carlo estimates of the same p-value
-                se = np.sqrt(2 * max(pm * (1 - pm), 1 / n_iter) / n_iter)
-                agree["metafor vs evidence: moderator permutation p"] = (
-                    f"{pm:.4f} vs {pe:.4f} (|diff| = {abs(pm - pe):.4f}, "
-                    f"{abs(pm - pe) / se:.1f} Monte Carlo SE)")
-            if ours.get("zval") is not None:
-                agree["metafor vs evidence: |observed z diff|"] = abs(float(vals["zval"][1]) -
-                                                                      float(ours["zval"]))
+            pm, pe = float(vals["perm_pval"][1]), ours["perm_pval"]
+            # two independent Monte Carlo estimates of the same p-value
+            se = np.sqrt(2 * max(pm * (1 - pm), 1 / n_iter) / n_iter)
+            agree["metafor vs evidence: moderator permutation p"] = (
+                f"{pm:.4f} vs {pe:.4f} (|diff| = {abs(pm - pe):.4f} = "
+                f"{abs(pm - pe) / se:.1f} Monte Carlo SE of the difference)")
+            agree["metafor vs evidence: |observed z diff|"] = abs(float(vals["zval"][1]) -
+                                                                  ours["zval"])
+            agree["metafor vs evidence: |observed QM diff|"] = abs(float(vals["QM"][0]) -
+                                                                   ours["QM"])
             res["agreement"] = agree
     return res
 
 
 def permutation_summary(p: Any) -> dict[str, Any]:
-    """The moderator's observed z and permutation p-value from a permutation-test result."""
-    out: dict[str, Any] = {}
-    for name in ("pval", "p_value", "perm_pval"):
-        if hasattr(p, name):
-            out["perm_pval"] = float(np.ravel(getattr(p, name))[-1])
-            break
-    for name in ("zval", "z", "statistic"):
-        if hasattr(p, name):
-            out["zval"] = float(np.ravel(getattr(p, name))[-1])
-            break
-    return out
+    """Observed moderator z, its permutation p-value and the omnibus QM permutation p-value."""
+    return {
+        "zval": float(np.ravel(p.model.statistic)[-1]),
+        "perm_pval": float(np.ravel(p.p_value)[-1]),
+        "QM": float(p.model.qm),
+        "perm_QMp": float(p.qm_pvalue),
+        "n_failed": int(p.n_failed),
+    }
 
 
 WORKLOADS: dict[str, Callable[[dict[str, int], dict[str, Any]], dict[str, Any]]] = {

@@ -397,7 +397,7 @@ def check_sample_sizes(claim: Claim) -> _Outcome:
                       f"({study.sample_value('cohort') - printed_sum:+,.0f}).")
     return _Outcome(
         computed="; ".join(parts) if parts else "no independent registry value",
-        verdict=verdict, missing=tuple(missing), note=" ".join(notes) + total_note,
+        verdict=verdict, missing=tuple(missing), note="; ".join(notes) + "." * bool(notes) + total_note,
     )
 
 
@@ -641,10 +641,19 @@ def check_odds_ratio_difference(claim: Claim) -> _Outcome:
                 f"for rounding); significant at 5% only if SE of the difference < {diff / z:.3f} "
                 f"({dlo / z:.3f} to {dhi / z:.3f})")
     note = ("Needed: the two CIs (or SEs, or the 2x2 counts per age band). With them the test is "
-            "z = ln(OR_b / OR_a) / sqrt(se_a^2 + se_b^2); evidence.compare offers the same comparison. "
-            "Both ORs are known only from the review.")
+            "z = ln(OR_b / OR_a) / sqrt(se_a^2 + se_b^2)"
+            + ("; evidence.compare.compare_odds_ratios performs it" if _has_compare() else "")
+            + ". Both ORs are known only from the review.")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing + ("the 2x2 counts per age band",), note,
                     values=(("log_ratio", diff), ("se_threshold", diff / z)))
+
+
+def _has_compare() -> bool:
+    try:
+        from evidence.compare import compare_odds_ratios  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def check_qualitative_finding(claim: Claim) -> _Outcome:

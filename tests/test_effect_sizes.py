@@ -37,7 +37,7 @@ REGEN_RTOL = 1e-10
 FISHER_UNIROOT_TOL = 2 * np.finfo(float).eps ** 0.25
 
 # Expected sizes of the pinned grid: the test fails if the grid shrinks.
-N_FISHER_CASES = 12
+N_FISHER_CASES = 13
 N_ESCALC_RUNS = 18  # 3 measures x 3 `to` x 2 `drop00`
 N_ESCALC_STUDIES = 26  # 18 dat.nielweise2007 + 8 synthetic
 N_TACC_RUNS = 3
@@ -261,6 +261,7 @@ def test_midp_matches_r(ref: dict) -> None:
         tight = [_num(v) for v in case["midp_tight"]]
         assert _close(r.ci_low, tight[0], R_RTOL), case["label"]
         assert _close(r.ci_high, tight[1], R_RTOL), case["label"]
+        assert _close(r.p_value, _num(case["midp_p_value"]), R_RTOL), case["label"]
 
 
 # ---------------------------------------------------------------------------

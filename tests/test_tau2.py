@@ -288,3 +288,47 @@ def test_shape_mismatch_raises() -> None:
 def test_estimate_rejects_unknown_method() -> None:
     with pytest.raises(ValueError, match="method='reml'.*Did you mean 'REML'"):
         T.estimate("reml", Y3, V3)
+
+
+# ---------------------------------------------------------------------------
+# two data sets (from a simulation) where metafor's Fisher scoring misbehaves;
+# metafor 3.8-1 with control=list(threshold=1e-12, maxiter=10000) gives the
+# behaviour asserted here (checked with Rscript when the test was written).
+# ---------------------------------------------------------------------------
+
+#: ML: Fisher scoring creeps to an interior local maximum whose likelihood is
+#: below that at tau2 = 0; metafor warns "may have gotten stuck at a local
+#: maximum" and sets tau2 = 0.
+LOCAL_MAX_Y = [0.91005668755373881, 1.0571106032147242, 0.17636519127803094, 0.29041907524717148,
+               -0.38615829688684539, 0.012970345966341418, 0.29855611646613789, 0.46563430529572064,
+               0.1646524975805051, -0.23841501862710263, 0.53180752546921772, 0.14275268342809508,
+               0.74664826734178402, 0.0079890712574651745, -0.078789516817449778]
+LOCAL_MAX_V = [0.16605237347998106, 0.078359243630676284, 0.01674742064878499, 0.015641327383218846,
+               0.096604797433822179, 0.15914949068161474, 0.029419135617439293, 0.18739219743031532,
+               0.17942512765948818, 0.092868184824363861, 0.14703712662085155, 0.038830691849390711,
+               0.12207293508687682, 0.089207083291255998, 0.092862014132574638]
+#: REML: Fisher scoring oscillates and never converges; metafor stops with
+#: "Fisher scoring algorithm did not converge".
+OSCILLATING_Y = [0.11659971614357649, 0.45788865182605326, 0.4207456568126654, 0.2981335144999091,
+                 0.080550282135599685, 0.52846330441191447, -0.10068361503158219, 0.9056660115658941,
+                 -0.10002474329400585, 0.49356375505098726, 0.35058977064193708, 0.47332825484384494,
+                 0.34151854996830699, 0.32407282455814063, 0.16215370586413069, 0.2217506450546915,
+                 -0.081743045263041325]
+OSCILLATING_V = [0.10206090486286924, 0.013777570553875807, 0.18540020392504156, 0.038485587763641797,
+                 0.084519224395331549, 0.12496096072213143, 0.16257465327134546, 0.17907602897977906,
+                 0.041590532610062542, 0.16246317779115196, 0.1039731918496104, 0.18692160502350016,
+                 0.13603068988537032, 0.11955228191502192, 0.038385831427498608, 0.039931258104564681,
+                 0.15626024156865068]
+
+
+def test_ml_local_maximum_check_sets_zero_like_metafor() -> None:
+    from evidence.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="local maximum.*set to 0"):
+        fit = T.ml([LOCAL_MAX_Y], [LOCAL_MAX_V])
+    assert fit.converged[0] and fit.tau2[0] == 0.0
+
+
+def test_reml_oscillation_is_reported_as_not_converged() -> None:
+    fit = T.reml([OSCILLATING_Y], [OSCILLATING_V])
+    assert not fit.converged[0] and fit.n_iter[0] == T.DEFAULT_MAX_ITER

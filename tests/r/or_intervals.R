@@ -7,7 +7,8 @@
 #   fisher: stats::fisher.test(matrix(c(a, c, b, d), 2), conf.level = 1 - alpha) for 2x2 tables
 #           (rows exposed / unexposed, columns event / no event), keeping conf.int, p.value and
 #           the conditional MLE; plus the same limits solved to tol = 1e-13 (exact_tight) and
-#           their mid-p analogue (midp_tight), see conditional_limits() below.
+#           their mid-p analogue (midp_tight), see conditional_limits() below, and the
+#           two-sided mid-p value (midp_p_value, see midp_pvalue()).
 #   escalc: metafor::escalc(measure, ai, n1i, ci, n2i, add = 1/2, to, drop00) yi/vi for
 #           dat.nielweise2007 (metadat) plus synthetic tables with zero and double-zero rows,
 #           for measure OR / RR / RD and every combination of `to` and `drop00` below.
@@ -46,7 +47,9 @@ tables <- list(
   list(label = "no events in either group", a = 0, b = 10, c = 0, d = 12, alpha = 0.05),
   list(label = "everyone had the event", a = 10, b = 0, c = 7, d = 0, alpha = 0.05),
   list(label = "OR below 1", a = 2, b = 3, c = 8, d = 1, alpha = 0.05),
-  list(label = "moderate", a = 20, b = 80, c = 10, d = 90, alpha = 0.01)
+  list(label = "moderate", a = 20, b = 80, c = 10, d = 90, alpha = 0.01),
+  list(label = "large (tail probabilities below 1e-20)", a = 2000, b = 3000, c = 1500,
+       d = 3500, alpha = 0.05)
 )
 # fisher.test solves for its limits with uniroot's default tolerance
 # (.Machine$double.eps^0.25, on the scale of t or 1/t in (0, 1)), so its printed limits
@@ -91,6 +94,16 @@ conditional_limits <- function(a, b, c, d, alpha, mid = FALSE, tol = 1e-13) {
   c(ncp_l(x, alpha / 2), ncp_u(x, alpha / 2))
 }
 
+# Two-sided mid-p value: twice the smaller one-sided mid-p tail of the central
+# hypergeometric distribution (capped at 1).
+midp_pvalue <- function(a, b, c, d) {
+  m <- a + c; n <- b + d; k <- a + b
+  support <- max(0, k - n):min(k, m)
+  p <- dhyper(support, m, n, k)
+  half <- 0.5 * sum(p[support == a])
+  min(1, 2 * min(sum(p[support > a]) + half, sum(p[support < a]) + half))
+}
+
 fisher <- lapply(tables, function(t) {
   m <- matrix(c(t$a, t$c, t$b, t$d), nrow = 2)
   ft <- fisher.test(m, conf.level = 1 - t$alpha)
@@ -102,7 +115,8 @@ fisher <- lapply(tables, function(t) {
                    t$a, t$c, t$b, t$d, 1 - t$alpha),
     ci_low = num(ft$conf.int[1])[[1]], ci_high = num(ft$conf.int[2])[[1]],
     p_value = num(ft$p.value)[[1]], conditional_mle = num(ft$estimate)[[1]],
-    exact_tight = num(tight), midp_tight = num(midp)
+    exact_tight = num(tight), midp_tight = num(midp),
+    midp_p_value = num(midp_pvalue(t$a, t$b, t$c, t$d))[[1]]
   )
 })
 

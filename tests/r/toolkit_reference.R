@@ -191,7 +191,7 @@ for (dn in c("bcg", "hackshaw")) {
       data = dn, method = m, mods = NA, call = sprintf("influence(rma(yi, vi, data=%s, method='%s', %s))", dn, m, CTL_TXT),
       rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
       cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
-      hat = num(inf$inf$hat), weight = num(inf$inf$weight), dfbs = unname(as.matrix(as.data.frame(inf$dfbs[seq_len(fit$p)]))),
+      hat = num(inf$inf$hat), weight = num(inf$inf$weight), dfbs = lapply(seq_len(fit$p), function(j) num(inf$dfbs[[j]])),
       inf = inf$is.infl)
     b <- baujat(fit)
     bau[[length(bau) + 1]] <- list(
@@ -206,7 +206,7 @@ infl[[length(infl) + 1]] <- list(
   call = sprintf("influence(rma(yi, vi, mods=~ablat, data=bcg, method='REML', %s))", CTL_TXT),
   rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
   cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
-  hat = num(inf$inf$hat), weight = num(inf$inf$weight), dfbs = unname(as.matrix(as.data.frame(inf$dfbs[seq_len(fit$p)]))),
+  hat = num(inf$inf$hat), weight = num(inf$inf$weight), dfbs = lapply(seq_len(fit$p), function(j) num(inf$dfbs[[j]])),
   inf = inf$is.infl)
 
 # ---------------------------------------------------------------- GOSH (small k: exact enumeration)

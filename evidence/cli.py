@@ -1,0 +1,92 @@
+"""Command line: ``evidence reproduce [--html PATH] [--json PATH]``.
+
+Checks every finding of the ledger against the study registry, prints a table
+(id, claim, reported, computed, verdict), and writes the HTML report and/or a
+JSON list (keys exactly: id, claim, reported, computed, verdict, source) when
+asked.
+
+Exit status: 0 when every finding recorded as reproducible (expected verdict
+"reproduced" or "consistent within rounding") still reproduces; 1 when one no
+longer does; 2 when a study or ledger file is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from evidence.findings import Finding, check_findings
+
+__all__ = ["main", "format_table"]
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(findings: Sequence[Finding], *, width: int = 44) -> str:
+    """A plain-text table of the findings (long texts cut; full text in JSON/HTML)."""
+    cols = ("id", "claim", "reported", "computed", "verdict")
+    widths = {"id": max(len("id"), *(len(f.id) for f in findings)) if findings else 2,
+              "claim": width, "reported": 28, "computed": width, "verdict": 33}
+    head = "  ".join(c.ljust(widths[c]) for c in cols)
+    lines = [head, "-" * len(head)]
+    for f in findings:
+        flag = "" if f.matches_expected else f"   (ledger expects: {f.expected})"
+        lines.append("  ".join(_cut(getattr(f, c), widths[c]).ljust(widths[c]) for c in cols) + flag)
+    return "\n".join(lines)
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    try:
+        findings = check_findings(args.claims, args.studies)
+    except ValueError as exc:
+        print(f"evidence reproduce: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(findings))
+    if args.html:
+        from evidence.report import write_report
+
+        p = write_report(args.html, findings, args.studies)
+        print(f"\nHTML report written to {p}")
+    if args.json:
+        p = Path(args.json)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False) + "\n",
+                     encoding="utf-8")
+        print(f"JSON written to {p}")
+    regressed = [f for f in findings if f.regressed]
+    counts = {}
+    for f in findings:
+        counts[f.verdict] = counts.get(f.verdict, 0) + 1
+    print("\n" + ", ".join(f"{v}: {n}" for v, n in counts.items()))
+    if regressed:
+        print("FAILED: recorded as reproducible but no longer reproduce: "
+              + ", ".join(f"{f.id} ({f.verdict})" for f in regressed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``evidence`` command."""
+    parser = argparse.ArgumentParser(prog="evidence", description="Evidence synthesis on children of prisoners.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="check every finding of the ledger against the study registry")
+    rep.add_argument("--html", metavar="PATH", help="write the self-contained HTML report here")
+    rep.add_argument("--json", metavar="PATH", help="write the findings as JSON here")
+    rep.add_argument("--claims", metavar="PATH", default=None,
+                     help="ledger folder or file (default: studies/claims)")
+    rep.add_argument("--studies", metavar="PATH", default=None,
+                     help="study registry folder (default: studies)")
+    args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        return _reproduce(args)
+    return 2  # pragma: no cover - argparse enforces the subcommand
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
