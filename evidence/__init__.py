@@ -18,3 +18,5 @@ from evidence import published
 from evidence import tau2
 from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
 from evidence.small_study import begg_test, egger_test, funnel_data, pet_peese, trim_and_fill
+from evidence.registry import load_studies, load_study
+from evidence.findings import check_findings

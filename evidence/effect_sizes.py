@@ -2,12 +2,12 @@
 
 Every function takes the four counts of a two-group comparison,
 
-==============  ==================  =====================
-group           with the event      without the event
-==============  ==================  =====================
-exposed         ``a = events_exposed``    ``b = n_exposed - a``
-unexposed       ``c = events_unexposed``  ``d = n_unexposed - c``
-==============  ==================  =====================
+===========  ==========================  =========================
+group        with the event              without the event
+===========  ==========================  =========================
+exposed      ``a = events_exposed``      ``b = n_exposed - a``
+unexposed    ``c = events_unexposed``    ``d = n_unexposed - c``
+===========  ==========================  =========================
 
 and validates them through :mod:`evidence._validation` (negative, non-integer,
 NaN, events above the group size, mismatched lengths: ValueError naming the
@@ -44,7 +44,8 @@ References
    17:873-890 (method 10, the hybrid score interval).
 .. [8] Sweeting MJ, Sutton AJ, Lambert PC (2004). What to add to nothing? Use
    and avoidance of continuity corrections in meta-analysis of sparse data.
-   Stat Med 23:1351-1375 (Section 3.3, the "treatment arm" correction).
+   Stat Med 23:1351-1375 (the "treatment arm" continuity correction; as
+   implemented in R meta, ``metabin(incr = "TACC")``).
 .. [9] Viechtbauer W (2010). Conducting meta-analyses in R with the metafor
    package. J Stat Softw 36(3); ``metafor::escalc`` (``add``, ``to``, ``drop00``).
 """
@@ -64,7 +65,7 @@ from scipy import optimize, stats
 from scipy.stats import contingency
 
 from evidence import options
-from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
+from evidence._results import ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice, check_counts, check_same_length
 from evidence.exceptions import ZeroCellWarning
 
@@ -146,7 +147,7 @@ def continuity_corrections(
         ``"add_if_zero"``: 0.5 to every cell of a table with a zero cell
         (metafor ``add=1/2, to="only0"``).  ``"add_all"``: 0.5 to every cell of
         every table (``to="all"``).  ``"treatment_arm"``: Sweeting, Sutton &
-        Lambert (2004, Section 3.3): for a table with a zero cell, the
+        Lambert (2004), "treatment arm" correction: for a table with a zero cell, the
         corrections are proportional to the reciprocal of the size of the
         *other* arm and sum to one, i.e. ``k_exposed = n_exposed / (n_exposed +
         n_unexposed)`` added to both exposed cells and ``k_unexposed =
@@ -615,7 +616,9 @@ def _expand_root(f: Callable[[float], float], start: float, step: float) -> floa
     raise RuntimeError("no sign change found while bracketing a confidence limit")
 
 
-def _midp_interval(a: float, b: float, c: float, d: float, alpha: float) -> tuple[float, float, float]:
+def _midp_interval(
+    a: float, b: float, c: float, d: float, alpha: float
+) -> tuple[float, float, float]:
     """Mid-p exact (Cornfield-type, tail-based) limits and two-sided mid-p value.
 
     Conditional on the margins, ``a`` follows Fisher's noncentral
@@ -674,7 +677,9 @@ def _mn_statistic(log_theta: float, a: float, n1: float, c: float, n2: float) ->
     return float(delta * math.sqrt(s * (total - 1.0) / total))
 
 
-def _score_interval(a: float, b: float, c: float, d: float, alpha: float) -> tuple[float, float, float]:
+def _score_interval(
+    a: float, b: float, c: float, d: float, alpha: float
+) -> tuple[float, float, float]:
     """Miettinen-Nurminen asymptotic score interval and score-test p-value."""
     n1, n2 = a + b, c + d
     if a + c == 0 or b + d == 0:
@@ -744,6 +749,20 @@ def odds_ratio(
     Returns
     -------
     OddsRatioResult
+
+    Notes
+    -----
+    ``ci="exact"`` reproduces the limits R's ``fisher.test`` aims at: solved to
+    ~1e-12 they agree with fisher.test's own algorithm run at a tight tolerance
+    to better than 1e-10 (tests/r/or_intervals.R).  fisher.test itself stops at
+    ``uniroot``'s default tolerance (about 1.2e-4 on the scale of the limit or
+    its reciprocal, whichever is below 1), so its printed limits can differ from
+    ours in the fourth significant digit; ours are the more precise.  As in
+    ``fisher.test``, the exact p-value (sum of the probabilities of tables no
+    more likely than the observed one) need not agree with the tail-based
+    interval at the boundary.  Fagerland et al.'s "Fisher mid-P test" (Fisher's
+    p minus half the probability of the observed table) is a different mid-p
+    value from the one reported here.
 
     Examples
     --------

@@ -65,3 +65,5 @@ TRIMFILL_ESTIMATORS: tuple[str, ...] = ("L0", "R0")
 TRIMFILL_SIDES: tuple[str, ...] = ("left", "right")
 #: Alternative hypothesis of a one-parameter test (scipy's spelling).
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
+#: Between-study variance in a subgroup analysis: ``"separate"`` (one tau^2 per subgroup, subgroup estimates compared by a fixed-effect Q test) or ``"common"`` (one tau^2, mixed-effects model with the subgroup factor, metafor ``rma(mods = ~ factor(g))``).
+SUBGROUP_TAU2: tuple[str, ...] = ("separate", "common")

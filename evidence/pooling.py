@@ -39,7 +39,8 @@ Edge cases (as metafor unless said otherwise):
 * ``Q < k - 1``: the moment estimators are truncated at 0; REML/ML may reach the
   boundary 0 (Fisher scoring with step halving);
 * identical studies: ``q = 0``, ``tau2 = 0``; with ``test="knha"`` the adjusted
-  SE is 0 (metafor's ``s2w = 0``), so the CI collapses to the point estimate;
+  SE is 0 (metafor's ``s2w = 0``), so the CI collapses to the point estimate
+  and ``z`` is infinite (NaN if the estimate is exactly 0), as in metafor;
 * non-convergence of REML/ML/PM/EB: a
   :class:`~evidence.exceptions.ConvergenceWarning` naming the estimator and the
   row(s), tau2 replaced by the DL estimate, ``converged = False`` (metafor stops
@@ -325,7 +326,7 @@ def meta_analysis_many(
             f"(all values NaN); every row needs at least one study."
         )
     out = _fit(y, v, mask, method, test, alpha, tol, max_iter, single=False, stacklevel=3)
-    fields = {name: out[name] for name in MetaAnalysisBatch.__dataclass_fields__ if name in out}
+    fields = {name: _ro(out[name]) for name in MetaAnalysisBatch.__dataclass_fields__ if name in out}
     return MetaAnalysisBatch(**fields, method=method, test=test, alpha=alpha)
 
 
@@ -392,6 +393,13 @@ def meta_analysis(
     return _single(out, y, v, labs, method, used_test, alpha)
 
 
+def _ro(a: NDArray[Any]) -> NDArray[Any]:
+    """A read-only copy, so that a frozen result cannot be changed through its arrays."""
+    out = np.array(a, copy=True)
+    out.setflags(write=False)
+    return out
+
+
 def _labels(labels: Sequence[str] | None, k: int) -> tuple[str, ...]:
     if labels is None:
         return tuple(f"Study {i + 1}" for i in range(k))
@@ -422,9 +430,9 @@ def _single(
     }
     return MetaAnalysisResult(
         **scalars,
-        yi=y.copy(),
-        vi=v.copy(),
-        weights=out["weights"][0].copy(),
+        yi=_ro(y),
+        vi=_ro(v),
+        weights=_ro(out["weights"][0]),
         labels=labs,
         method=method,
         test=test,
@@ -486,6 +494,9 @@ def meta_analysis_2x2(
         Zero-cell correction of the per-study log odds ratios (see
         :data:`evidence.options.ZERO_CELL_CORRECTIONS`).  MH and Peto pool the
         raw counts and use the corrected log odds ratios only for Q, as metafor.
+        With ``"none"`` a table with a zero cell raises ValueError for every
+        method (its log odds ratio, needed for Q, is infinite; metafor would
+        report Q as NaN).
     double_zero : str, default "exclude"
         ``"exclude"`` tables without events (or with only events) in both arms
         (metafor ``drop00=TRUE``, with a ZeroCellWarning) or ``"keep"`` them.
@@ -536,9 +547,11 @@ def meta_analysis_2x2(
     check_same_length(events_exposed=a, events_unexposed=c)
     labs_all = _labels(labels, a.size)
 
-    es = log_odds_ratios(
-        a, n1, c, n2, correction=correction, double_zero=double_zero
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        es = log_odds_ratios(a, n1, c, n2, correction=correction, double_zero=double_zero)
+    for w in caught:  # re-issue so that the warning points at the caller's line
+        warnings.warn(w.message, w.category, stacklevel=2)
     included = np.asarray(es.included, dtype=bool)
     corrected = np.asarray(es.corrected, dtype=bool)
     idx = np.flatnonzero(included)
@@ -552,7 +565,7 @@ def meta_analysis_2x2(
     labs = tuple(labs_all[i] for i in idx)
     excluded = tuple(int(i) for i in np.flatnonzero(~included))
     common = dict(
-        labels=labs, included=included, excluded=excluded, corrected=corrected,
+        labels=labs, included=_ro(included), excluded=excluded, corrected=_ro(corrected),
         method=method, alpha=alpha, correction=correction, double_zero=double_zero,
     )
 
@@ -590,9 +603,9 @@ def meta_analysis_2x2(
             pi_low=float(np.exp(g["pi_low"])),
             pi_high=float(np.exp(g["pi_high"])),
             k=g["k"],
-            yi=yi,
-            vi=vi,
-            weights=out["weights"][0].copy(),
+            yi=_ro(yi),
+            vi=_ro(vi),
+            weights=_ro(out["weights"][0]),
             test=used_test,
             converged=g["converged"],
             n_iter=g["n_iter"],
@@ -672,9 +685,9 @@ def meta_analysis_2x2(
         pi_low=float(np.exp(lo)),
         pi_high=float(np.exp(hi)),
         k=k,
-        yi=yi,
-        vi=vi,
-        weights=weights,
+        yi=_ro(yi),
+        vi=_ro(vi),
+        weights=_ro(weights),
         test="z",
         converged=True,
         n_iter=0,

@@ -423,7 +423,11 @@ def se_from_ci(
     if decimals is None:
         dp = max(_decimals_of(v) for v in (estimate, ci_low, ci_high))
     else:
-        if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or decimals < 0:
+        if (
+            isinstance(decimals, bool)
+            or not isinstance(decimals, (int, np.integer))
+            or decimals < 0
+        ):
             raise ValueError(f"decimals={decimals!r} must be a whole number >= 0.")
         dp = int(decimals)
     h = 0.5 * 10.0 ** (-dp)

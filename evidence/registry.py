@@ -21,7 +21,7 @@ value and what is allowed.
 
 Layout of a study file (see ``studies/cambridge.yaml`` for a full example)::
 
-    id: cambridge                    # file name without .yaml
+    id: cambridge                    # unique across files (by convention the file name)
     name: ...
     kind: primary                    # or: summary (a review / meta-analysis)
     country: ...
@@ -480,8 +480,6 @@ def parse_study_file(path: str | Path) -> Study:
     _keys(ctx, "", raw, _STUDY_KEYS_REQUIRED, _STUDY_KEYS_OPTIONAL)
     if not isinstance(sid, str) or not _ID_RE.match(sid):
         raise ctx.fail("id", sid, "a study id is lower-case letters, digits and '_'")
-    if sid != path.stem:
-        raise ctx.fail("id", sid, f"the study id must equal the file name {path.stem!r}")
     for k in ("name", "country", "design"):
         _text(ctx, k, raw[k])
     if raw["kind"] not in KINDS:

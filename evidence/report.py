@@ -109,14 +109,13 @@ def cambridge_table_figure(studies: str | Path | None = None) -> tuple[plt.Figur
                                                  "events_comparison", "n_comparison"))
     res = odds_ratio(e1, n1, e0, n0)
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
-    groups = ["separated by parental\nimprisonment (0-10)", "no imprisonment\nor separation"]
-    conv = [e1, e0]
-    notc = [n1 - e1, n0 - e0]
-    ax.barh(groups, [100 * c / n for c, n in zip(conv, (n1, n0))], color="#c51b7d", label="convicted 19-32")
-    ax.barh(groups, [100 * c / n for c, n in zip(notc, (n1, n0))],
-            left=[100 * c / n for c, n in zip(conv, (n1, n0))], color="#d9d9d9", label="not convicted")
-    for i, (c, n) in enumerate(zip(conv, (n1, n0))):
-        ax.text(1, i, f"{c}/{n} = {100 * c / n:.1f}%", va="center", color="white", fontsize=9)
+    groups = ["no imprisonment\nor separation", "separated by parental\nimprisonment (0-10)"]
+    conv, ns = [e0, e1], [n0, n1]
+    pct = [100 * c / n for c, n in zip(conv, ns)]
+    ax.barh(groups, pct, color="#c51b7d", label="convicted 19-32")
+    ax.barh(groups, [100 - p for p in pct], left=pct, color="#d9d9d9", label="not convicted")
+    for i, (c, n, p) in enumerate(zip(conv, ns, pct)):
+        ax.text(p + 1, i, f"{c}/{n} = {p:.1f}%", va="center", color="black", fontsize=9)
     ax.set_xlim(0, 100)
     ax.set_xlabel("per cent of group")
     ax.legend(loc="lower right", fontsize=8)

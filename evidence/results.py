@@ -238,7 +238,8 @@ class MetaAnalysisBatch(ResultMixin):
     (``estimate, se, ci_low, ci_high, z, p_value, tau2, tau2_ci_low,
     tau2_ci_high, i2, h2, q, q_df, q_pvalue, pi_low, pi_high, k``) plus the
     per-row ``converged`` mask and ``n_iter``; ``method``, ``test`` and
-    ``alpha`` are shared by all rows.
+    ``alpha`` are shared by all rows (``test`` is the one requested: rows with
+    a single study always use the z test, with a warning naming them).
     """
 
     estimate: NDArray[np.float64]

@@ -754,7 +754,6 @@ def _newton_tau2(
     ``S/T'`` otherwise; a step below 0 stops at 0.  Starting value ``max(0, HE)``
     as metafor; metafor's ``ll0check`` is applied by the caller.
     """
-    n = y0.shape[0]
     kk = np.maximum(k, 1)
     ybar = y0.sum(axis=1) / kk
     rss = (((y0 - ybar[:, None]) * mf) ** 2).sum(axis=1)
@@ -763,23 +762,24 @@ def _newton_tau2(
     tau2 = np.where(k > 1, np.maximum(0.0, np.nan_to_num(he, nan=0.0)), 0.0)
     scale = (v0 * mf).sum(axis=1) / kk
     conv = k <= 1
-    act = np.flatnonzero(~conv)
-    it = 0
-    while act.size and it < max_iter:
-        it += 1
-        t = tau2[act]
-        yy, vv, mm = y0[act], v0[act], mf[act]
-        w = mm / (vv + t[:, None])
+    # working set: rows not yet converged, compacted when half of them have converged
+    idx = np.flatnonzero(~conv)
+    Yw, Vw, Mw, tw, sc = y0[idx], v0[idx], mf[idx], tau2[idx], scale[idx]
+    done = np.zeros(idx.size, dtype=bool)
+    es = np.einsum
+    for _ in range(max_iter):
+        if idx.size == 0:
+            break
+        w = Mw / (Vw + tw[:, None])
         s1 = w.sum(axis=1)
-        mu = (w * yy).sum(axis=1) / s1
-        r = (yy - mu[:, None]) * mm
-        wr = w * r
-        w2 = w * w
-        s2 = w2.sum(axis=1)
-        ypp = (wr * wr).sum(axis=1)
-        yppp = (w * wr * wr).sum(axis=1) - (w * wr).sum(axis=1) ** 2 / s1
+        mu = es("ij,ij->i", w, Yw) / s1
+        wr = w * (Yw - mu[:, None])  # P y (zero where absent)
+        ypp = es("ij,ij->i", wr, wr)
+        a = es("ij,ij->i", w, wr)
+        yppp = es("ij,ij,ij->i", w, wr, wr) - a * a / s1
+        s2 = es("ij,ij->i", w, w)
         if reml:
-            s3 = (w2 * w).sum(axis=1)
+            s3 = es("ij,ij,ij->i", w, w, w)
             T = s1 - s2 / s1
             Tp = s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2
         else:
@@ -789,14 +789,35 @@ def _newton_tau2(
         dS = -2.0 * yppp + Tp
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(dS < 0, -S / dS, S / Tp)
-        step = np.where(np.isfinite(step), step, 0.0)
-        new = np.maximum(t + step, 0.0)
-        delta = np.abs(new - t)
-        tau2[act] = new
-        done = delta <= tol * (new + scale[act])
-        conv[act[done]] = True
-        act = act[~done]
+        step = np.where(np.isfinite(step) & ~done, step, 0.0)
+        new = np.maximum(tw + step, 0.0)
+        done |= np.abs(new - tw) <= tol * (new + sc)
+        tw = new
+        if done.all():
+            break
+        if done.sum() >= 0.5 * done.size:
+            tau2[idx[done]] = tw[done]
+            conv[idx[done]] = True
+            keep = ~done
+            idx, Yw, Vw, Mw, tw, sc = idx[keep], Yw[keep], Vw[keep], Mw[keep], tw[keep], sc[keep]
+            done = np.zeros(idx.size, dtype=bool)
+    tau2[idx] = tw
+    conv[idx] = done
     return tau2, conv
+
+
+def _score_at_zero(
+    y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64], reml: bool
+) -> NDArray[np.float64]:
+    """REML/ML score (times 2) at tau2 = 0: ``Y'PPY - tr(P)`` or ``Y'PPY - sum w``."""
+    w = mf / v0
+    s1 = w.sum(axis=1)
+    mu = np.einsum("ij,ij->i", w, y0) / s1
+    wr = w * (y0 - mu[:, None])
+    ypp = np.einsum("ij,ij->i", wr, wr)
+    if reml:
+        return ypp - (s1 - np.einsum("ij,ij->i", w, w) / s1)
+    return ypp - s1
 
 
 def _gosh_chunk(
@@ -817,11 +838,15 @@ def _gosh_chunk(
             fit = _tau2.estimate(method, y0[bad], v0[bad], member[bad])
             tau2[bad] = fit.tau2
             conv[bad] = fit.converged
-        # metafor's ll0check: a tau2 > 0 with a likelihood below that at 0 is replaced by 0
+        # metafor's ll0check: a tau2 > 0 with a likelihood below that at 0 is replaced by 0.
+        # Only rows whose score at 0 is negative (0 is a local maximum) can be affected.
         cand = np.flatnonzero(tau2 > 0)
         if cand.size:
-            ll = _tau2._loglik(tau2[cand], y0[cand], v0[cand], mf[cand], k[cand], method == "REML")
-            ll0 = _tau2._loglik(np.zeros(cand.size), y0[cand], v0[cand], mf[cand], k[cand], method == "REML")
+            cand = cand[_score_at_zero(y0[cand], v0[cand], mf[cand], method == "REML") < 0]
+        if cand.size:
+            reml = method == "REML"
+            ll = _tau2._loglik(tau2[cand], y0[cand], v0[cand], mf[cand], k[cand], reml)
+            ll0 = _tau2._loglik(np.zeros(cand.size), y0[cand], v0[cand], mf[cand], k[cand], reml)
             tau2[cand[(ll0 - ll) > _tau2._LL0_TOL]] = 0.0
     else:
         with warnings.catch_warnings():

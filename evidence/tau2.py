@@ -362,7 +362,9 @@ def _fisher_scoring(
         else:
             adj = (ypp - sw) / s2
         adj = np.where(np.isnan(adj), 0.0, adj)
-        # metafor: while (tau2 + adj < tau2.min) adj <- adj/2
+        # metafor: while (tau2 + adj < tau2.min) adj <- adj/2 -- at tau2 = 0 that
+        # halves a negative step until it underflows to -0, i.e. a step of 0.
+        adj = np.where((t == 0.0) & (adj < 0.0), 0.0, adj)
         bad = t + adj < 0.0
         while bad.any():
             adj[bad] = adj[bad] / 2.0

@@ -495,3 +495,12 @@ def test_2x2_undefined_pooled_or_raises() -> None:
         meta_analysis_2x2([0, 0], [10, 12], [3, 2], [10, 12], method="MH")
     with pytest.warns(ZeroCellWarning), pytest.raises(ValueError, match="No study is left"):
         meta_analysis_2x2([0, 0], [10, 12], [0, 0], [10, 12], method="Peto")
+
+
+def test_result_arrays_are_read_only() -> None:
+    res = meta_analysis(Y4, V4)
+    with pytest.raises(ValueError, match="read-only"):
+        res.yi[0] = 9.0
+    batch = meta_analysis_many(Y4[None], V4[None])
+    with pytest.raises(ValueError, match="read-only"):
+        batch.tau2[0] = 9.0

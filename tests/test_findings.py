@@ -1,0 +1,222 @@
+"""Findings ledger: quotes exist in the sources, verdicts are computed and match the ledger."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evidence import findings as fnd
+from evidence.effect_sizes import odds_ratio
+from evidence.findings import VERDICTS, check_findings, load_claims
+from evidence.published import counts_from_percentages
+from evidence.registry import find_result, load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ROOT / "studies" / "sources"
+SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
+SEED_FILES = (
+    "000_c20decbd4ccc6994.txt", "001_300f056caac0c4bc.txt", "002_c017329bb45fdfaf.txt",
+    "003_dbf5bc141ce292c1.txt", "004_0916b3af819e2ac0.txt",
+)
+
+# Findings the ledger must always hold (a check that the ledger cannot quietly shrink).
+REQUIRED = {
+    "review.cambridge_conviction_pct", "review.cambridge_conviction_or", "review.average_or",
+    "review.three_times_antisocial", "review.anxiety_depression", "review.poor_life_success",
+    "review.chronic_offending", "review.metropolitan_age_bands", "review.sweden_adjusted",
+    "review.three_times_summary", "policis.sixty_five_percent", "probation.sixty_five_percent",
+    "policis.visits_38_less_likely", "probation.visits_39_more_likely", "meta2012.pooled_or",
+}
+N_CLAIMS = 36
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip()
+
+
+@pytest.fixture(scope="module")
+def findings() -> dict[str, fnd.Finding]:
+    return {f.id: f for f in check_findings()}
+
+
+def test_source_copies_are_complete() -> None:
+    for name in SEED_FILES:
+        assert (SOURCES / name).is_file(), name
+        if SHARED_SEEDS.is_dir():
+            assert (SOURCES / name).read_bytes() == (SHARED_SEEDS / name).read_bytes(), name
+
+
+def test_ledger_size_and_required_claims() -> None:
+    claims = load_claims()
+    ids = {c.id for c in claims}
+    assert len(claims) == N_CLAIMS
+    assert REQUIRED <= ids
+    # every source document is covered
+    assert {c.document for c in claims if not c.document.startswith("registry:")} == set(SEED_FILES)
+
+
+@pytest.mark.parametrize("claim", load_claims(), ids=lambda c: c.id)
+def test_quote_occurs_in_its_source(claim: fnd.Claim) -> None:
+    if claim.document.startswith("registry:"):
+        text = find_result(claim.document.split(":", 1)[1]).quote or ""
+        assert _norm(claim.quote) in _norm(text)
+        return
+    for folder in (SOURCES, SHARED_SEEDS):
+        if folder.is_dir():
+            text = (folder / claim.document).read_text(encoding="utf-8")
+            assert _norm(claim.quote) in _norm(text), f"{claim.id}: quote not in {folder / claim.document}"
+
+
+@pytest.mark.parametrize("claim", load_claims(), ids=lambda c: c.id)
+def test_computed_verdict_matches_ledger(claim: fnd.Claim, findings: dict[str, fnd.Finding]) -> None:
+    f = findings[claim.id]
+    assert f.verdict in VERDICTS
+    assert f.verdict == claim.expected, f"{f.id}: computed {f.verdict!r}: {f.computed}"
+    if f.verdict == fnd.NOT_REPRODUCIBLE:
+        assert f.missing_inputs, f"{f.id} must name its missing inputs"
+    if f.verdict == fnd.CONTRADICTED:
+        assert f.note, f"{f.id} must give the correct figure"
+
+
+def test_cambridge_or_reproduced_from_reconstructed_counts(findings: dict[str, fnd.Finding]) -> None:
+    rec = counts_from_percentages(65, 23, 21, 227, reported_or=7.0, reported_ci=(2.8, 17.5))
+    matching = rec.candidates[rec.candidates["matches"]]
+    assert len(matching) == 1
+    best = matching.iloc[0]
+    r = find_result("cambridge.conviction_19_32")
+    assert (best.events_exposed, best.events_unexposed) == (r.value("events_exposed"), r.value("events_comparison"))
+    res = odds_ratio(15, 23, 48, 227)
+    assert abs(res.estimate - 7.0) <= 0.05 and abs(res.ci_low - 2.8) <= 0.05 and abs(res.ci_high - 17.5) <= 0.05
+    f = findings["review.cambridge_conviction_or"]
+    assert dict(f.values)["estimate"] == pytest.approx(res.estimate, rel=1e-12)
+    assert "±0.05" in f.tolerance
+
+
+def test_average_or_constraints(findings: dict[str, fnd.Finding]) -> None:
+    v = dict(findings["review.average_or"].values)
+    assert v["sum_others"] == pytest.approx(5 * 3.4 - 7.0)
+    assert v["product_others"] == pytest.approx(3.4 ** 5 / 7.0)
+    assert "averaging method" in " ".join(findings["review.average_or"].missing_inputs)
+
+
+def test_implied_odds_ratios_from_percentages(findings: dict[str, fnd.Finding]) -> None:
+    for fid, (p1, p0) in {"review.anxiety_depression": (36, 15), "review.poor_life_success": (35, 9),
+                          "review.chronic_offending": (35, 7)}.items():
+        implied = (p1 / (100 - p1)) / (p0 / (100 - p0))
+        v = dict(findings[fid].values)
+        assert v["implied_or"] == pytest.approx(implied)
+        assert v["implied_or_low"] < implied < v["implied_or_high"]
+
+
+def test_risk_versus_odds(findings: dict[str, fnd.Finding]) -> None:
+    v = dict(findings["review.three_times_antisocial"].values)
+    assert v["rr_cambridge"] == pytest.approx((15 / 23) / (48 / 227))
+    assert round(v["rr_cambridge"], 1) == 3.1
+    assert v["or_cambridge"] > 2 * v["rr_cambridge"]
+
+
+def test_visits_inversion(findings: dict[str, fnd.Finding]) -> None:
+    f = findings["policis.visits_38_less_likely"]
+    assert dict(f.values)["reduction_pct"] == pytest.approx(100 * (1 - 1 / 1.39))
+    assert "28%" in f.note
+
+
+def test_sixty_five_percent_is_the_cambridge_subgroup(findings: dict[str, fnd.Finding]) -> None:
+    for fid in ("policis.sixty_five_percent", "probation.sixty_five_percent", "toolkit.two_thirds_of_boys"):
+        f = findings[fid]
+        assert f.verdict == fnd.CONTRADICTED
+        assert "15 of 23" in f.note and "19 and 32" in f.note
+
+
+def test_age_band_test_needs_intervals(findings: dict[str, fnd.Finding]) -> None:
+    f = findings["review.metropolitan_age_bands"]
+    assert any("ci_low" in m for m in f.missing_inputs)
+    assert dict(f.values)["se_threshold"] == pytest.approx(math.log(2.6 / 2.4) / 1.959963984540054)
+
+
+def test_age_band_test_runs_when_intervals_exist(tmp_path: Path) -> None:
+    """With CIs in the registry the same check computes the z test instead."""
+    d = tmp_path / "studies"
+    shutil.copytree(ROOT / "studies", d)
+    p = d / "project_metropolitan.yaml"
+    text = p.read_text()
+    seen = 'status: reported, source: scie_guide22, seen_in: review, seen_at: {file: x.txt}'
+    for lo, hi in (("2.0", "2.9"), ("2.2", "3.1")):
+        text = text.replace('ci_low: {value: null, status: missing, note: "No CI or SE', f'ci_low: {{value: {lo}, {seen}}}  #', 1)
+        text = text.replace('ci_high: {value: null, status: missing, note: "No CI or SE', f'ci_high: {{value: {hi}, {seen}}}  #', 1)
+    p.write_text(text)
+    f = {x.id: x for x in check_findings(d / "claims", d)}["review.metropolitan_age_bands"]
+    assert f.verdict == fnd.REPRODUCED  # the printed 'not significantly different' holds
+    assert "z =" in f.computed
+
+
+def test_regression_is_detected(tmp_path: Path) -> None:
+    """Changing the registry's counts makes the Cambridge OR stop reproducing."""
+    d = tmp_path / "studies"
+    shutil.copytree(ROOT / "studies", d)
+    p = d / "cambridge.yaml"
+    text = p.read_text()
+    p.write_text(text.replace("    events_comparison:\n      value: 48", "    events_comparison:\n      value: 47", 1))
+    f = {x.id: x for x in check_findings(d / "claims", d)}["review.cambridge_conviction_or"]
+    assert f.verdict == fnd.CONTRADICTED
+    assert f.regressed and not f.matches_expected
+
+
+def test_finding_is_frozen_and_exports_six_keys(findings: dict[str, fnd.Finding]) -> None:
+    f = findings["review.cambridge_conviction_or"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.verdict = "x"  # type: ignore[misc]
+    assert list(f.to_json()) == ["id", "claim", "reported", "computed", "verdict", "source"]
+    assert f.source.startswith("002_c017329bb45fdfaf.txt, line ")
+
+
+def test_source_line_points_at_the_quote(findings: dict[str, fnd.Finding]) -> None:
+    f = findings["review.cambridge_conviction_or"]
+    line = int(f.source.rsplit(" ", 1)[1])
+    lines = (SOURCES / "002_c017329bb45fdfaf.txt").read_text(encoding="utf-8").splitlines()
+    first_words = " ".join(f.quote.split()[:4])
+    assert first_words in _norm(lines[line - 1])
+    assert first_words not in _norm(" ".join(lines[: line - 1]))
+
+
+def _write_ledger(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "claims.yaml"
+    p.write_text("document: 002_c017329bb45fdfaf.txt\nclaims:\n" + body)
+    return p
+
+
+_GOOD = """  - id: t.or
+    quote: "The average odds ratio was 3.4,"
+    claim: c
+    reported: r
+    reported_values: {average: 3.4}
+    decimals: 1
+    check: average_odds_ratio
+    uses: [cambridge.conviction_19_32, nlsy79.conviction_adult]
+    expected: not reproducible from public data
+"""
+
+
+@pytest.mark.parametrize(
+    "edit, field, allowed",
+    [
+        (("The average odds ratio was 3.4,", "The average odds ratio was 3.9,"), "quote", "does not occur"),
+        (("check: average_odds_ratio", "check: averge"), "check", "known checks are"),
+        (("expected: not reproducible from public data", "expected: fine"), "expected", "allowed verdicts"),
+        (("claim: c", "claim: c\n    claimm: d"), "claimm", "unknown key"),
+        (("nlsy79.conviction_adult", "nlsy79.nothing"), "uses", "not a result or study id"),
+        (("decimals: 1", "decimals: -1"), "decimals", "whole number >= 0"),
+    ],
+)
+def test_bad_ledger_entries(tmp_path: Path, edit: tuple[str, str], field: str, allowed: str) -> None:
+    assert load_claims(_write_ledger(tmp_path, _GOOD))  # the unedited entry is valid
+    p = _write_ledger(tmp_path, _GOOD.replace(*edit))
+    with pytest.raises(ValueError) as info:
+        load_claims(p)
+    msg = str(info.value)
+    assert msg.startswith("claims.yaml: claim 't.or'") and f"field {field!r}" in msg and allowed in msg
