@@ -20,3 +20,7 @@ from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_man
 from evidence.small_study import begg_test, egger_test, funnel_data, pet_peese, trim_and_fill
 from evidence.registry import load_studies, load_study
 from evidence.findings import check_findings
+from evidence.compare import compare_odds_ratios, subgroup_analysis
+from evidence.metareg import meta_regression, permutation_test
+from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
+from evidence import plots

@@ -364,7 +364,7 @@ def subgroup_analysis(
     >>> res = subgroup_analysis([0.1, 0.3, 0.5, 1.2, 0.9, 1.1], [0.01, 0.02, 0.04, 0.05, 0.02, 0.03],
     ...                         ["a", "a", "a", "b", "b", "b"], method="DL")
     >>> res.levels, round(res.q_between, 3)
-    (('a', 'b'), 23.361)
+    (('a', 'b'), 26.984)
     """
     from evidence.metareg import meta_regression
     from evidence.pooling import meta_analysis

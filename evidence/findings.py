@@ -41,6 +41,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +108,10 @@ def source_text(document: str) -> str:
     )
 
 
-def _line_of(document: str, quote: str) -> int | None:
-    """1-based line where the (whitespace-normalised) quote starts in the document."""
+@lru_cache(maxsize=16)
+def _normalised_with_offsets(document: str) -> tuple[str, str, tuple[int, ...]]:
+    """(original text, normalised text, original offset of each normalised character)."""
     text = source_text(document)
-    # build the normalised text with a map back to original offsets
     out: list[str] = []
     pos: list[int] = []
     prev_space = True
@@ -124,7 +125,13 @@ def _line_of(document: str, quote: str) -> int | None:
             out.append(ch)
             pos.append(i)
             prev_space = False
-    k = "".join(out).find(normalise_whitespace(quote))
+    return text, "".join(out), tuple(pos)
+
+
+def _line_of(document: str, quote: str) -> int | None:
+    """1-based line where the (whitespace-normalised) quote starts in the document."""
+    text, norm, pos = _normalised_with_offsets(document)
+    k = norm.find(normalise_whitespace(quote))
     if k < 0:
         return None
     return text.count("\n", 0, pos[k]) + 1
@@ -372,14 +379,11 @@ def check_sample_sizes(claim: Claim) -> _Outcome:
     parts, missing, notes = [], [], []
     verdict = REPRODUCED
     for name, printed in claim.reported_values:
-        indep = [(k, q) for k, q in sample.items()
-                 if (k == name or k.startswith(name + "_") or k == f"{name}_in_review")]
-        own = [(k, q) for k, q in indep if q.seen_in != "review"]
-        if not own:
+        q = sample.get(name)
+        if q is None or q.value is None or q.seen_in == "review":
             missing.append(f"{study.id}: '{name}' from a source other than the review")
             verdict = NOT_REPRODUCIBLE
             continue
-        k, q = own[0]
         parts.append(f"{name}: {q.value:g} ({q.status}, seen in {q.seen_in})")
         if not _within(float(q.value), printed, claim.decimals):
             verdict = NOT_REPRODUCIBLE if q.value > printed else CONTRADICTED
@@ -391,7 +395,7 @@ def check_sample_sizes(claim: Claim) -> _Outcome:
             )
             missing.append(f"{study.id}: the analysed sample for '{name}'")
     total_note = ""
-    if study.id == "project_metropolitan":
+    if "cohort" in sample and len(claim.reported_values) > 1:
         printed_sum = sum(v for _, v in claim.reported_values)
         total_note = (f" Printed total {printed_sum:,.0f} vs cohort {study.sample_value('cohort'):,} "
                       f"({study.sample_value('cohort') - printed_sum:+,.0f}).")
@@ -494,7 +498,8 @@ def check_average_odds_ratio(claim: Claim) -> _Outcome:
     missing.append("confirmation of which outcome of each study entered the average")
     cam = results[0]
     c = cam.value("estimate")
-    c_lo, c_hi = c - 0.05, c + 0.05
+    c_half = 0.5 * 10.0 ** -max(_decimals_of(c), 1)
+    c_lo, c_hi = c - c_half, c + c_half
     others = k - 1
     s_lo, s_hi = k * lo_avg - c_hi, k * hi_avg - c_lo
     p_lo, p_hi = lo_avg ** k / c_hi, hi_avg ** k / c_lo
@@ -509,7 +514,7 @@ def check_average_odds_ratio(claim: Claim) -> _Outcome:
     dk = _result("danish_cohort.son_prison_sentence")
     dk_or = _or_from_pcts(dk.value("pct_exposed"), dk.value("pct_comparison"))
     cands = [("Project Metropolitan 0-6", mp), ("Kinner externalising", ke),
-             ("Danish cohort implied OR", dk_or)]
+             ("Danish cohort implied OR (vs sons of non-offending fathers, from a reconstructed rate)", dk_or)]
     csum = c + sum(v for _, v in cands)
     cprod = c * math.prod(v for _, v in cands)
     note = (
@@ -566,7 +571,7 @@ def check_three_times_across_outcomes(claim: Claim) -> _Outcome:
                 parts.append(f"{rid.split('.', 1)[1]} RR {rr:.2f}")
             else:
                 p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
-                a, b = _pct_range(p1, 0), _pct_range(p0, 0)
+                a, b = _pct_range(p1, _decimals_of(p1)), _pct_range(p0, _decimals_of(p0))
                 rr = p1 / p0
                 parts.append(f"{rid.split('.', 1)[1]} RR {rr:.2f} ({a[0] / b[1]:.2f}-{a[1] / b[0]:.2f})")
             vals.append((rid, rr))
@@ -603,8 +608,10 @@ def check_implied_odds_ratio(claim: Claim) -> _Outcome:
     missing += ("an interval or test statistic for the comparison",)
     note = "Implied by rounded percentages only; not a published OR."
     if r.study == "cambridge" and r.exposure.startswith("separated"):
-        n_max = reg.load_study("cambridge", _STATE["studies"]).sample_value("separated_parental_imprisonment")
-        rec = counts_from_percentages(p1, (1, int(n_max)), p0, 227, decimals=d)
+        cam = reg.load_study("cambridge", _STATE["studies"])
+        n_max = cam.sample_value("separated_parental_imprisonment")
+        n0_max = cam.sample_value("no_separation")
+        rec = counts_from_percentages(p1, (1, int(n_max)), p0, (1, int(n0_max)), decimals=d)
         fr = sorted({(int(x.events_exposed), int(x.n_exposed)) for x in rec.candidates.itertuples()},
                     key=lambda t: t[1])
         note += (f" At most {n_max} separated boys: attainable exposed counts "
@@ -686,6 +693,32 @@ def check_no_registry_data(claim: Claim) -> _Outcome:
     return _Outcome("no registry data", NOT_REPRODUCIBLE, claim.missing or ("the cited source's data",))
 
 
+def check_descriptive_figure(claim: Claim) -> _Outcome:
+    """A descriptive figure whose source is not in the registry: not reproducible.
+
+    The arithmetic the printed numbers allow is still done: a ratio of two
+    printed counts (``later``/``earlier`` against ``ratio_at_least``), and,
+    for a percentage of a printed group size (``pct`` and ``n``), the whole
+    counts that round to it (GRIM test, Brown & Heathers 2017).
+    """
+    v = dict(claim.reported_values)
+    parts = []
+    if {"later", "earlier"} <= set(v):
+        ratio = v["later"] / v["earlier"]
+        parts.append(f"{v['later']:,.0f} / {v['earlier']:,.0f} = {ratio:.2f}")
+        if "ratio_at_least" in v:
+            parts.append("printed numbers agree with the wording" if ratio >= v["ratio_at_least"]
+                         else "printed numbers disagree with the wording")
+    if {"pct", "n"} <= set(v):
+        n = int(v["n"])
+        ks = [k for k in range(n + 1) if abs(100 * k / n - v["pct"]) <= 0.5 * 10 ** -(claim.decimals or 0)]
+        parts.append(("attainable: " + ", ".join(f"{k}/{n} = {100 * k / n:.1f}%" for k in ks)) if ks
+                     else f"no whole count of {n} gives {v['pct']:g}%")
+    computed = "; ".join(parts) if parts else "no registry data (descriptive figure)"
+    return _Outcome(computed, NOT_REPRODUCIBLE, claim.missing or ("the cited source's data",),
+                    "Descriptive figure, not an effect of parental imprisonment; its source is not in the registry.")
+
+
 def check_subgroup_figure_generalised(claim: Claim) -> _Outcome:
     """A subgroup's percentage restated as a rate for a whole population.
 
@@ -711,15 +744,16 @@ def check_subgroup_figure_generalised(claim: Claim) -> _Outcome:
         normalise_whitespace(r.exposure.lower())
     e, n = r.value("events_exposed"), r.value("n_exposed")
     e0, n0 = r.value("events_comparison"), r.value("n_comparison")
-    computed = (f"{e}/{n} = {pct:.1f}% of Cambridge boys {r.exposure}, {r.outcome}; comparison "
-                f"{e0}/{n0} = {100 * e0 / n0:.1f}% ({r.comparison})")
+    name = reg.load_study(r.study, _STATE["studies"]).name
+    pct0 = 100 * e0 / n0
+    computed = (f"{e}/{n} = {pct:.1f}% in {name}: {r.exposure}; {r.outcome}. Comparison "
+                f"{e0}/{n0} = {pct0:.1f}% ({r.comparison})")
     if same_population:
         return _Outcome(computed, REPRODUCED)
-    note = (f"The figure is the Cambridge subgroup of {n} boys, not '{claim.claimed_population}'; "
-            "no study in the registry measured offending among all boys with a parent or father in prison. "
-            "Correct statement: 65% (15 of 23) of Cambridge boys separated by parental imprisonment "
-            "before age 10 were convicted between 19 and 32, against 21% of boys without parental "
-            "imprisonment or separation.")
+    note = (f"The figure is a subgroup of {n} in {name}, not '{claim.claimed_population}'; no result in "
+            f"the registry has that population. Correct statement: {pct:.0f}% ({e} of {n}) of boys "
+            f"{r.exposure} were {r.outcome.split(' (')[0]}, against {pct0:.0f}% of boys with "
+            f"{r.comparison}.")
     return _Outcome(computed, CONTRADICTED, note=note, values=(("pct", pct), ("n", float(n))))
 
 
@@ -772,10 +806,12 @@ def check_pooled_estimate(claim: Claim) -> _Outcome:
     """A pooled (meta-analytic) OR: reproducible only from the per-study data."""
     r = _result(claim.uses[0])
     est = r.value("estimate")
-    p0_for_10pct = (est / 1.1 - 1) / (est - 1)
+    rr = 1 + claim.value("risk_increase_pct") / 100
+    p0_needed = (est / rr - 1) / (est - 1)
     computed = (f"registry: OR {est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]; "
-                f"'about 10% increased risk' as a risk ratio of 1.10 needs a baseline risk of "
-                f"{100 * p0_for_10pct:.0f}% (RR = OR / (1 - p0 + p0 OR))")
+                f"'about {100 * (rr - 1):.0f}% increased risk' read as a risk ratio of {rr:.2f} needs a "
+                f"baseline risk of {100 * p0_needed:.0f}% (RR = OR / (1 - p0 + p0 OR)); the abstract "
+                "does not say which measure the percentage is")
     missing = ("per-study log ORs and variances of the rigorous subset",
                "which of the 40 studies form the rigorous subset", "the pooling model")
     note = ("Context for the 'three times' claims: the most rigorous studies give OR 1.4, far below "
@@ -795,6 +831,7 @@ CHECKS: dict[str, Callable[[Claim], _Outcome]] = {
     "odds_ratio_difference": check_odds_ratio_difference,
     "qualitative_finding": check_qualitative_finding,
     "no_registry_data": check_no_registry_data,
+    "descriptive_figure": check_descriptive_figure,
     "subgroup_figure_generalised": check_subgroup_figure_generalised,
     "inverted_odds_ratio": check_inverted_odds_ratio,
     "odds_ratio_as_risk_increase": check_odds_ratio_as_risk_increase,

@@ -43,7 +43,6 @@ References
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from collections.abc import Sequence
@@ -808,13 +807,14 @@ def meta_regression(
 
     Examples
     --------
+    Log odds ratios of the BCG vaccine trials (rounded) against absolute latitude:
+
     >>> yi = [-0.89, -1.59, -1.35, -1.44, -0.22, -0.79, -1.62, 0.01, -0.47, -1.37, -0.34, 0.45, -0.02]
-    >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.00, 0.06, 0.07, 0.01, 0.53, 0.07]
-    >>> vi = [max(x, 0.004) for x in vi]
+    >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07, 0.01, 0.53, 0.07]
     >>> lat = [44, 55, 42, 52, 13, 44, 19, 13, 27, 42, 18, 33, 33]
-    >>> res = meta_regression(yi, vi, lat)
-    >>> res.names, res.estimate.round(2)
-    (('intercept', 'x1'), array([ 0.29, -0.03]))
+    >>> res = meta_regression(yi, vi, pd.DataFrame({"ablat": lat}))
+    >>> res.names, res.estimate.round(3).tolist(), round(res.r2, 1)
+    (('intercept', 'ablat'), [0.249, -0.029], 75.6)
     """
     y, v = _check_inputs(yi, vi)
     check_choice("method", method, POOLING_METHODS)

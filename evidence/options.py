@@ -67,3 +67,7 @@ TRIMFILL_SIDES: tuple[str, ...] = ("left", "right")
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
 #: Between-study variance in a subgroup analysis: ``"separate"`` (one tau^2 per subgroup, subgroup estimates compared by a fixed-effect Q test) or ``"common"`` (one tau^2, mixed-effects model with the subgroup factor, metafor ``rma(mods = ~ factor(g))``).
 SUBGROUP_TAU2: tuple[str, ...] = ("separate", "common")
+#: Text columns :func:`evidence.plots.forest` can draw beside the plot.
+FOREST_COLUMNS: tuple[str, ...] = ("counts", "estimate", "weight")
+#: Ways :func:`evidence.plots.gosh` draws the subsets: ``"scatter"`` or ``"hexbin"``.
+GOSH_KINDS: tuple[str, ...] = ("scatter", "hexbin")

@@ -41,19 +41,16 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._validation import as_float_array, check_alpha, check_choice, check_counts, check_same_length
+from evidence.options import FOREST_COLUMNS, GOSH_KINDS
 from evidence.small_study import FunnelData, TrimFillResult, funnel_data
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["PlotResult", "FOREST_COLUMNS", "GOSH_KINDS", "forest", "funnel", "labbe", "radial",
+__all__ = ["PlotResult", "forest", "funnel", "labbe", "radial",
            "baujat", "gosh"]
 
-#: Text columns :func:`forest` can draw beside the plot.
-FOREST_COLUMNS: tuple[str, ...] = ("counts", "estimate", "weight")
-#: Ways :func:`gosh` can draw the subsets.
-GOSH_KINDS: tuple[str, ...] = ("scatter", "hexbin")
 #: Count columns read from a DataFrame by :func:`forest` and :func:`labbe`.
 COUNT_COLUMNS: tuple[str, ...] = ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")
 #: Candidate ticks of a ratio axis (log scale), labelled as plain numbers.
@@ -83,7 +80,8 @@ class PlotResult:
     ax: Any
     figure: Any
     data: pd.DataFrame
-    arrays: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
+    arrays: Mapping[str, NDArray[np.float64]] = field(
+        default_factory=lambda: types.MappingProxyType({}))
     kind: str = ""
     alpha: float = float("nan")
 
@@ -236,8 +234,8 @@ def forest(
         Results are on the log scale; True draws ``exp`` of them on a log axis
         labelled in ratios.
     show_prediction : bool, default True
-        Draw the prediction interval of the overall result (results only, or a
-        DataFrame row of kind "prediction").
+        Draw the prediction interval of the overall result (for a result when
+        its tau^2 > 0; for a DataFrame a row of kind "prediction").
     columns : sequence of {"counts", "estimate", "weight"}
         Text columns; "counts" is drawn only when counts are available.
     labels : sequence of str, optional
@@ -282,7 +280,7 @@ def forest(
     if isinstance(result_or_frame, pd.DataFrame):
         studies, given_pooled = _rows_from_frame(result_or_frame, ratio_scale)
         alpha = float("nan")
-        if subgroups is None and "subgroup" in studies.columns:
+        if subgroups is None and "subgroup" in studies.columns and studies["subgroup"].notna().any():
             subgroups = list(studies["subgroup"])
         if counts is None and all(c in studies.columns for c in COUNT_COLUMNS):
             counts = studies[list(COUNT_COLUMNS)]

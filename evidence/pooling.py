@@ -12,18 +12,20 @@
 Conventions, all following metafor 3.8-1 ``rma.uni`` / ``predict.rma``:
 
 * weights ``w_i = 1/(v_i + tau2)``; ``estimate = sum w_i y_i / sum w_i``,
-  ``se = 1/sqrt(sum w_i)`` (Hedges & Vevea 1998, eqs. 10-12);
+  ``se = 1/sqrt(sum w_i)`` (Hedges & Vevea 1998 [7]_; metafor ``rma.uni``);
 * ``test="knha"``: ``se`` multiplied by ``sqrt(s2w)`` with
   ``s2w = sum w_i (y_i - estimate)^2 / (k - 1)`` (set to 0 when that sum is
   ``<= machine eps``, as metafor; no truncation at 1), t reference with
-  ``k - 1`` degrees of freedom (Hartung & Knapp 2001, eq. 5; Sidik & Jonkman
-  2002);
+  ``k - 1`` degrees of freedom (Hartung & Knapp 2001 [3]_; Sidik & Jonkman
+  2002 [8]_);
 * Cochran's ``Q`` always uses the fixed-effect weights ``1/v_i``,
   ``q_pvalue`` its chi^2_{k-1} upper tail;
 * ``I^2 = 100 tau2 / (vt + tau2)`` and ``H^2 = tau2/vt + 1`` with the
-  "typical" within-study variance ``vt = (k - 1) / (s_1 - s_2/s_1)``, ``s_r =
-  sum v_i^-r`` (Higgins & Thompson 2002, eq. 9); for ``method="FE"``,
-  ``I^2 = max(0, 100 (Q - (k-1))/Q)`` and ``H^2 = Q/(k-1)`` (eqs. 8, 6);
+  "typical" within-study variance ``vt = (k - 1) / (s_1 - s_2/s_1)``,
+  ``s_r = sum v_i^-r`` (Higgins & Thompson 2002 [2]_; metafor ``rma.uni``
+  with its default ``i2def = "1"``); for ``method="FE"``,
+  ``I^2 = max(0, 100 (Q - (k-1))/Q)`` and ``H^2 = Q/(k-1)`` (Higgins &
+  Thompson 2002 [2]_, as metafor);
 * prediction interval ``estimate -/+ crit sqrt(se^2 + tau2)`` with ``crit`` the
   normal (``"z"``) or ``t_{k-1}`` (``"knha"``) quantile (metafor ``predict.rma``,
   default ``pi.type``; Riley et al. 2011 use ``t_{k-2}`` instead);
@@ -65,6 +67,10 @@ References
 .. [6] Yusuf, S., Peto, R., Lewis, J., Collins, R., & Sleight, P. (1985). Beta
    blockade during and after myocardial infarction. *Prog Cardiovasc Dis*
    27(5), 335-371.
+.. [7] Hedges, L. V., & Vevea, J. L. (1998). Fixed- and random-effects models
+   in meta-analysis. *Psychol Methods* 3(4), 486-504.
+.. [8] Sidik, K., & Jonkman, J. N. (2002). A simple confidence interval for
+   meta-analysis. *Stat Med* 21(21), 3153-3159.
 """
 
 from __future__ import annotations
@@ -480,7 +486,7 @@ def meta_analysis_2x2(
     method : str, default "MH"
         ``"MH"``: Mantel-Haenszel odds ratio (Mantel & Haenszel 1959 [5]_) with
         the Robins-Breslow-Greenland variance of its log (Robins et al. 1986
-        [4]_, eq. 13), from the raw counts, as metafor ``rma.mh(measure="OR")``.
+        [4]_), from the raw counts, as metafor ``rma.mh(measure="OR")``.
         ``"Peto"``: Peto's one-step odds ratio ``exp(sum(O_i - E_i)/sum V_i)``,
         ``se = 1/sqrt(sum V_i)`` (Yusuf et al. 1985 [6]_), from the raw counts, as
         metafor ``rma.peto``.  Otherwise any method of :func:`meta_analysis`

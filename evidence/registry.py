@@ -5,10 +5,12 @@ comes from, where it was seen (URL, page, table, or the review's text file),
 and a status word:
 
 ``reported``
-    read in a source; ``seen_in`` says whether in the ``primary`` paper, only in
-    the ``review`` (SCIE Guide 22), or in a ``secondary`` source (an abstract
-    database, a ministerial answer).  ``source`` (a citation key) and
-    ``seen_at`` are required.
+    read in a source; ``seen_in`` says where: ``primary`` (a report by the
+    study's own authors: paper, abstract, the authors' slides), ``review``
+    (only in SCIE Guide 22 or its web pages, not seen in the primary paper), or
+    ``secondary`` (an abstract database, a research directory, a ministerial
+    answer).  ``source`` (the citation key of the document the number was read
+    in) and ``seen_at`` (url or file, plus page/table/section) are required.
 ``reconstructed``
     back-calculated from reported numbers; ``method`` is required and says how.
 ``missing``
@@ -36,9 +38,9 @@ Layout of a study file (see ``studies/cambridge.yaml`` for a full example)::
         outcome: ...
         comparison: ...
         measure: odds_ratio          # odds_ratio | risk_ratio | proportions | qualitative
-        adjusted: false
-        covariates: []
-        citation: <citation key>
+        adjusted: false                # true / false / null (not known; a note is then required)
+        covariates: []                 # required when adjusted is true
+        citation: <citation key>       # the paper the result belongs to
         n_exposed: {value: 23, status: reported, source: ..., seen_in: primary, seen_at: {url: ...}}
         ...                          # all nine quantity fields for quantitative results
 
@@ -598,7 +600,7 @@ def load_studies(path: str | Path | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> df = load_studies()
-    >>> df.set_index("result").loc["cambridge.conviction_19_32", "estimate"]
+    >>> float(df.set_index("result").loc["cambridge.conviction_19_32", "estimate"])
     7.0
     """
     rows = []

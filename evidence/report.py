@@ -69,21 +69,23 @@ def _forest_rows(studies: str | Path | None) -> pd.DataFrame:
 def forest_figure(studies: str | Path | None = None) -> tuple[plt.Figure, str]:
     """Forest plot of every odds ratio in the registry (point estimates; CIs where reported).
 
-    Uses :func:`evidence.plots.forest` when that module provides it; otherwise
-    draws a minimal matplotlib forest plot here.  Returns the figure and a note
+    Uses :func:`evidence.plots.forest` (nothing is pooled from the frame); a
+    minimal matplotlib fallback is kept for when that module is absent.  Returns the figure and a note
     saying which was used.  Estimates without a reported interval are drawn as
     hollow markers; the source type (primary / review / secondary) is in the label.
     """
     rows = _forest_rows(studies)
-    note = "Drawn with a minimal matplotlib forest plot in evidence/report.py."
-    try:  # pragma: no cover - depends on a sibling module
-        from evidence import plots  # type: ignore[attr-defined]
-
-        if hasattr(plots, "forest") and rows["ci_low"].notna().all():
-            fig = plots.forest(rows["estimate"], rows["ci_low"], rows["ci_high"], labels=rows["label"])
-            return fig, "Drawn with evidence.plots.forest."
-    except (ImportError, TypeError):
-        pass
+    try:
+        from evidence.plots import forest
+    except ImportError:  # pragma: no cover - plots is part of the package
+        forest = None
+    if forest is not None:
+        frame = rows[["estimate", "ci_low", "ci_high"]].copy()
+        frame["label"] = rows["label"]
+        drawn = forest(frame, ratio_scale=True, measure="OR", columns=("estimate",))
+        return drawn.figure, ("Drawn with evidence.plots.forest; 'NA' marks an interval that no "
+                              "source reports.")
+    note = "Drawn with a minimal matplotlib forest plot in evidence/report.py (evidence.plots absent)."
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
     y = list(range(len(rows)))[::-1]
     for yi, r in zip(y, rows.itertuples()):
@@ -199,9 +201,12 @@ def render_html(findings: Sequence[Finding], studies: str | Path | None = None) 
         )
     out.append("</table><p class='small'>Status 'reported/review' means the number was read only in the "
                "review, not in the primary paper. Missing numbers are never filled in.</p>")
-    out.append("<h2>Not checked</h2><p class='small'>Descriptive figures that are not effect claims "
-               "(numbers of children or prisoners affected, reconviction rates by age or sentence, "
-               "prison population counts, needs-assessment percentages) are outside the ledger.</p>")
+    out.append("<h2>Not checked</h2><p class='small'>In the practitioner documents, descriptive figures "
+               "that are not effect claims are outside the ledger: numbers of children with a parent in "
+               "prison (160,000; 200,000; 300,000; 17,000 a year), shares of prisoners who are parents or "
+               "were in care, reconviction rates by age and sentence length, and the share of children "
+               "cared for by the other parent. The review's own descriptive figures are in the ledger as "
+               "not reproducible.</p>")
     out.append("</body></html>")
     return "\n".join(out)
 

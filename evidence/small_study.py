@@ -80,7 +80,6 @@ from evidence.options import (
 )
 
 __all__ = [
-    "REGRESSION_METHODS",
     "FunnelData",
     "EggerResult",
     "BeggResult",
@@ -94,10 +93,6 @@ __all__ = [
     "pet_peese",
 ]
 
-#: tau^2 estimators of the (meta-)regressions fitted in this module: every
-#: pooling method (metafor ``rma.uni`` with moderators; tau^2 from
-#: :func:`evidence.metareg.tau2_mods`, converged to 1e-12).
-REGRESSION_METHODS: tuple[str, ...] = POOLING_METHODS
 #: Trim and fill iterations before giving up (metafor ``maxiter = 100``).
 TRIMFILL_MAXITER: int = 100
 
@@ -151,7 +146,12 @@ class _Fit:
 
 def _rma(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64], *,
          method: str, test: str, alpha: float) -> _Fit:
-    """Weighted least squares with estimated tau^2 (metafor ``rma.uni`` with ``mods``)."""
+    """Weighted least squares with estimated tau^2 (metafor ``rma.uni`` with ``mods``).
+
+    tau^2 comes from :func:`evidence.metareg.tau2_mods` (every pooling method,
+    iterations to 1e-12); the coefficients, their covariance and the Knapp-Hartung
+    scaling follow metafor ``rma.uni`` (Viechtbauer 2010, section 3.3).
+    """
     k, p = X.shape
     if method == "FE":
         tau2, n_iter, converged = 0.0, 0, True
@@ -282,7 +282,7 @@ def funnel_data(
     yi, vi : array_like
         Estimates (e.g. log odds ratios) and sampling variances.
     method : str, default "REML"
-        tau^2 estimator of the pooled estimate (one of :data:`REGRESSION_METHODS`);
+        tau^2 estimator of the pooled estimate (one of :data:`evidence.options.POOLING_METHODS`);
         ignored when ``estimate`` is given.
     estimate : float, optional
         Pooled estimate to centre the pseudo-confidence region on (e.g. from
@@ -318,7 +318,7 @@ def funnel_data(
     0.0
     """
     y, v = _check_yi_vi(yi, vi, min_k=1, what="funnel_data")
-    check_choice("method", method, REGRESSION_METHODS)
+    check_choice("method", method, POOLING_METHODS)
     alpha = check_alpha(alpha)
     ps = tuple(check_alpha(p, "contour_p") for p in contour_p)
     if len(ps) == 0:
@@ -372,7 +372,10 @@ class EggerResult(ResultMixin):
     ``statistic``/``p_value`` test the slope on the predictor (funnel asymmetry);
     ``estimate``/``ci_low``/``ci_high`` are the intercept, i.e. the "limit
     estimate" at se = 0 (metafor's ``est``/``ci.lb``/``ci.ub``).  ``df`` is
-    ``inf`` for a normal reference (model "rma" with test "z").
+    ``inf`` for a normal reference (model "rma" with test "z").  For
+    ``model="lm"`` the fit is echoed as ``method="FE"``, ``test="knha"`` (weighted
+    least squares with a multiplicative dispersion and a t reference) and
+    ``tau2`` is NaN.
     """
 
     statistic: float
@@ -446,7 +449,7 @@ def egger_test(
         Moderator: standard error (Egger) or variance.
     model : {"rma", "lm"}, default "rma"
     method : str, default "REML"
-        tau^2 estimator for ``model="rma"`` (one of :data:`REGRESSION_METHODS`).
+        tau^2 estimator for ``model="rma"`` (one of :data:`evidence.options.POOLING_METHODS`).
     test : {"z", "knha"}, default "z"
         Reference distribution for ``model="rma"``.
     alpha : float, default 0.05
@@ -474,7 +477,7 @@ def egger_test(
     """
     check_choice("model", model, EGGER_MODELS)
     check_choice("predictor", predictor, EGGER_PREDICTORS)
-    check_choice("method", method, REGRESSION_METHODS)
+    check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
     y, v = _check_yi_vi(yi, vi, min_k=3, what="egger_test")
@@ -675,7 +678,8 @@ def trim_and_fill(
     side : {"left", "right"} or None, default None
         Side of the funnel where studies are missing.  None chooses as metafor:
         "right" if the slope of ``yi`` on ``sqrt(vi)`` (model ``method``) is
-        negative, else "left".
+        negative, else "left" (also when the slope cannot be estimated: k = 2
+        or equal variances).
     method : str, default "REML"
         tau^2 estimator of every fit (metafor uses the method of the model
         passed in; ``rma()``'s default is REML).  Duval & Tweedie used the
@@ -695,6 +699,11 @@ def trim_and_fill(
         When ``k0`` has not settled after 100 iterations (metafor stops with an
         error); the last ``k0`` is used.
 
+    Notes
+    -----
+    ``k0`` is capped at ``k - 1`` so that at least one study is kept (metafor
+    would fail when trimming every study).
+
     References
     ----------
     Duval & Tweedie (2000a), JASA 95:89-98; Duval & Tweedie (2000b),
@@ -712,7 +721,7 @@ def trim_and_fill(
     check_choice("estimator", estimator, TRIMFILL_ESTIMATORS)
     if side is not None:
         check_choice("side", side, TRIMFILL_SIDES)
-    check_choice("method", method, REGRESSION_METHODS)
+    check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
     y0, v0 = _check_yi_vi(yi, vi, min_k=2, what="trim_and_fill")

@@ -56,11 +56,15 @@ from __future__ import annotations
 import warnings
 from typing import NamedTuple
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from evidence._validation import check_choice
 from evidence.exceptions import ConvergenceWarning
+from evidence.options import POOLING_METHODS
 
 __all__ = [
     "IterativeFit",
@@ -220,7 +224,7 @@ def dl(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
     """DerSimonian-Laird estimator, truncated at 0.
 
     ``tau2 = max(0, (Q - (k - 1)) / (s_1 - s_2/s_1))`` with ``w_i = 1/v_i``;
-    DerSimonian & Laird (1986) [2]_, eq. (8); metafor ``rma.uni(method="DL")``
+    DerSimonian & Laird (1986) [2]_; metafor ``rma.uni(method="DL")``
     (``(RSS - (k-p)) / tr(P)``).
 
     Examples
@@ -253,7 +257,7 @@ def he(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
     """Hedges (unweighted method-of-moments / Cochran ANOVA) estimator, truncated at 0.
 
     ``tau2 = max(0, (sum (y_i - ybar)^2 - (k-1)/k sum v_i) / (k - 1))``;
-    Hedges (1983) [7]_; Viechtbauer (2005) [1]_, eq. (7); metafor
+    Hedges (1983) [7]_; Viechtbauer (2005) [1]_; metafor
     ``rma.uni(method="HE")`` (``(RSS - tr(PV)) / (k-p)`` with ``P = I - X(X'X)^-1 X'``).
 
     Examples
@@ -269,7 +273,7 @@ def hs(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
     """Hunter-Schmidt estimator, truncated at 0.
 
     ``tau2 = max(0, (Q - k) / s_1)`` with ``w_i = 1/v_i``; Hunter & Schmidt
-    (2004) [6]_; Viechtbauer (2005) [1]_, eq. (11); metafor ``rma.uni(method="HS")``.
+    (2004) [6]_; Viechtbauer (2005) [1]_; metafor ``rma.uni(method="HS")``.
 
     Examples
     --------
@@ -289,7 +293,7 @@ def sj(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
     ``tau2_0 = sum (y_i - ybar)^2 / k`` (the variance of ``y`` with divisor k,
     metafor's ``var(yi) * (k-1)/k``), then
     ``tau2 = tau2_0 * Q(tau2_0) / (k - 1)`` where ``Q(tau2_0)`` uses weights
-    ``1/(v_i + tau2_0)``; Sidik & Jonkman (2005) [5]_, eqs. (3)-(4); metafor
+    ``1/(v_i + tau2_0)``; Sidik & Jonkman (2005) [5]_; metafor
     ``rma.uni(method="SJ")``.  Never negative.
 
     Examples
@@ -377,6 +381,15 @@ def _fisher_scoring(
         still = ~done & (n_iter[active] < max_iter)
         active = active[still]
     tau2 = np.maximum(tau2, 0.0)
+    # Fisher scoring can oscillate without settling (metafor then stops with an
+    # error).  Those rows are solved on the score equation itself by bracketing,
+    # so the answer is still the ML/REML estimate, to the same tolerance.
+    stuck_rows = np.flatnonzero(~converged & (k > 1))
+    if stuck_rows.size:
+        t_b, it_b, conv_b = _score_root(y0, v0, mf, k, tau2, stuck_rows, reml, tol, max_iter)
+        tau2[stuck_rows] = np.where(conv_b, t_b, tau2[stuck_rows])
+        n_iter[stuck_rows] += it_b
+        converged[stuck_rows] = conv_b
     # metafor's ll0check: a tau2 > 0 worse than tau2 = 0 is replaced by 0.
     cand = np.flatnonzero(converged & (tau2 > 0.0) & (k > 1))
     if cand.size:
@@ -395,6 +408,76 @@ def _fisher_scoring(
     return IterativeFit(tau2, n_iter, converged)
 
 
+def _score(
+    tau2: NDArray[np.float64],
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    reml: bool,
+) -> NDArray[np.float64]:
+    """Twice the derivative of the (restricted) log-likelihood in tau^2.
+
+    ``Y'PPY - tr(P)`` for REML and ``Y'PPY - tr(W)`` for ML (Viechtbauer 2005,
+    J Educ Behav Stat 30:261, eqs. 9 and 13); positive below the estimate.
+    """
+    w, sw, r = _wsums(tau2, y0, v0, mf)
+    w2 = w * w
+    s2 = w2.sum(axis=1)
+    ypp = (w2 * r * r).sum(axis=1)
+    return ypp - (sw - s2 / sw) if reml else ypp - sw
+
+
+def _score_root(
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    k: NDArray[np.int64],
+    start: NDArray[np.float64],
+    rows: NDArray[np.int64],
+    reml: bool,
+    tol: float,
+    max_iter: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
+    """Solve the ML/REML score equation by bracketing, for rows where Fisher scoring failed.
+
+    A row whose score at 0 is not positive has its maximum on the boundary
+    (tau2 = 0).  Otherwise the upper end of the bracket is found by widening
+    from ``max(start, mean(v))`` until the score is negative, and
+    :func:`_illinois` narrows ``[0, upper]``.
+    """
+    yy, vv, mm, kk = y0[rows], v0[rows], mf[rows], k[rows]
+    m = rows.size
+    scale = _vbar(vv, mm, kk)
+
+    def fun(t: NDArray[np.float64], idx: NDArray[np.int64]) -> NDArray[np.float64]:
+        return _score(t, yy[idx], vv[idx], mm[idx], reml)
+
+    every = np.arange(m)
+    lo = np.zeros(m)
+    flo = fun(lo, every)
+    hi = np.maximum(start[rows], scale) * 2.0
+    fhi = fun(hi, every)
+    widen = 0
+    while (fhi > 0).any() and widen < 200:
+        up = fhi > 0
+        hi[up] *= 4.0
+        fhi[up] = fun(hi[up], every[up])
+        widen += 1
+    boundary = flo <= 0.0
+    root = np.zeros(m)
+    n_iter = np.full(m, widen, dtype=np.int64)
+    conv = boundary.copy()
+    inner = np.flatnonzero(~boundary & (fhi <= 0.0))
+    if inner.size:
+        r, it, c = _illinois(
+            lambda t, idx: fun(t, inner[idx]),
+            lo[inner], hi[inner], flo[inner], fhi[inner], scale[inner], tol, max_iter,
+        )
+        root[inner], conv[inner] = r, c
+        n_iter[inner] += it
+    return root, n_iter, conv
+
+
 def _rows(idx: NDArray[np.int64], limit: int = 10) -> str:
     shown = ", ".join(str(int(i)) for i in idx[:limit])
     return shown + (f" and {idx.size - limit} more" if idx.size > limit else "")
@@ -411,14 +494,17 @@ def reml(
     """Restricted maximum-likelihood estimator by Fisher scoring, as metafor.
 
     Starting from ``max(0, HE)``, iterate
-    ``tau2 <- tau2 + (Y'PPY - tr(P)) / tr(PP)`` (Viechtbauer 2005 [1]_, eq. 16),
+    ``tau2 <- tau2 + (Y'PPY - tr(P)) / tr(PP)`` (Viechtbauer 2005 [1]_, Fisher scoring for REML),
     halving a step while it would make tau2 negative, until the change is at
     most ``tol * (tau2 + mean(v))``; finally apply metafor's ``ll0check``
     (tau2 set to 0, with a :class:`~evidence.exceptions.ConvergenceWarning`, if
     the restricted likelihood is higher at 0).  metafor ``rma.uni(method="REML")``.
 
-    Rows that do not converge within ``max_iter`` keep their last iterate and
-    ``converged = False``.
+    Rows on which Fisher scoring has not converged after ``max_iter`` steps
+    (it can oscillate; metafor then stops with an error and suggests
+    ``stepadj``) are solved on the score equation ``Y'PPY = tr(P)`` by
+    bracketing, to the same tolerance; ``n_iter`` counts both kinds of step.
+    Rows where that fails too keep their last iterate and ``converged = False``.
 
     Examples
     --------
@@ -440,7 +526,7 @@ def ml(
     """Maximum-likelihood estimator by Fisher scoring, as metafor.
 
     As :func:`reml` with the step ``(Y'PPY - s_1) / s_2`` (Viechtbauer 2005
-    [1]_, eq. 14); metafor ``rma.uni(method="ML")``.
+    [1]_); metafor ``rma.uni(method="ML")``.
 
     Examples
     --------
@@ -456,47 +542,37 @@ def ml(
 # ---------------------------------------------------------------------------
 
 
-def _solve_q(
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    k: NDArray[np.int64],
-    target: NDArray[np.float64],
-    rows: NDArray[np.int64],
+def _illinois(
+    fun: Callable[[NDArray[np.float64], NDArray[np.int64]], NDArray[np.float64]],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    flo: NDArray[np.float64],
+    fhi: NDArray[np.float64],
+    scale: NDArray[np.float64],
     tol: float,
     max_iter: int,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
-    """Solve ``Q(tau2) = target`` for the given rows, all in lock-step.
+    """Find a root of a decreasing-through-zero function in ``[lo, hi]``, all rows in lock-step.
 
-    The caller guarantees ``Q(0) >= target > 0`` on these rows.  ``Q`` decreases
-    in tau2 and ``Q(t) <= SS/t`` with ``SS = sum (y_i - ybar)^2`` (because
-    ``w_i <= 1/t`` and the weighted mean minimises the weighted sum of
-    squares), so ``[0, SS/target]`` always brackets the root.  The bracket is
-    narrowed with the Illinois variant of regula falsi (Dowell & Jarratt 1971),
-    falling back to bisection when the interpolant leaves the bracket, until
-    its width is at most ``tol * (tau2 + mean(v))``.
+    ``fun(t, idx)`` evaluates the function at ``t`` for the rows ``idx``; the
+    caller guarantees ``flo >= 0 >= fhi``.  The bracket is narrowed with the
+    Illinois variant of regula falsi (Dowell & Jarratt 1971), falling back to
+    bisection when the interpolant leaves the bracket, until its width is at
+    most ``tol * (root + scale)``; the answer is the secant point of the final
+    bracket.  (``scipy.optimize.brentq`` solves one scalar equation per call;
+    this runs all rows at once.)
     """
-    m = rows.size
+    m = lo.size
+    lo, hi, glo, ghi = lo.copy(), hi.copy(), flo.copy(), fhi.copy()
     root = np.zeros(m)
     n_iter = np.zeros(m, dtype=np.int64)
     conv = np.zeros(m, dtype=bool)
-    if m == 0:
-        return root, n_iter, conv
-    yy, vv, mm, kk, tg = y0[rows], v0[rows], mf[rows], k[rows], target[rows]
-    scale = _vbar(vv, mm, kk)
-    ybar = yy.sum(axis=1) / kk
-    ss = (((yy - ybar[:, None]) * mm) ** 2).sum(axis=1)
-    lo = np.zeros(m)
-    hi = ss / tg
-    flo = _q(lo, yy, vv, mm) - tg  # >= 0
-    fhi = _q(hi, yy, vv, mm) - tg  # <= 0
     exact = flo == 0.0
     conv[exact] = True
-    root[exact] = 0.0
+    root[exact] = lo[exact]
     exact_hi = (fhi == 0.0) & ~conv
     conv[exact_hi] = True
     root[exact_hi] = hi[exact_hi]
-    glo, ghi = flo.copy(), fhi.copy()
     side = np.zeros(m, dtype=np.int8)
     act = np.flatnonzero(~conv)
     while act.size:
@@ -505,7 +581,7 @@ def _solve_q(
             c = (a * gb - b * ga) / (gb - ga)
         outside = ~((c > a) & (c < b)) | ~np.isfinite(c)
         c = np.where(outside, 0.5 * (a + b), c)
-        fc = _q(c, yy[act], vv[act], mm[act]) - tg[act]
+        fc = fun(c, act)
         n_iter[act] += 1
         pos = fc > 0.0
         neg = fc < 0.0
@@ -532,14 +608,50 @@ def _solve_q(
         # final answer: secant point of the final bracket (the root to within tol)
         fin = act[done & ~zero]
         if fin.size:
+            f_lo = fun(lo[fin], fin)
+            f_hi = fun(hi[fin], fin)
             with np.errstate(divide="ignore", invalid="ignore"):
-                f_lo = _q(lo[fin], yy[fin], vv[fin], mm[fin]) - tg[fin]
-                f_hi = _q(hi[fin], yy[fin], vv[fin], mm[fin]) - tg[fin]
                 cs = (lo[fin] * f_hi - hi[fin] * f_lo) / (f_hi - f_lo)
             ok = np.isfinite(cs) & (cs >= lo[fin]) & (cs <= hi[fin])
             root[fin] = np.where(ok, cs, 0.5 * (lo[fin] + hi[fin]))
         act = act[~done & (n_iter[act] < max_iter)]
     return root, n_iter, conv
+
+
+def _solve_q(
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    k: NDArray[np.int64],
+    target: NDArray[np.float64],
+    rows: NDArray[np.int64],
+    tol: float,
+    max_iter: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
+    """Solve ``Q(tau2) = target`` for the given rows, all in lock-step.
+
+    The caller guarantees ``Q(0) >= target > 0`` on these rows.  ``Q`` decreases
+    in tau2 and ``Q(t) <= SS/t`` with ``SS = sum (y_i - ybar)^2`` (because
+    ``w_i <= 1/t`` and the weighted mean minimises the weighted sum of
+    squares), so ``[0, SS/target]`` always brackets the root, which
+    :func:`_illinois` then narrows.
+    """
+    m = rows.size
+    if m == 0:
+        return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    yy, vv, mm, kk, tg = y0[rows], v0[rows], mf[rows], k[rows], target[rows]
+    scale = _vbar(vv, mm, kk)
+    ybar = yy.sum(axis=1) / kk
+    ss = (((yy - ybar[:, None]) * mm) ** 2).sum(axis=1)
+    lo = np.zeros(m)
+    hi = ss / tg
+
+    def fun(t: NDArray[np.float64], idx: NDArray[np.int64]) -> NDArray[np.float64]:
+        return _q(t, yy[idx], vv[idx], mm[idx]) - tg[idx]
+
+    flo = fun(lo, np.arange(m))  # >= 0
+    fhi = fun(hi, np.arange(m))  # <= 0
+    return _illinois(fun, lo, hi, flo, fhi, scale, tol, max_iter)
 
 
 def _q_root_estimator(
@@ -571,7 +683,7 @@ def pm(
 ) -> IterativeFit:
     """Paule-Mandel estimator: the root of ``Q(tau2) = k - 1``, or 0 if ``Q(0) < k - 1``.
 
-    Paule & Mandel (1982) [3]_; Viechtbauer et al. (2015) [4]_, eq. (6);
+    Paule & Mandel (1982) [3]_; Viechtbauer et al. (2015) [4]_;
     metafor ``rma.uni(method="PM")``, which solves the same equation with
     ``uniroot`` on ``[0, tau2.max]``.  Here the bracket ``[0, SS/(k-1)]`` always
     contains the root, so there is no ``tau2.max`` to exceed (metafor stops with
@@ -645,9 +757,6 @@ def estimate(
         return IterativeFit(t, np.zeros(t.shape[0], dtype=np.int64), np.ones(t.shape[0], dtype=bool))
     if method in iterative:
         return iterative[method](y, v, mask, tol=tol, max_iter=max_iter)
-    from evidence._validation import check_choice
-    from evidence.options import POOLING_METHODS
-
     check_choice("method", method, POOLING_METHODS)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -661,7 +770,7 @@ def q_profile_ci(
     tol: float = DEFAULT_TOL,
     max_iter: int = DEFAULT_MAX_ITER,
 ) -> QProfileInterval:
-    """Q-profile confidence interval for tau^2 (Viechtbauer 2007 [9]_, eq. 6).
+    """Q-profile confidence interval for tau^2 (Viechtbauer 2007 [9]_).
 
     The bounds solve ``Q(tau2_low) = chi2_{k-1; 1-alpha/2}`` and
     ``Q(tau2_high) = chi2_{k-1; alpha/2}``.  As in metafor

@@ -85,6 +85,7 @@ def test_invalid_ledger_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "02-practitioner.yaml: claim 'policis.visits_38_less_likely', field 'check'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_command_line_entry_point(tmp_path: Path) -> None:
     js = tmp_path / "f.json"
     proc = subprocess.run([sys.executable, "-m", "evidence.cli", "reproduce", "--json", str(js)],
@@ -97,3 +98,13 @@ def test_subcommand_is_required() -> None:
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
+
+
+def test_report_fallback_forest_without_plots_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report still draws its forest plot when evidence.plots cannot be imported."""
+    from evidence import report
+
+    monkeypatch.setitem(sys.modules, "evidence.plots", None)
+    fig, note = report.forest_figure()
+    assert "minimal matplotlib" in note
+    assert len(fig.axes[0].get_yticklabels()) == len(report._forest_rows(None))

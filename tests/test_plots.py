@@ -166,6 +166,25 @@ def test_forest_dataframe_of_reported_odds_ratios() -> None:
     assert ax.get_xscale() == "log"
 
 
+def test_forest_dataframe_with_subgroup_rows() -> None:
+    frame = pd.DataFrame({
+        "label": ["a1", "a2", "Pooled A", "b1", "Pooled B", "Overall"],
+        "kind": ["study", "study", "pooled", "study", "pooled", "pooled"],
+        "subgroup": ["A", "A", "A", "B", "B", None],
+        "estimate": [1.5, 2.0, 1.7, 0.9, 0.9, 1.3],
+        "ci_low": [1.0, 1.2, 1.2, 0.5, 0.5, 1.0],
+        "ci_high": [2.2, 3.0, 2.4, 1.6, 1.6, 1.8],
+    })
+    p = plots.forest(frame, ratio_scale=True)
+    assert list(p.data["kind"]) == ["header", "study", "study", "subgroup", "header", "study",
+                                    "subgroup", "overall"]
+    np.testing.assert_allclose(one(p.ax, "diamond:subgroup:A").get_xy()[[0, 1, 2], 0],
+                               [1.2, 1.7, 2.4])
+    np.testing.assert_allclose(one(p.ax, "diamond:overall").get_xy()[[0, 1, 2], 0],
+                               [1.0, 1.3, 1.8])
+    assert texts(p.ax, "label:header") == ["A", "B"]
+
+
 def test_forest_dataframe_without_pooled_rows_draws_no_diamond() -> None:
     frame = pd.DataFrame({"estimate": [0.1, 0.3], "ci_low": [-0.2, 0.0], "ci_high": [0.4, 0.6]},
                          index=pd.Index(["S1", "S2"], name="study"))
@@ -210,7 +229,7 @@ def test_funnel_contour_enhanced() -> None:
     np.testing.assert_allclose(pts[:, 1], np.sqrt(BCG_VI))
     fd = funnel_data(BCG_YI, BCG_VI, estimate=res.estimate)
     for j, pval in enumerate(fd.contour_p):
-        poly = one(ax, f"contour:{pval:g}").get_paths()[0].vertices
+        poly = one(ax, f"contour:{pval:g}").get_xy()
         n = len(fd.se_grid)
         np.testing.assert_allclose(poly[:n, 0], fd.contour_low[j], rtol=1e-12)
         np.testing.assert_allclose(poly[n:2 * n, 0], fd.contour_high[j][::-1], rtol=1e-12)

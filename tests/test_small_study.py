@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import R_DIR, load_reference, run_r
-from evidence.exceptions import DataWarning
+from evidence.exceptions import ConvergenceWarning, DataWarning
 from evidence.small_study import (
     begg_test,
     egger_test,
@@ -282,6 +282,16 @@ def test_trim_and_fill_reflects_about_trimmed_estimate() -> None:
     assert np.allclose(centres, centres[0])
     assert res.labels[-1] == f"Filled {res.k0}"
     assert res.estimate < np.average(yi, weights=1 / vi)
+
+
+def test_trim_and_fill_warns_when_k0_does_not_settle(monkeypatch) -> None:
+    import evidence.small_study as ss
+
+    yi, vi = data("bcg_logrr")  # FE/L0 needs several iterations to reach k0 = 4
+    monkeypatch.setattr(ss, "TRIMFILL_MAXITER", 1)
+    with pytest.warns(ConvergenceWarning, match="k0 did not settle in 1 iterations"):
+        res = trim_and_fill(yi, vi, method="FE")
+    assert res.k0 >= 1  # the last value is used
 
 
 def test_pet_peese_conditional_rule() -> None:

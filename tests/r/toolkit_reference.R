@@ -188,21 +188,35 @@ for (dn in c("bcg", "hackshaw")) {
     fit <- rma(yi, vi, data = dat, method = m, control = CTL)
     inf <- influence(fit)
     infl[[length(infl) + 1]] <- list(
-      data = dn, method = m, mods = NA, call = sprintf("influence(rma(yi, vi, data=%s, method='%s', %s))", dn, m, CTL_TXT),
+      data = dn, method = m, test = "z", mods = NA, call = sprintf("influence(rma(yi, vi, data=%s, method='%s', %s))", dn, m, CTL_TXT),
       rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
       cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
       hat = num(inf$inf$hat), weight = num(inf$inf$weight), dfbs = lapply(seq_len(fit$p), function(j) num(inf$dfbs[[j]])),
       inf = inf$is.infl)
     b <- baujat(fit)
     bau[[length(bau) + 1]] <- list(
-      data = dn, method = m, call = sprintf("baujat(rma(yi, vi, data=%s, method='%s', %s))", dn, m, CTL_TXT),
+      data = dn, method = m, test = "z", call = sprintf("baujat(rma(yi, vi, data=%s, method='%s', %s))", dn, m, CTL_TXT),
       x = num(b$x), y = num(b$y))
   }
 }
+fit <- rma(yi, vi, data = bcg, method = "REML", test = "knha", control = CTL)
+inf <- influence(fit)
+infl[[length(infl) + 1]] <- list(
+  data = "bcg", method = "REML", test = "knha", mods = NA,
+  call = sprintf("influence(rma(yi, vi, data=bcg, method='REML', test='knha', %s))", CTL_TXT),
+  rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
+  cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
+  hat = num(inf$inf$hat), weight = num(inf$inf$weight), dfbs = lapply(seq_len(fit$p), function(j) num(inf$dfbs[[j]])),
+  inf = inf$is.infl)
+b <- baujat(fit)
+bau[[length(bau) + 1]] <- list(
+  data = "bcg", method = "REML", test = "knha",
+  call = sprintf("baujat(rma(yi, vi, data=bcg, method='REML', test='knha', %s))", CTL_TXT),
+  x = num(b$x), y = num(b$y))
 fit <- rma(yi, vi, mods = ~ ablat, data = bcg, method = "REML", control = CTL)
 inf <- influence(fit)
 infl[[length(infl) + 1]] <- list(
-  data = "bcg", method = "REML", mods = "ablat",
+  data = "bcg", method = "REML", test = "z", mods = "ablat",
   call = sprintf("influence(rma(yi, vi, mods=~ablat, data=bcg, method='REML', %s))", CTL_TXT),
   rstudent = num(inf$inf$rstudent), dffits = num(inf$inf$dffits), cook_d = num(inf$inf$cook.d),
   cov_r = num(inf$inf$cov.r), tau2_del = num(inf$inf$tau2.del), QE_del = num(inf$inf$QE.del),
