@@ -751,8 +751,10 @@ def _newton_tau2(
     ``Y'PPPY = sum w^3 r^2 - (sum w^2 r)^2 / sum w`` and, for REML,
     ``T = tr(P)``, ``T' = tr(PP)``; for ML ``T = sum w``, ``T' = sum w^2``.
     A Newton step ``-S/S'`` is taken where ``S' < 0`` (concave), a Fisher step
-    ``S/T'`` otherwise; a step below 0 stops at 0.  Starting value ``max(0, HE)``
-    as metafor; metafor's ``ll0check`` is applied by the caller.
+    ``S/T'`` otherwise, safeguarded by the bracket ``[lo, hi]`` of the root of S
+    seen so far (bisection when a step leaves it); the boundary 0 is the answer
+    when ``S(0) < 0``.  Starting value ``max(0, HE)`` as metafor; metafor's
+    ``ll0check`` is applied by the caller.
     """
     kk = np.maximum(k, 1)
     ybar = y0.sum(axis=1) / kk
@@ -765,6 +767,8 @@ def _newton_tau2(
     # working set: rows not yet converged, compacted when half of them have converged
     idx = np.flatnonzero(~conv)
     Yw, Vw, Mw, tw, sc = y0[idx], v0[idx], mf[idx], tau2[idx], scale[idx]
+    lo = np.zeros(idx.size)  # S(lo) > 0 (or lo = 0)
+    hi = np.full(idx.size, np.inf)  # S(hi) < 0
     done = np.zeros(idx.size, dtype=bool)
     es = np.einsum
     for _ in range(max_iter):
@@ -787,10 +791,16 @@ def _newton_tau2(
             Tp = s2
         S = ypp - T
         dS = -2.0 * yppp + Tp
+        lo = np.where(S > 0, np.maximum(lo, tw), lo)
+        hi = np.where(S < 0, np.minimum(hi, tw), hi)
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(dS < 0, -S / dS, S / Tp)
-        step = np.where(np.isfinite(step) & ~done, step, 0.0)
-        new = np.maximum(tw + step, 0.0)
+            cand = tw + np.where(dS < 0, -S / dS, S / Tp)
+        # keep the step inside the bracket of the root of the score; bisect otherwise
+        outside = ~np.isfinite(cand) | (cand <= lo) | (cand >= hi)
+        fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), tw + S / Tp)
+        cand = np.where(outside, fallback, cand)
+        cand = np.where(S == 0, tw, cand)
+        new = np.where(done, tw, np.maximum(cand, 0.0))
         done |= np.abs(new - tw) <= tol * (new + sc)
         tw = new
         if done.all():
@@ -800,6 +810,7 @@ def _newton_tau2(
             conv[idx[done]] = True
             keep = ~done
             idx, Yw, Vw, Mw, tw, sc = idx[keep], Yw[keep], Vw[keep], Mw[keep], tw[keep], sc[keep]
+            lo, hi = lo[keep], hi[keep]
             done = np.zeros(idx.size, dtype=bool)
     tau2[idx] = tw
     conv[idx] = done

@@ -27,7 +27,6 @@
 # numbers would be needed to test the contrast.
 
 # %%
-import numpy as np
 import pandas as pd
 
 import evidence
@@ -53,8 +52,8 @@ pd.DataFrame({s.country: {"study": s.name, "design": s.design} for s in (england
 
 # %%
 results = load_studies()
-adjusted = results[results["study"].isin([england.id, sweden.id]) & (results["adjusted"] == True)]  # noqa: E712
-adjusted[["result", "measure", "covariates", "finding", "estimate_status"]]
+adjusted = results[results["study"].isin([england.id, sweden.id]) & results["adjusted"].eq(True)]
+adjusted[["result", "measure", "covariates", "finding"]]
 
 # %%
 for r in (england.result("cambridge.antisocial_adjusted"),
@@ -110,14 +109,9 @@ results[results["study"] == sweden.id][["result", "measure", "estimate", "ci_low
 # "Significant in one country and not in the other" is not by itself evidence that the effects differ.
 
 # %%
-missing = [
-    (r.id, name, q.note)
-    for s in (england, sweden) for r in s.results if r.adjusted
-    for name, q in r.quantities if q.status == "missing"
-]
-print(f"{len(missing)} adjusted numbers recorded as missing")
-print("adjusted results with any number at all:",
-      [r.id for s in (england, sweden) for r in s.results if r.adjusted and r.measure != "qualitative"])
+adjusted_results = [r for s in (england, sweden) for r in s.results if r.adjusted]
+for r in adjusted_results:
+    print(f"{r.id}: measure={r.measure}, numbers recorded: {len(r.quantities)}; note: {r.note}")
 
 # %% [markdown]
 # ## Checks
@@ -130,8 +124,8 @@ for r in (england.result("cambridge.antisocial_adjusted"),
           sweden.result("project_metropolitan.adjusted_parental_convictions")):
     assert r.adjusted is True and r.measure == "qualitative", r.id
     assert "parental convictions" in r.covariates, r.id
-assert not [r.id for s in (england, sweden) for r in s.results
-            if r.adjusted and r.measure != "qualitative"]
+assert all(r.measure == "qualitative" and not r.quantities for r in adjusted_results)
+assert len(adjusted) == len(adjusted_results) >= 2
 # the Swedish unadjusted ORs have no interval
 assert (results.loc[results["study"] == sweden.id, "ci_low_status"].dropna() == "missing").all()
 # the Cambridge interval is a Wald interval on the log scale and its SE matches the reconstructed table
