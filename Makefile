@@ -30,8 +30,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 # Regenerate the pinned metafor values (needs R with metafor and metadat).
+# The tests regenerate them too, into a temporary folder, and fail on any difference.
 reference:
-	Rscript tests/r/make_reference.R tests/reference
+	Rscript --vanilla tests/r/make_reference.R tests/reference
+	Rscript --vanilla tests/r/or_intervals.R tests/reference/or_intervals.json
+	Rscript --vanilla tests/r/toolkit_reference.R tests/reference/metafor_toolkit.json
+	Rscript --vanilla tests/r/small_study_reference.R tests/reference/metafor_small_study.json
 
 clean:
 	rm -rf $(VENV) report .pytest_cache

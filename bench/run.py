@@ -287,8 +287,11 @@ def _single(size: dict[str, int], ctx: dict[str, Any], name: str) -> dict[str, A
         res["memory"] = peak_memory(k)
     if ctx["metafor"]:
         d = ctx["tmp"]
+        if name == "single_1m" and ctx["quick"]:
+            res["metafor_note"] = "skipped with --quick (metafor's memory grows as k^2)"
+            return res
         write_csv(d / f"{name}.csv", yi=y, vi=v)
-        if name == "single_1m" and not ctx["quick"]:
+        if name == "single_1m":
             mf = run_metafor(name, d, address_limit=METAFOR_1M_ADDRESS_LIMIT, timeout=600)
             reason = mf.get("error") or "unexpectedly succeeded"
             res["metafor_s"] = None

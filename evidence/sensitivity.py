@@ -770,6 +770,7 @@ def _newton_tau2(
     lo = np.zeros(idx.size)  # S(lo) > 0 (or lo = 0)
     hi = np.full(idx.size, np.inf)  # S(hi) < 0
     done = np.zeros(idx.size, dtype=bool)
+    at0 = tw == 0.0  # S(0) has been (or is about to be) evaluated
     es = np.einsum
     for _ in range(max_iter):
         if idx.size == 0:
@@ -798,7 +799,10 @@ def _newton_tau2(
         # keep the step inside the bracket of the root of the score; bisect otherwise
         outside = ~np.isfinite(cand) | (cand <= lo) | (cand >= hi)
         fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), tw + S / Tp)
+        # before bisecting towards the boundary, try the boundary itself once
+        fallback = np.where(np.isfinite(hi) & (lo == 0.0) & ~at0, 0.0, fallback)
         cand = np.where(outside, fallback, cand)
+        at0 |= outside & (cand == 0.0)
         cand = np.where(S == 0, tw, cand)
         new = np.where(done, tw, np.maximum(cand, 0.0))
         done |= np.abs(new - tw) <= tol * (new + sc)
@@ -810,7 +814,7 @@ def _newton_tau2(
             conv[idx[done]] = True
             keep = ~done
             idx, Yw, Vw, Mw, tw, sc = idx[keep], Yw[keep], Vw[keep], Mw[keep], tw[keep], sc[keep]
-            lo, hi = lo[keep], hi[keep]
+            lo, hi, at0 = lo[keep], hi[keep], at0[keep]
             done = np.zeros(idx.size, dtype=bool)
     tau2[idx] = tw
     conv[idx] = done
@@ -856,9 +860,10 @@ def _gosh_chunk(
             cand = cand[_score_at_zero(y0[cand], v0[cand], mf[cand], method == "REML") < 0]
         if cand.size:
             reml = method == "REML"
-            ll = _tau2._loglik(tau2[cand], y0[cand], v0[cand], mf[cand], k[cand], reml)
-            ll0 = _tau2._loglik(np.zeros(cand.size), y0[cand], v0[cand], mf[cand], k[cand], reml)
-            tau2[cand[(ll0 - ll) > _tau2._LL0_TOL]] = 0.0
+            ones = np.ones((y.shape[0], 1))
+            ll = _mr._loglik(tau2[cand], y0[cand], v0[cand], ones, mf[cand], k[cand], reml)
+            ll0 = _mr._loglik(np.zeros(cand.size), y0[cand], v0[cand], ones, mf[cand], k[cand], reml)
+            tau2[cand[(ll0 - ll) > _mr._LL0_TOL]] = 0.0
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -934,6 +939,11 @@ def gosh(
     steps to the same optimum as metafor's Fisher scoring (with its
     ``ll0check``), the others by :mod:`evidence.tau2`.  A one-study subset has
     ``tau2 = 0``, ``q = 0``, ``i2 = 0``, ``h2 = 1`` (as metafor).
+
+    Divergence from metafor: for ``method="DL"`` metafor's ``gosh()`` takes a
+    shortcut that reports ``H^2 = Q/(k-1)`` also for subsets where tau^2 is
+    truncated at 0, where ``rma()`` reports ``H^2 = 1``; here every subset gets
+    what :func:`evidence.pooling.meta_analysis` reports for it (``H^2 = 1``).
 
     Parameters
     ----------

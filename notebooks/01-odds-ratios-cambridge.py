@@ -142,7 +142,7 @@ woolf
 
 # %%
 intervals = pd.concat(
-    [evidence.odds_ratio(a, a + b, c, c + d, ci=method).summary_frame().assign(ci=method)
+    [evidence.odds_ratio(a, a + b, c, c + d, ci=method).summary_frame()
      for method in options.OR_CI_METHODS]
 ).set_index("ci")[["estimate", "ci_low", "ci_high", "p_value"]]
 intervals

@@ -219,20 +219,24 @@ grid.round(2)
 # ### Forest plot of the candidates
 #
 # Squares are candidate effect sizes; lines their published 95% CIs where one exists. The bottom rows are
-# the averages above, computed from candidates, and the review's printed 3.4 (drawn as a line: it has no
-# interval and its inputs are unknown).
+# the averages above, computed from candidates: diamonds for the inverse-variance estimates with their CIs,
+# open diamonds for the means, which have no interval, and for the review's printed 3.4 (its inputs are
+# unknown), also marked by the dotted vertical line.
 
 # %%
 forest_rows = pd.concat([
     candidates[["label", "estimate", "ci_low", "ci_high"]].assign(kind="study"),
-    methods.rename(columns={"method": "label", "average OR": "estimate"}).assign(kind="pooled"),
     pd.DataFrame([{"label": "review: 'average odds ratio 3.4' (inputs unknown)",
                    "estimate": printed_average,
                    "ci_low": np.nan, "ci_high": np.nan, "kind": "pooled"}]),
+    methods.rename(columns={"method": "label", "average OR": "estimate"}).assign(kind="pooled"),
 ], ignore_index=True)
 plot = plots.forest(forest_rows, ratio_scale=True, measure="OR")
 plot.ax.set_title("Candidate effect sizes — NOT the review's inputs", loc="left")
-plot.figure
+no_interval = plot.data[(plot.data["kind"] == "overall") & plot.data["ci_low"].isna()]
+plot.ax.plot(no_interval["estimate"], no_interval["y"], marker="D", markerfacecolor="white",
+             color="black", linestyle="none")
+plot.data[["label", "kind", "estimate", "ci_low", "ci_high"]]
 
 # %% [markdown]
 # ## Checks

@@ -12,6 +12,8 @@ suppressPackageStartupMessages({
   library(jsonlite)
 })
 
+pdf(NULL)  # baujat() draws its plot; keep it off disk (no Rplots.pdf)
+
 args <- commandArgs(trailingOnly = TRUE)
 out_path <- if (length(args) >= 1) args[1] else "tests/reference/metafor_toolkit.json"
 
