@@ -51,7 +51,7 @@ if (workload == "fits_10k") {
   tm <- system.time(g <- gosh(fit, progbar = FALSE))
   report(tm)
   # one row per subset: the included studies as a bit string, then the fitted values
-  incl <- apply(g$incl, 1, function(r) paste(as.integer(r), collapse = ""))
+  incl <- apply(g$incl, 1, function(r) paste0("s", paste(as.integer(r), collapse = "")))
   write.csv(data.frame(incl = incl, estimate = g$res$estimate, tau2 = g$res$tau2,
                        QE = g$res$QE, I2 = g$res$I2), out, row.names = FALSE)
 } else if (startsWith(workload, "permutation_")) {

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -102,7 +102,7 @@ def design_matrix(
 
     Parameters
     ----------
-    moderators : array_like (k,) or (k, p), pandas Series or DataFrame
+    moderators : array_like (k,) or (k, p), pandas Series or DataFrame, or a mapping of columns
         Numeric columns enter as they are; boolean columns as 0/1; text or
         categorical columns as treatment (dummy) contrasts against their first
         level (sorted, or the category order of a ``pd.Categorical``), named
@@ -134,6 +134,8 @@ def design_matrix(
     >>> names
     ('intercept', 'dose', 'arm[b]')
     """
+    if isinstance(moderators, Mapping):
+        moderators = pd.DataFrame(dict(moderators))
     if isinstance(moderators, pd.Series):
         moderators = moderators.to_frame(name=moderators.name if moderators.name is not None else "x1")
     if not isinstance(moderators, pd.DataFrame):
@@ -425,19 +427,39 @@ def tau2_mods(
         metafor ``rma.uni`` with ``mods`` [8]_: ``"DL"`` ``(Q_E - (k-p))/tr(P)``;
         ``"HE"`` ``(RSS_ols - tr(P_ols V))/(k-p)``; ``"HS"`` ``(Q_E - k)/sum w``;
         ``"SJ"`` ``tau0 Y'P(tau0)Y/(k-p)`` with ``tau0 = var(y)(k-1)/k``;
-        ``"ML"``/``"REML"`` Fisher scoring from ``max(0, HE)`` [3]_ with step
-        halving at 0 and metafor's ``ll0check``; ``"PM"`` and ``"EB"`` the root
+        ``"ML"``/``"REML"`` the root of the score from metafor's start
+        ``max(0, HE)`` [3]_ (or 0 where the score is negative there), with
+        metafor's ``ll0check``; ``"PM"`` and ``"EB"`` the root
         of ``Y'PY = k - p`` (their common fixed point).  All truncated at 0.
     tol, max_iter : float, int
         Convergence control (change at most ``tol * (tau2 + mean(v))``).
     ll0check : bool
         Replace an ML/REML tau^2 whose likelihood is below that at 0 by 0.
 
+    Notes
+    -----
+    ML/REML: metafor iterates Fisher scoring ``tau2 += S / I`` (with ``S = Y'PPY - tr(P)``
+    and ``I = tr(PP)`` for REML, ``S = Y'PPY - sum w``, ``I = sum w^2`` for ML;
+    Viechtbauer 2005 [3]_, eqs. 14, 16), which converges linearly.  Here the same
+    root is found by Newton steps ``-S/S'`` with ``S' = -2 Y'PPPY + I`` where
+    ``S' < 0`` and Fisher steps otherwise, kept inside the bracket of the root seen
+    so far (bisection when a step leaves it; the boundary 0 is tried once before
+    bisecting towards it); ``Y'PPPY = sum w u^2 - u'WX A^-1 X'Wu`` with ``u = Py``.
+    The fixed points are those of metafor's iteration; convergence is quadratic.
+
     Returns
     -------
     tau2 : ndarray (n,)
     n_iter : ndarray of int (n,)
     converged : ndarray of bool (n,)
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(5), [1.0, 2, 3, 4, 5]])
+    >>> Y = np.array([[0.1, 0.5, 0.2, 0.9, 0.7], [0.3, 0.1, 0.6, 0.2, 0.8]])
+    >>> tau2, n_iter, converged = tau2_mods(Y, np.full((2, 5), 0.02), X, method="REML")
+    >>> tau2.round(5).tolist(), converged.tolist()
+    ([0.044, 0.053], [True, True])
     """
     y0, v0, Xb, mf, k = _prepare(y, v, X, mask)
     n, p = y0.shape[0], Xb.shape[-1]
@@ -473,7 +495,11 @@ def tau2_mods(
     tau2 = np.maximum(0.0, np.nan_to_num(he, nan=0.0))
     scale = (v0 * mf).sum(axis=1) / k
     conv = np.zeros(n, dtype=bool)
-    # working copies of the unconverged rows, re-compacted when half have converged
+    # Safeguarded Newton iteration on the score S (root bracketed by [lo, hi]); see the
+    # Notes.  Working copies of the unconverged rows are re-compacted when half converged.
+    lo = np.zeros(n)
+    hi = np.full(n, np.inf)
+    tried0 = tau2 == 0.0
     active = np.arange(n)
     ya, va, Xa, ma = y0, v0, Xb, mf
     sel = np.arange(n)  # rows of the working copies that are still active
@@ -488,31 +514,40 @@ def tau2_mods(
         else:
             Xs = _take(Xa, sel)
             w, Ainv, _, r, _ = _wls(t, ya[sel], va[sel], Xs, ma[sel])
-        wr = w * r
-        ypp = (wr * wr).sum(axis=1)
+        u = w * r  # P y
+        ypp = (u * u).sum(axis=1)
+        xu = _xtd(w * u, Xs)  # X'W P y
+        yppp = (w * u * u).sum(axis=1) - np.einsum("ni,nij,nj->n", xu, Ainv, xu)
         w2 = w * w
         if reml:
             B2 = _xtdx(w2, Xs)
             B3 = _xtdx(w2 * w, Xs)
             C = np.matmul(Ainv, B2)
-            trp = w.sum(axis=1) - np.einsum("nii->n", C)
-            trpp = w2.sum(axis=1) - 2.0 * _tr(Ainv, B3) + _tr(C, C)
-            adj = (ypp - trp) / trpp
+            T = w.sum(axis=1) - np.einsum("nii->n", C)
+            Tp = w2.sum(axis=1) - 2.0 * _tr(Ainv, B3) + _tr(C, C)
         else:
-            adj = (ypp - w.sum(axis=1)) / w2.sum(axis=1)
-        adj = np.where(np.isfinite(adj), adj, 0.0)
-        neg = t + adj < 0.0
-        # metafor: while (tau2 + adj < tau2.min) adj <- adj/2 (at tau2 = 0 this ends at adj = 0)
-        at0 = neg & (t <= 0.0)
-        adj[at0] = 0.0
-        neg &= ~at0
-        while neg.any():
-            adj[neg] /= 2.0
-            neg = t + adj < 0.0
-        new = t + adj
+            T = w.sum(axis=1)
+            Tp = w2.sum(axis=1)
+        S = ypp - T
+        dS = -2.0 * yppp + Tp
+        lo_a, hi_a = lo[active], hi[active]
+        lo_a = np.where(S > 0, np.maximum(lo_a, t), lo_a)
+        hi_a = np.where(S < 0, np.minimum(hi_a, t), hi_a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cand = t + np.where(dS < 0, -S / dS, S / Tp)
+            fisher = t + S / Tp
+        outside = ~np.isfinite(cand) | (cand <= lo_a) | (cand >= hi_a)
+        fallback = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), fisher)
+        t0 = tried0[active]
+        fallback = np.where(np.isfinite(hi_a) & (lo_a == 0.0) & ~t0, 0.0, fallback)
+        cand = np.where(outside, fallback, cand)
+        cand = np.where((S == 0) | ~np.isfinite(cand), t, cand)
+        new = np.maximum(cand, 0.0)
+        tried0[active] = t0 | (new == 0.0)
+        lo[active], hi[active] = lo_a, hi_a
         tau2[active] = new
         n_iter[active] += 1
-        done = np.abs(adj) <= tol * (new + scale[active])
+        done = np.abs(new - t) <= tol * (new + scale[active])
         conv[active[done]] = True
         keep = ~done & (n_iter[active] < max_iter)
         active = active[keep]
@@ -558,6 +593,14 @@ def fit_mods(
     Returns
     -------
     ModsFit
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(5), [1.0, 2, 3, 4, 5]])
+    >>> Y = np.array([[0.1, 0.5, 0.2, 0.9, 0.7], [0.3, 0.1, 0.6, 0.2, 0.8]])
+    >>> fit = fit_mods(Y, np.full((2, 5), 0.02), X, [0.044, 0.053], btt=[1])
+    >>> fit.beta.round(2).tolist()
+    [[0.0, 0.16], [0.07, 0.11]]
     """
     y0, v0, Xb, mf, k = _prepare(y, v, X, mask)
     n, p = y0.shape[0], Xb.shape[-1]

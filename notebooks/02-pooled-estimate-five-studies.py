@@ -155,7 +155,7 @@ with_se = with_se[with_se["label"].isin(["Cambridge: conviction 19-32",
 se = [published.se_from_ci(r.estimate, r.ci_low, r.ci_high).se for r in with_se.itertuples()]
 yi, vi = np.log(with_se["estimate"].to_numpy()), np.square(se)
 common = evidence.meta_analysis(yi, vi, method="FE", labels=list(with_se["label"]))
-random = evidence.meta_analysis(yi, vi, method="REML", labels=list(with_se["label"]))
+random_effects = evidence.meta_analysis(yi, vi, method="REML", labels=list(with_se["label"]))
 
 first_choice = candidates.set_index("label").loc[[
     "Cambridge: conviction 19-32", "Project Metropolitan: imprisonment at 0-6",
@@ -165,9 +165,9 @@ methods = pd.DataFrame({
                "inverse-variance, common effect (2 candidates with SEs)",
                "inverse-variance, random effects REML (2 candidates with SEs)"],
     "average OR": [first_choice.mean(), np.exp(np.log(first_choice).mean()),
-                   np.exp(common.estimate), np.exp(random.estimate)],
-    "ci_low": [np.nan, np.nan, np.exp(common.ci_low), np.exp(random.ci_low)],
-    "ci_high": [np.nan, np.nan, np.exp(common.ci_high), np.exp(random.ci_high)],
+                   np.exp(common.estimate), np.exp(random_effects.estimate)],
+    "ci_low": [np.nan, np.nan, np.exp(common.ci_low), np.exp(random_effects.ci_low)],
+    "ci_high": [np.nan, np.nan, np.exp(common.ci_high), np.exp(random_effects.ci_high)],
 })
 methods
 
@@ -177,8 +177,9 @@ methods
 # log-odds scale, the scale on which the pooling is done:
 
 # %%
-print(random)
-print(f"Q = {random.q:.2f} on {random.q_df} df, I² = {random.i2:.0f}%, tau² = {random.tau2:.3f}")
+print(random_effects)
+print(f"Q = {random_effects.q:.2f} on {random_effects.q_df} df, I² = {random_effects.i2:.0f}%, "
+      f"tau² = {random_effects.tau2:.3f}")
 
 # %% [markdown]
 # ### Which outcome from each study?

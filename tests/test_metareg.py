@@ -256,6 +256,8 @@ def test_design_matrix_coding_as_r() -> None:
     assert mods == ("dose", "arm", "site", "flag")
     np.testing.assert_array_equal(X[:, 2], [1, 0, 1, 0, 0, 0, 0])
     # without intercept the first factor gets all its levels, later ones keep a reference level
+    X1, names1, _ = design_matrix({"dose": df["dose"].tolist()}, 7)
+    assert names1 == ("intercept", "dose") and X1.shape == (7, 2)
     X0, names0, _ = design_matrix(df[["arm", "site"]], 7, intercept=False)
     assert names0 == ("arm[c]", "arm[b]", "arm[a]", "site[y]")
     np.testing.assert_array_equal(X0.sum(axis=1)[:4], [1, 2, 1, 2])
