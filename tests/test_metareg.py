@@ -261,3 +261,24 @@ def test_design_matrix_coding_as_r() -> None:
     X0, names0, _ = design_matrix(df[["arm", "site"]], 7, intercept=False)
     assert names0 == ("arm[c]", "arm[b]", "arm[a]", "site[y]")
     np.testing.assert_array_equal(X0.sum(axis=1)[:4], [1, 2, 1, 2])
+
+
+def test_batched_design_equals_shared_design_and_boundary() -> None:
+    ds = REF["data"]["bcg"]
+    y, v = np.asarray(ds["yi"]), np.asarray(ds["vi"])
+    X = np.column_stack([np.ones(13), ds["ablat"]])
+    rng = np.random.default_rng(8)
+    idx = np.vstack([rng.permutation(13) for _ in range(50)])
+    inv = np.argsort(idx, axis=1)
+    # rows of X permuted (batched design) == (y, v) permuted by the inverse (shared design)
+    t_a, _, _ = tau2_mods(np.tile(y, (50, 1)), np.tile(v, (50, 1)), X[idx])
+    t_b, _, _ = tau2_mods(y[inv], v[inv], X)
+    np.testing.assert_allclose(t_a, t_b, rtol=1e-10, atol=1e-14)
+    # Q_E < k - p: every estimator is at the boundary and the REML score at 0 is negative
+    yy = np.array([0.10, 0.11, 0.09, 0.12, 0.10, 0.13])
+    vv = np.full(6, 0.05)
+    x = np.arange(6.0)
+    for method in ("REML", "ML", "DL", "PM", "EB", "HE", "HS"):
+        res = meta_regression(yy, vv, x, method=method)
+        assert res.tau2 == 0.0 and res.i2 == 0.0 and res.h2 == 1.0, method
+        assert res.converged
