@@ -91,6 +91,9 @@ __all__ = [
 DEFAULT_TOL: float = 1e-12
 #: Maximum number of Fisher-scoring steps or root-bracketing steps.
 DEFAULT_MAX_ITER: int = 1000
+#: Fisher-scoring steps for ML/REML before a row still moving is solved by
+#: bracketing the score equation (metafor's default ``maxiter`` is 100).
+SCORING_STEPS: int = 100
 
 #: metafor's ``ll0check`` tolerance (``.Machine$double.eps^0.25``): a converged
 #: ML/REML tau^2 > 0 whose log-likelihood is worse than at tau^2 = 0 by more than
@@ -350,6 +353,9 @@ def _fisher_scoring(
     scale = _vbar(v0, mf, k)
     n_iter = np.zeros(n, dtype=np.int64)
     converged = k <= 1
+    # Fisher scoring either converges within metafor's default of 100 steps or
+    # oscillates; rows still moving after that are solved by bracketing below.
+    scoring_budget = min(max_iter, SCORING_STEPS)
     active = np.flatnonzero(~converged)
     while active.size:
         t = tau2[active]
@@ -378,7 +384,7 @@ def _fisher_scoring(
         tau2[active] = new
         done = np.abs(adj) <= tol * (new + scale[active])
         converged[active[done]] = True
-        still = ~done & (n_iter[active] < max_iter)
+        still = ~done & (n_iter[active] < scoring_budget)
         active = active[still]
     tau2 = np.maximum(tau2, 0.0)
     # Fisher scoring can oscillate without settling (metafor then stops with an
@@ -500,7 +506,7 @@ def reml(
     (tau2 set to 0, with a :class:`~evidence.exceptions.ConvergenceWarning`, if
     the restricted likelihood is higher at 0).  metafor ``rma.uni(method="REML")``.
 
-    Rows on which Fisher scoring has not converged after ``max_iter`` steps
+    Rows on which Fisher scoring has not converged after ``min(max_iter, SCORING_STEPS)`` steps
     (it can oscillate; metafor then stops with an error and suggests
     ``stepadj``) are solved on the score equation ``Y'PPY = tr(P)`` by
     bracketing, to the same tolerance; ``n_iter`` counts both kinds of step.

@@ -248,7 +248,7 @@ def test_oscillating_fisher_scoring_is_rescued_by_bracketing() -> None:
         warnings.simplefilter("error")
         fit = T.reml(STEPADJ_Y[None], STEPADJ_V[None])
     assert fit.converged[0]
-    assert fit.n_iter[0] > T.DEFAULT_MAX_ITER  # the scoring steps ran out first
+    assert fit.n_iter[0] > T.SCORING_STEPS  # the scoring steps ran out first
     assert fit.tau2[0] == pytest.approx(METAFOR_STEPADJ_REML, rel=1e-9)
     # The answer maximises the restricted likelihood (checked independently by scipy).
     from scipy.optimize import minimize_scalar
@@ -373,19 +373,43 @@ OSCILLATING_V = [0.10206090486286924, 0.013777570553875807, 0.18540020392504156,
                  0.15626024156865068]
 
 
+def test_ml_slow_scoring_ends_on_the_boundary() -> None:
+    # Fisher scoring creeps towards a local maximum at tau2 > 0 and is still
+    # moving after SCORING_STEPS; the score at 0 is negative, so the bracketing
+    # step puts the estimate on the boundary, where metafor's ll0check puts it.
+    fit = T.ml([LOCAL_MAX_Y], [LOCAL_MAX_V])
+    assert fit.converged[0] and fit.tau2[0] == 0.0
+    assert T._score(np.zeros(1), *T._prepare([LOCAL_MAX_Y], [LOCAL_MAX_V], None)[:3], False)[0] < 0
+
+
 def test_ml_local_maximum_check_sets_zero_like_metafor() -> None:
+    # Rows of this seeded batch where Fisher scoring converges to a local
+    # maximum whose likelihood is below that at tau2 = 0 (metafor's ll0check).
     from evidence.exceptions import ConvergenceWarning
 
+    rng = np.random.default_rng(1)
+    v = rng.uniform(0.01, 1.0, (5000, 15))
+    y = rng.normal(0.0, np.sqrt(v + 0.1))
+    rows = [1700, 2020, 3452, 4244]
     with pytest.warns(ConvergenceWarning, match="local maximum.*set to 0"):
-        fit = T.ml([LOCAL_MAX_Y], [LOCAL_MAX_V])
-    assert fit.converged[0] and fit.tau2[0] == 0.0
+        fit = T.ml(y[rows], v[rows])
+    assert fit.converged.all() and (fit.tau2 == 0.0).all()
+    grid = np.logspace(-6, 1, 2000)
+    for r in rows:
+        y0, v0, mf, k = T._prepare(np.repeat(y[r][None], grid.size, 0), np.repeat(v[r][None], grid.size, 0), None)
+        ll = T._loglik(grid, y0, v0, mf, k, False)
+        score = T._score(grid, y0, v0, mf, False)
+        # a local maximum above 0 exists (the score turns from + to -) ...
+        assert ((score[:-1] > 0) & (score[1:] < 0)).any()
+        # ... but the likelihood is highest at tau2 = 0
+        assert T._loglik(np.zeros(1), y0[:1], v0[:1], mf[:1], k[:1], False)[0] > ll.max()
 
 
 def test_reml_oscillation_is_solved_on_the_score_equation() -> None:
-    # Fisher scoring alone oscillates (it has not converged after DEFAULT_MAX_ITER
+    # Fisher scoring alone oscillates (it has not converged after SCORING_STEPS
     # steps); the bracketing rescue returns the root of the REML score equation.
     scoring_only = T.reml([OSCILLATING_Y], [OSCILLATING_V], max_iter=T.DEFAULT_MAX_ITER)
-    assert scoring_only.n_iter[0] > T.DEFAULT_MAX_ITER
+    assert scoring_only.n_iter[0] > T.SCORING_STEPS
     assert scoring_only.converged[0]
     score = T._score(scoring_only.tau2, *T._prepare([OSCILLATING_Y], [OSCILLATING_V], None)[:3], True)
     assert abs(score[0]) < 1e-8
