@@ -22,8 +22,10 @@ Workloads (full sizes):
 Timing.  evidence and statsmodels are timed with ``time.perf_counter`` (best of up to three
 repeats when one run takes under two seconds); metafor is timed inside R with
 ``system.time()`` around the fitting only, so R start-up and data reading are not counted
-(the wall time of the whole ``Rscript`` call is reported too).  Every R fit uses
-``control=list(threshold=1e-12, maxiter=10000)``.  statsmodels has no REML: its column is
+(the wall time of the whole ``Rscript`` call is reported too).  The timed R fits use
+metafor's default control (``threshold=1e-5, maxiter=100``), as users run them; the
+agreement checks use separate, untimed fits with ``threshold=1e-12, maxiter=10000``.
+statsmodels has no REML: its column is
 ``combine_effects(method_re="iterated")``, the Paule-Mandel estimator with its default
 ``atol=1e-5`` on the estimating equation (a tighter ``atol`` makes its iteration overshoot
 and return 0 on some analyses), the closest iterative estimator it has; its agreement is
@@ -90,7 +92,7 @@ QUICK = {
     "single_2k": {"k": 200},
     "single_1m": {"k": 20_000},
     "gosh_13": {"k": 8},
-    "gosh_20": {"k": 12},
+    "gosh_20": {"k": 10},
     "permutation_13": {"k": 13, "n_iter": 200},
 }
 # Targets: ("ratio", peer, minimum speed-up) or ("seconds", maximum evidence seconds).
@@ -206,9 +208,10 @@ def run_metafor(workload: str, datadir: Path, *extra: str, address_limit: int | 
 
 
 def maxabs(a: Any, b: Any) -> float:
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b))) if a.size else float("nan")
+    """Largest absolute difference, ignoring pairs where either value is NaN (a failed fit)."""
+    d = np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+    d = d[~np.isnan(d)]
+    return float(d.max()) if d.size else float("nan")
 
 
 # --------------------------------------------------------------------------- workloads
@@ -228,6 +231,7 @@ def w_fits(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
         res["evidence_s"], fit = best_of(lambda: meta_analysis_many(Y, V, method="REML"))
         pm = meta_analysis_many(Y, V, method="PM")
     res["converged"] = int(np.sum(fit.converged))
+    res["agreement"] = one_at_a_time(Y, V, fit)
 
     def sm_loop() -> np.ndarray:
         out = np.empty((n, 2))
@@ -237,32 +241,55 @@ def w_fits(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
         return out
 
     res["statsmodels_s"], sm = best_of(sm_loop, repeats=1)
-    res["agreement"] = {
+    res["agreement"].update({
         "statsmodels PM vs evidence PM: max |estimate diff|": maxabs(sm[:, 0], pm.estimate),
         "statsmodels PM vs evidence PM: max |tau2 diff|": maxabs(sm[:, 1], pm.tau2),
-    }
+    })
     if ctx["metafor"]:
         d = ctx["tmp"]
-        write_csv(d / "fits_10k.csv", analysis=np.repeat(np.arange(n), k), yi=Y.ravel(), vi=V.ravel())
+        write_csv(d / "fits_10k.csv", analysis=np.repeat(np.arange(n), k), yi=Y.ravel(),
+                  vi=V.ravel())
         mf = run_metafor("fits_10k", d)
         res.update(metafor_s=mf["seconds"], metafor_wall_s=mf.get("wall_seconds"),
                    metafor_note=mf.get("error"))
         if "values" in mf:
             v = mf["values"]
+            conv = np.asarray(fit.converged)
             failed = np.isnan(v["estimate"])
-            both = ~failed & np.asarray(fit.converged)
             res["metafor_failed"] = int(failed.sum())
+            tight = ~np.isnan(v["estimate_tight"]) & conv
+            both = ~failed & conv
             res["agreement"].update({
-                "analyses where metafor stopped with an error (non-convergence)": int(failed.sum()),
-                "... of which evidence also flags converged=False": int(
-                    (failed & ~np.asarray(fit.converged)).sum()),
-                "metafor vs evidence REML (both converged): analyses compared": int(both.sum()),
-                "metafor vs evidence REML: max |estimate diff|":
-                    maxabs(v["estimate"][both], fit.estimate[both]),
-                "metafor vs evidence REML: max |se diff|": maxabs(v["se"][both], fit.se[both]),
-                "metafor vs evidence REML: max |tau2 diff|": maxabs(v["tau2"][both], fit.tau2[both]),
+                "analyses where metafor (default control) stopped with an error": int(failed.sum()),
+                "analyses where metafor stopped and evidence converged": int((failed & conv).sum()),
+                f"metafor (threshold 1e-12) vs evidence REML on {int(tight.sum())} analyses: "
+                f"max |estimate diff|": maxabs(v["estimate_tight"][tight], fit.estimate[tight]),
+                "metafor (threshold 1e-12) vs evidence REML: max |se diff|":
+                    maxabs(v["se_tight"][tight], fit.se[tight]),
+                "metafor (threshold 1e-12) vs evidence REML: max |tau2 diff|":
+                    maxabs(v["tau2_tight"][tight], fit.tau2[tight]),
+                f"metafor (default threshold 1e-5) vs evidence REML on {int(both.sum())} analyses: "
+                f"max |estimate diff|": maxabs(v["estimate"][both], fit.estimate[both]),
+                "metafor (default threshold 1e-5) vs evidence REML: max |tau2 diff|":
+                    maxabs(v["tau2"][both], fit.tau2[both]),
             })
     return res
+
+
+def one_at_a_time(Y: np.ndarray, V: np.ndarray, fit: Any, n_check: int = 500) -> dict[str, Any]:
+    """Refit the first analyses one at a time with meta_analysis and compare with the batch."""
+    from evidence.pooling import meta_analysis
+
+    n = min(n_check, Y.shape[0])
+    worst = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for j in range(n):
+            f = meta_analysis(Y[j], V[j], method="REML")
+            worst = max(worst, *(abs(getattr(f, a) - float(getattr(fit, a)[j]))
+                                 for a in ("estimate", "se", "tau2", "ci_low", "ci_high")))
+    return {f"meta_analysis() one at a time vs the batch on {n} analyses: max |diff| "
+            f"(estimate, se, tau2, CI)": worst}
 
 
 def _single(size: dict[str, int], ctx: dict[str, Any], name: str) -> dict[str, Any]:
@@ -308,9 +335,12 @@ def _single(size: dict[str, int], ctx: dict[str, Any], name: str) -> dict[str, A
         if "values" in mf:
             vals = mf["values"]
             res["agreement"].update({
-                "metafor vs evidence REML: |estimate diff|": maxabs(vals["estimate"], fit.estimate),
-                "metafor vs evidence REML: |se diff|": maxabs(vals["se"], fit.se),
-                "metafor vs evidence REML: |tau2 diff|": maxabs(vals["tau2"], fit.tau2),
+                "metafor (default threshold 1e-5) vs evidence REML: |estimate diff|":
+                    maxabs(vals["estimate"], fit.estimate),
+                "metafor (default threshold 1e-5) vs evidence REML: |se diff|":
+                    maxabs(vals["se"], fit.se),
+                "metafor (default threshold 1e-5) vs evidence REML: |tau2 diff|":
+                    maxabs(vals["tau2"], fit.tau2),
             })
     return res
 
@@ -401,12 +431,20 @@ def _gosh(size: dict[str, int], ctx: dict[str, Any], name: str) -> dict[str, Any
         vals = mf["values"]
         ours = {"".join("1" if b else "0" for b in row): j for j, row in enumerate(incl)}
         idx = np.array([ours[str(s)[1:]] for s in vals["incl"]])
-        d = np.maximum(np.abs(vals["estimate"] - est[idx]), np.abs(vals["tau2"] - tau2[idx]))
+        d = np.maximum(np.abs(vals["estimate_tight"] - est[idx]),
+                       np.abs(vals["tau2_tight"] - tau2[idx]))
         res["agreement"] |= {
             "metafor vs evidence: subsets": f"{len(idx)} vs {len(est)}",
-            "metafor vs evidence: max |estimate diff|": maxabs(vals["estimate"], est[idx]),
-            "metafor vs evidence: max |tau2 diff|": maxabs(vals["tau2"], tau2[idx]),
-            "metafor vs evidence: subsets differing by more than 1e-8": int((d > 1e-8).sum()),
+            "metafor (threshold 1e-12) vs evidence: max |estimate diff|":
+                maxabs(vals["estimate_tight"], est[idx]),
+            "metafor (threshold 1e-12) vs evidence: max |tau2 diff|":
+                maxabs(vals["tau2_tight"], tau2[idx]),
+            "metafor (threshold 1e-12) vs evidence: subsets differing by more than 1e-8":
+                int((d > 1e-8).sum()),
+            "metafor (default threshold 1e-5) vs evidence: max |estimate diff|":
+                maxabs(vals["estimate"], est[idx]),
+            "metafor (default threshold 1e-5): subsets it left NA (not converged)":
+                int(np.isnan(vals["estimate"]).sum()),
         }
     return res
 
@@ -438,13 +476,14 @@ def gosh_vs_batch(yi: np.ndarray, vi: np.ndarray, est: np.ndarray, tau2: np.ndar
     out: dict[str, Any] = {
         f"meta_analysis_many on {label} {len(rows):,} subsets vs GOSH: max |estimate diff|":
             float(d_est.max()),
-        "... max |tau2 diff|": float(d_tau2.max()),
-        "... subsets differing by more than 1e-8": int(((d_est > 1e-8) | (d_tau2 > 1e-8)).sum()),
+        "meta_analysis_many vs GOSH: max |tau2 diff|": float(d_tau2.max()),
+        "meta_analysis_many vs GOSH: subsets differing by more than 1e-8":
+            int(((d_est > 1e-8) | (d_tau2 > 1e-8)).sum()),
     }
     bad = np.flatnonzero((d_est > 1e-8) | (d_tau2 > 1e-8))[:3]
     for b in bad:
         members = "".join("1" if x else "0" for x in m[b])
-        out[f"... e.g. subset {members}"] = (
+        out[f"meta_analysis_many vs GOSH: e.g. subset {members}"] = (
             f"GOSH estimate {est[rows][b]:.6g}, tau2 {tau2[rows][b]:.6g}; "
             f"meta_analysis estimate {f.estimate[b]:.6g}, tau2 {f.tau2[b]:.6g}")
     return out
@@ -551,6 +590,7 @@ def machine_info(metafor_version: str) -> dict[str, Any]:
         "pandas": pandas.__version__,
         "statsmodels": statsmodels.__version__,
         "metafor": metafor_version,
+        "evidence_commit": _git_describe(),
         "load_average_start": os.getloadavg(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
@@ -570,6 +610,18 @@ def machine_info(metafor_version: str) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - informational only
             info["blas"] = "unknown (threadpoolctl not installed)"
     return info
+
+
+def _git_describe() -> str:
+    """Commit of the working tree measured, with a note when files differ from it."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cI"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "evidence"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" + uncommitted changes under evidence/" if dirty else "")
 
 
 def evaluate(name: str, r: dict[str, Any], quick: bool) -> tuple[str, str]:
@@ -610,7 +662,8 @@ def fmt_ratio(x: Any) -> str:
 def print_report(results: dict[str, dict[str, Any]], info: dict[str, Any], quick: bool) -> None:
     print()
     print(f"evidence benchmark ({'QUICK sizes' if quick else 'full sizes'})")
-    for key in ("cpu", "cores", "memory_gib", "python", "numpy", "scipy", "statsmodels", "metafor",
+    for key in ("evidence_commit", "cpu", "cores", "memory_gib", "python", "numpy", "scipy",
+                "statsmodels", "metafor",
                 "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "threadpools", "blas",
                 "load_average_start", "load_average_end"):
         if key in info:
@@ -670,7 +723,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     sizes = QUICK if args.quick else FULL
-    have_r, r_version = (False, "skipped (--no-metafor)") if args.no_metafor else metafor_available()
+    if args.no_metafor:
+        have_r, r_version = False, "skipped (--no-metafor)"
+    else:
+        have_r, r_version = metafor_available()
     if not have_r:
         print(f"metafor: {r_version}; the metafor column is skipped.", file=sys.stderr)
     info = machine_info(r_version)

@@ -24,3 +24,4 @@ from evidence.compare import compare_odds_ratios, subgroup_analysis
 from evidence.metareg import meta_regression, permutation_test
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from evidence import plots
+from evidence.simulate import coverage_grid

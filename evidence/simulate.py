@@ -16,13 +16,18 @@ tests are fitted to the same simulated analyses (common random numbers), which
 makes comparisons between methods sharper.
 
 Execution.  ``scheduler="auto"`` (the default) runs the cells on a local Dask
-cluster (:class:`dask.distributed.LocalCluster`, one single-threaded worker
-process per core, at most the number of cells) when ``dask[distributed]`` is
-installed, and in-process otherwise; ``"local"`` insists on the local cluster,
-``"none"`` runs in-process, and any other string is the address of a running
-Dask scheduler (``Client(address)``).  A :class:`distributed.Client` may also
-be passed.  Dask is an optional extra (``pip install evidence[dask]``) and is
-imported only when used.
+cluster when ``dask[distributed]`` is installed, and in-process otherwise;
+``"local"`` insists on the local cluster, ``"none"`` runs in-process, and any
+other string is the address of a running Dask scheduler (``Client(address)``).
+A :class:`distributed.Client` may also be passed (e.g. one of worker
+processes, or of a multi-machine cluster).  The local cluster
+(:class:`dask.distributed.LocalCluster`) has one worker thread per core (at
+most one per cell) inside this process: NumPy releases the GIL in the array
+arithmetic, so the cells run in parallel, the cluster starts in well under a
+second, and a script needs no ``if __name__ == "__main__":`` guard (worker
+processes, which Dask starts by spawning, would re-run an unguarded script).
+Dask is an optional extra (``pip install evidence[dask]``) and is imported
+only when used.
 
 References
 ----------
@@ -207,7 +212,7 @@ def _dask_client(scheduler: Any, n_cells: int) -> tuple[Any, Callable[[], None]]
     """Return (client, close) for a scheduler option; import Dask lazily."""
     try:
         from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - exercised only without dask
+    except ImportError as exc:
         raise ImportError(
             f"scheduler={scheduler!r} needs Dask: install the optional extra with "
             f"`pip install 'evidence[dask]'` (dask[distributed]), or pass scheduler='none' "
@@ -220,7 +225,7 @@ def _dask_client(scheduler: Any, n_cells: int) -> tuple[Any, Callable[[], None]]
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
-            processes=True,
+            processes=False,
             dashboard_address=None,
             silence_logs=40,
         )
@@ -271,9 +276,9 @@ def coverage_grid(
         Numbers of studies per meta-analysis (each >= 2).
     tau2_values : sequence of float
         True between-study variances (each >= 0).
-    methods : sequence of str
+    methods : str or sequence of str
         Pooling methods, from :data:`evidence.options.POOLING_METHODS`.
-    tests : sequence of str
+    tests : str or sequence of str
         Tests / interval types, from :data:`evidence.options.TESTS`.
     n_sim : int
         Simulated meta-analyses per cell.
@@ -295,8 +300,9 @@ def coverage_grid(
         Show a tqdm progress bar over the grid cells.
     scheduler : {"auto", "local", "none"}, str or distributed.Client
         Where the cells run (see the module docstring): ``"auto"`` uses a local
-        Dask cluster if Dask is installed and runs in-process otherwise.
-        Results are identical whatever the scheduler.
+        Dask cluster of worker threads if Dask is installed and runs in-process
+        otherwise; a string with a colon is a scheduler address.  Results are
+        identical whatever the scheduler.
 
     Returns
     -------
@@ -334,13 +340,19 @@ def coverage_grid(
             )
     taus = [float(t) for t in tau2_values]
     if not taus:
-        raise ValueError("tau2_values is empty; give at least one between-study variance, e.g. [0.0].")
+        raise ValueError(
+            "tau2_values is empty; give at least one between-study variance, e.g. [0.0]."
+        )
     for i, t in enumerate(taus):
         if not (np.isfinite(t) and t >= 0):
             raise ValueError(
                 f"tau2_values has {t!r} at position {i}; every between-study variance must be a "
                 f"finite number >= 0."
             )
+    if isinstance(methods, str):
+        methods = (methods,)
+    if isinstance(tests, str):
+        tests = (tests,)
     methods_t = tuple(check_choice("methods", m, POOLING_METHODS) for m in methods)
     tests_t = tuple(check_choice("tests", t, TESTS) for t in tests)
     if not methods_t or not tests_t:

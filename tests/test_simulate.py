@@ -102,6 +102,12 @@ def test_sample_variances_designs() -> None:
     assert abs(u.mean() - (0.009 + 0.6) / 2) < 0.03
 
 
+def test_single_option_strings_are_accepted() -> None:
+    a = _grid(methods="DL", tests="z", k_values=[4], tau2_values=[0.0])
+    b = _grid(methods=["DL"], tests=["z"], k_values=[4], tau2_values=[0.0])
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
 def test_callable_sampler() -> None:
     df = _grid(v_sampler=lambda rng, size: np.full(size, 0.05), k_values=[5], tau2_values=[0.0],
                methods=["FE"], tests=["z"], n_sim=200)
@@ -195,13 +201,44 @@ def test_scheduler_options_are_in_the_vocabulary() -> None:
     assert "brockwell_gordon" in options.V_SAMPLERS
 
 
-@pytest.mark.slow
-def test_local_dask_cluster_gives_bit_identical_results() -> None:
+@pytest.mark.parametrize("where", ["local", "worker processes"])
+def test_dask_gives_bit_identical_results(where: str) -> None:
+    """In-process and on Dask (the default local cluster, or 2 worker processes) agree exactly."""
     pytest.importorskip("dask.distributed")
     kw = dict(k_values=[3, 6], tau2_values=[0.0, 0.3], methods=["REML", "PM"], tests=["z", "knha"],
               n_sim=40, seed=99, progress=False)
     in_process = coverage_grid(**kw, scheduler="none")  # type: ignore[arg-type]
-    # scheduler="local" starts a LocalCluster of min(cores, cells) single-threaded worker
-    # processes (2 on a 2-core machine) and closes it afterwards
-    on_dask = coverage_grid(**kw, scheduler="local")  # type: ignore[arg-type]
+    if where == "local":
+        on_dask = coverage_grid(**kw, scheduler="local")  # type: ignore[arg-type]
+    else:
+        from dask.distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            on_dask = coverage_grid(**kw, scheduler=client)  # type: ignore[arg-type]
+            assert len(client.scheduler_info()["workers"]) == 2
+            # the client passed in is left open for its owner
+            assert client.status == "running"
     pd.testing.assert_frame_equal(in_process, on_dask, check_exact=True)
+
+
+def test_auto_runs_in_process_without_dask(monkeypatch: pytest.MonkeyPatch) -> None:
+    import evidence.simulate as simulate
+
+    monkeypatch.setattr(simulate, "_dask_available", lambda: False)
+    monkeypatch.setattr(simulate, "_dask_client", _no_dask)
+    a = _grid(scheduler="auto", k_values=[4], tau2_values=[0.1])
+    b = _grid(scheduler="none", k_values=[4], tau2_values=[0.1])
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def _no_dask(*args: object) -> None:
+    raise AssertionError("Dask must not be used")
+
+
+def test_missing_dask_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(ImportError, match=r"evidence\[dask\].*scheduler='none'"):
+        _grid(scheduler="local", k_values=[4], tau2_values=[0.1])
