@@ -455,7 +455,9 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
     est_p, lo_p, hi_p = (claim.value(k) for k in ("estimate", "ci_low", "ci_high"))
     d = claim.decimals
     ok = _within(res.estimate, est_p, d) and _within(res.ci_low, lo_p, d) and _within(res.ci_high, hi_p, d)
-    computed = (f"OR {res.estimate:.2f} ({res.ci_low:.2f}, {res.ci_high:.2f}) from {e1}/{n1} vs "
+    sources = {r.q(k).status for k in ("events_exposed", "events_comparison")}
+    counts_kind = "reconstructed counts " if "reconstructed" in sources else ""
+    computed = (f"OR {res.estimate:.2f} ({res.ci_low:.2f}, {res.ci_high:.2f}) from {counts_kind}{e1}/{n1} vs "
                 f"{e0}/{n0}, Woolf {100 * r.ci_level:g}% CI; p = {res.p_value:.1g}")
     notes = []
     pe, pc = r.value("pct_exposed"), r.value("pct_comparison")
@@ -471,7 +473,6 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
     if ok and res.ci_low > 1:
         notes.append("The interval excludes 1 (statistically significant), as printed.")
     notes.append(f"Risk ratio from the same counts: {(e1 / n1) / (e0 / n0):.2f}.")
-    sources = {r.q(k).status for k in ("events_exposed", "events_comparison")}
     if "reconstructed" in sources:
         notes.append("The event counts are reconstructed (see the registry's method), not printed.")
     return _Outcome(computed, REPRODUCED if ok else CONTRADICTED, note=" ".join(notes),

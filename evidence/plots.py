@@ -389,8 +389,11 @@ def forest(
             text_est.append("")
             text_w.append("")
             continue
-        text_est.append(f"{_fmt_num(r['estimate'], digits)} [{_fmt_num(r['ci_low'], digits)}, "
-                        f"{_fmt_num(r['ci_high'], digits)}]")
+        if np.isfinite(r["ci_low"]) or np.isfinite(r["ci_high"]):
+            interval = f"[{_fmt_num(r['ci_low'], digits)}, {_fmt_num(r['ci_high'], digits)}]"
+        else:
+            interval = "[no CI]"
+        text_est.append(f"{_fmt_num(r['estimate'], digits)} {interval}")
         text_w.append("" if not np.isfinite(r["weight"]) else f"{r['weight']:.1f}%")
     table["text_estimate"] = text_est
     table["text_weight"] = text_w
