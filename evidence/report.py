@@ -4,8 +4,16 @@ One HTML file: inline CSS, figures embedded as base64 PNG (matplotlib, Agg
 backend), no scripts and no external resources.  Sections: verdict summary,
 every finding (claim, exact quote and where it is, reported vs computed,
 verdict, tolerance, missing inputs), a forest plot of the odds ratios the
-registry holds, the Cambridge 2x2 table behind OR 7.0, and the registry's
-results with the status of every number.
+registry holds, the Cambridge 2x2 table behind OR 7.0, the analyst's toolkit
+(forest, funnel, radial, Baujat, GOSH, L'Abbe) on the candidate effect sizes,
+and the registry's results with the status of every number.
+
+The candidate effect sizes (:func:`candidate_effect_sizes`) are the registry's
+odds ratios that come with a confidence interval.  They are *not* the
+review's inputs: the five odds ratios behind the review's "average odds
+ratio 3.4" were never published.  Several candidates come from one cohort
+(the Mater-University study) and are not independent, so pooling takes one
+per study (:data:`ONE_PER_STUDY`).
 """
 
 from __future__ import annotations
@@ -14,21 +22,27 @@ import base64
 import html
 import io
 import math
+import warnings
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from evidence import registry as reg  # noqa: E402
 from evidence.effect_sizes import odds_ratio  # noqa: E402
 from evidence.findings import VERDICTS, Finding, check_findings  # noqa: E402
 
-__all__ = ["render_html", "write_report", "forest_figure", "cambridge_table_figure"]
+__all__ = ["render_html", "write_report", "forest_figure", "cambridge_table_figure",
+           "ONE_PER_STUDY", "CANDIDATES_CAVEAT", "ReportFigure", "candidate_effect_sizes",
+           "toolkit_figures"]
 
 _VERDICT_COLOURS = {
     "reproduced": "#1b7837",
@@ -47,6 +61,7 @@ th{background:#f0f0f0}
 blockquote{margin:0.2em 0;padding-left:0.6em;border-left:3px solid #ccc;color:#444;font-style:italic}
 .small{font-size:0.85em;color:#555}
 figure{margin:1em 0}
+img{max-width:100%;height:auto}
 figcaption{font-size:0.85em;color:#444}
 """
 
@@ -129,6 +144,393 @@ def cambridge_table_figure(studies: str | Path | None = None) -> tuple[plt.Figur
     return fig, note
 
 
+# --------------------------------------------------------------------------- analyst's toolkit
+#: The one result pooled per study when a study has several candidate effect sizes, and why.
+#: A study with a single candidate needs no entry; a study with several and no entry
+#: contributes its first unadjusted candidate (and the report says so).
+ONE_PER_STUDY: dict[str, tuple[str, str]] = {
+    "mater_university": (
+        "mater_university.kinner_externalising",
+        "paternal imprisonment (the other exposure is arrest), unadjusted like the Cambridge OR, and "
+        "externalising behaviour is the outcome closest to the review's 'antisocial-delinquent "
+        "behaviour'",
+    ),
+}
+
+#: What every toolkit figure and table says about its inputs.
+CANDIDATES_CAVEAT = ("Candidate effect sizes - not the review's inputs: the odds ratios behind the "
+                     "review's 'average odds ratio 3.4' were never published.")
+
+#: Columns of :func:`candidate_effect_sizes`.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "result", "study", "country", "label", "estimate", "ci_low", "ci_high", "adjusted",
+    "exposure", "outcome", "estimate_status", "estimate_seen_in", "yi", "vi", "se",
+    "se_consistent", "pooled", "choice",
+)
+
+
+def _short_label(result_id: str, adjusted: object) -> str:
+    study, rest = result_id.split(".", 1)
+    text = f"{study.replace('_', ' ').title()}: {rest.replace('_', ' ')}"
+    return text + (" (adjusted)" if adjusted is True else "")
+
+
+def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
+    """The registry's odds ratios that have a confidence interval, on the log scale, one pooled per study.
+
+    Each reported OR and interval becomes ``yi = ln(OR)`` and
+    ``vi = se**2`` with ``se`` from :func:`evidence.published.se_from_ci`
+    (Wald interval on the log scale at the result's ``ci_level``; a
+    :class:`~evidence.exceptions.DataWarning` is issued when the OR is not at the
+    interval's log midpoint, and ``se_consistent`` is False).  ``pooled`` marks
+    one result per study: the one named in :data:`ONE_PER_STUDY`, else the
+    study's only candidate, else its first unadjusted candidate; ``choice``
+    says which rule applied.  These are candidate effect sizes, not the
+    review's inputs (:data:`CANDIDATES_CAVEAT`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate, columns :data:`CANDIDATE_COLUMNS`, in registry order.
+
+    Examples
+    --------
+    >>> c = candidate_effect_sizes()
+    >>> c.loc[c["pooled"], "study"].is_unique
+    True
+    """
+    from evidence.published import se_from_ci
+
+    df = reg.load_studies(studies)
+    has_ci = df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)
+    rows = df[(df["measure"] == "odds_ratio") & has_ci].reset_index(drop=True)
+    country = {s.id: s.country for s in reg.load_registry(studies)}
+    fits = [se_from_ci(r.estimate, r.ci_low, r.ci_high, alpha=1 - r.ci_level) for r in rows.itertuples()]
+    out = rows.assign(
+        country=rows["study"].map(country),
+        label=[_short_label(r.result, r.adjusted) for r in rows.itertuples()],
+        yi=[f.log_estimate for f in fits],
+        se=[f.se for f in fits],
+        se_consistent=[f.consistent for f in fits],
+    )
+    out["vi"] = out["se"] ** 2
+    pooled, choice = [], []
+    for r in out.itertuples():
+        same = out[out["study"] == r.study]
+        if r.study in ONE_PER_STUDY:
+            chosen, why = ONE_PER_STUDY[r.study]
+            if chosen not in set(same["result"]):
+                raise ValueError(
+                    f"ONE_PER_STUDY names {chosen!r} for study {r.study!r}, which is not among its "
+                    f"candidate effect sizes ({', '.join(same['result'])})."
+                )
+        elif len(same) == 1:
+            chosen, why = r.result, "the study's only odds ratio with an interval"
+        else:
+            unadj = same[same["adjusted"] != True]  # noqa: E712 - None means 'not stated'
+            chosen = (unadj if len(unadj) else same)["result"].iloc[0]
+            why = (f"first {'unadjusted ' if len(unadj) else ''}candidate in the study file "
+                   f"(no choice recorded in ONE_PER_STUDY)")
+        pooled.append(r.result == chosen)
+        choice.append(why if r.result == chosen else f"same study as {chosen}: not pooled")
+    out["pooled"] = pooled
+    out["choice"] = choice
+    return out[list(CANDIDATE_COLUMNS)]
+
+
+@dataclass(frozen=True, eq=False)
+class ReportFigure:
+    """A figure of the report: its HTML id, the matplotlib figure, alt text, caption, and the numbers drawn.
+
+    ``numbers`` holds the results the figure was drawn from (e.g. ``"plot"``, the
+    :class:`evidence.plots.PlotResult`, and the fitted analyses) so that tests
+    can check the figure against them.
+    """
+
+    id: str
+    figure: plt.Figure
+    alt: str
+    caption: str
+    numbers: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"ReportFigure(id={self.id!r})"
+
+
+def _clip_ratio_axis(ax: plt.Axes, data: pd.DataFrame, lo: float, hi: float) -> int:
+    """Limit a forest plot's ratio axis to [lo, hi]; arrowheads mark intervals that run off it."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ax.set_xlim(lo, hi)
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    # intervals beyond 2 decimals' reach (e.g. 0.0028 printed as 0.00) are rewritten in significant digits
+    for t in ax.texts:
+        if t.get_gid() != "text:estimate":
+            continue
+        row = data[np.isclose(data["y"], t.get_position()[1])].iloc[0]
+        values = row[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float)
+        if np.any((values < 0.01) | (values >= 100)):
+            t.set_text(f"{_ratio(values[0])} [{_ratio(values[1])}, {_ratio(values[2])}]")
+    clipped = 0
+    for r in data.itertuples():
+        colour = "firebrick" if r.kind == "prediction" else "black"
+        if np.isfinite(r.ci_low) and r.ci_low < lo:
+            ax.plot([lo], [r.y], marker="<", color=colour, clip_on=False, zorder=4, gid="clipped")
+            clipped += 1
+        if np.isfinite(r.ci_high) and r.ci_high > hi:
+            ax.plot([hi], [r.y], marker=">", color=colour, clip_on=False, zorder=4, gid="clipped")
+            clipped += 1
+    return clipped
+
+
+def _toolkit_analyses(cand: pd.DataFrame) -> dict:
+    from evidence import meta_analysis
+
+    one = cand[cand["pooled"]]
+    return {
+        "one": one,
+        "knha": meta_analysis(one["yi"], one["vi"], method="REML", test="knha", labels=list(one["label"])),
+        "z": meta_analysis(one["yi"], one["vi"], method="REML", test="z", labels=list(one["label"])),
+        "every": meta_analysis(cand["yi"], cand["vi"], method="REML", test="knha",
+                               labels=list(cand["label"])),
+    }
+
+
+def _ratio(x: float) -> str:
+    if not np.isfinite(x):
+        return "NA"
+    return f"{x:.2g}" if x < 0.01 else f"{x:.2f}" if x < 100 else f"{x:,.0f}"
+
+
+def toolkit_figures(studies: str | Path | None = None) -> tuple[ReportFigure, ...]:
+    """The analyst's toolkit drawn on the candidate effect sizes (:func:`candidate_effect_sizes`).
+
+    * ``toolkit-forest``: every candidate, grouped by country, marked pooled or
+      not; diamonds for REML with the Knapp-Hartung test and with the z test on
+      one result per study, with the prediction interval, and for all
+      candidates pooled as if independent (which they are not);
+    * ``toolkit-funnel`` (contour-enhanced, with trim and fill), ``toolkit-radial``,
+      ``toolkit-baujat`` and ``toolkit-gosh``: on all candidates as if
+      independent -- with one result per study there are too few studies for
+      these to show anything (the captions give the one-per-study numbers);
+    * ``toolkit-labbe``: the registry's 2x2 tables (reconstructed counts are labelled).
+
+    Returns an empty tuple when fewer than two studies have a candidate.
+    Captions say that the inputs are candidates, not the review's inputs.
+    """
+    from evidence import baujat, begg_test, egger_test, gosh, leave_one_out, plots, trim_and_fill
+
+    cand = candidate_effect_sizes(studies)
+    if cand["pooled"].sum() < 2 or len(cand) < 3:
+        return ()
+    fits = _toolkit_analyses(cand)
+    one, knha, zres, every = fits["one"], fits["knha"], fits["z"], fits["every"]
+    k1, kall = len(one), len(cand)
+    figs: list[ReportFigure] = []
+    exp = np.exp
+
+    # ---- forest with subgroups and prediction interval
+    weights = dict(zip(one["result"], knha.weights))
+    frame = pd.DataFrame({
+        "label": [f"{r.label} [{'pooled' if r.pooled else 'not pooled'}]" for r in cand.itertuples()],
+        "estimate": cand["estimate"], "ci_low": cand["ci_low"], "ci_high": cand["ci_high"],
+        "weight": [weights.get(r, np.nan) for r in cand["result"]],
+        "subgroup": [f"{r.country} ({r.study.replace('_', ' ').title()})" for r in cand.itertuples()],
+        "kind": "study",
+    })
+    pooled_rows = pd.DataFrame([
+        {"label": f"One per study: REML, Knapp-Hartung (k = {k1})", "kind": "pooled",
+         "estimate": exp(knha.estimate), "ci_low": exp(knha.ci_low), "ci_high": exp(knha.ci_high)},
+        {"label": f"  prediction interval (t, {k1 - 1} df)", "kind": "prediction",
+         "estimate": exp(knha.estimate), "ci_low": exp(knha.pi_low), "ci_high": exp(knha.pi_high)},
+        {"label": f"One per study: REML, z test (k = {k1})", "kind": "pooled",
+         "estimate": exp(zres.estimate), "ci_low": exp(zres.ci_low), "ci_high": exp(zres.ci_high)},
+        {"label": "  prediction interval (z)", "kind": "prediction",
+         "estimate": exp(zres.estimate), "ci_low": exp(zres.pi_low), "ci_high": exp(zres.pi_high)},
+        {"label": f"All {kall} as if independent (they are not)", "kind": "pooled",
+         "estimate": exp(every.estimate), "ci_low": exp(every.ci_low), "ci_high": exp(every.ci_high)},
+    ]).assign(weight=np.nan, subgroup=None)
+    drawn = plots.forest(pd.concat([frame, pooled_rows], ignore_index=True), ratio_scale=True,
+                         measure="OR", columns=("estimate", "weight"))
+    studies_drawn = drawn.data[drawn.data["kind"] == "study"]
+    lo = float(min(studies_drawn["ci_low"].min(), exp(zres.pi_low), 1.0)) / 1.5
+    hi = float(max(studies_drawn["ci_high"].max(), exp(zres.pi_high))) * 1.5
+    n_clipped = _clip_ratio_axis(drawn.ax, drawn.data, lo, hi)
+    drawn.ax.set_title("Candidate effect sizes - NOT the review's inputs", loc="left", fontsize=10)
+    figs.append(ReportFigure(
+        id="toolkit-forest", figure=drawn.figure, alt="forest plot of the candidate effect sizes by country",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Squares: reported odds ratios with their 95% CIs, grouped by country "
+            f"(cohort); the {kall - k1} results marked 'not pooled' come from the same cohort as a pooled "
+            f"one and share its children. Black diamonds: pooled odds ratios (REML). With one result per "
+            f"study (k = {k1}) the Knapp-Hartung interval uses a t distribution with {k1 - 1} df and runs "
+            f"from {_ratio(exp(knha.ci_low))} to {_ratio(exp(knha.ci_high))}; red lines are prediction "
+            f"intervals; arrowheads mark intervals that run off the axis (their numbers are in the right "
+            f"column). The last diamond pools all {kall} candidates as if they were independent studies: "
+            f"it hides the disagreement between the cohorts (tau^2 = {max(every.tau2, 0.0):.2f} against "
+            f"{knha.tau2:.2f} with one result per study; Q = {knha.q:.2f}, p = {knha.q_pvalue:.3f})."
+        ),
+        numbers={"plot": drawn, "n_clipped": n_clipped, **fits}))
+
+    # ---- funnel (contour-enhanced) with trim and fill, on all candidates
+    yi, vi, labels = cand["yi"].to_numpy(), cand["vi"].to_numpy(), list(cand["label"])
+    bj = baujat(yi, vi, method="REML", labels=labels)
+    order = np.argsort(-bj.x)
+    top = int(order[0])
+    tf = trim_and_fill(yi, vi, method="REML", labels=labels)
+    egger, begg = egger_test(yi, vi), begg_test(yi, vi)
+    fun = plots.funnel(tf, ratio_scale=True, xlabel="Odds ratio (log scale)")
+    fun.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
+                     fontsize=10)
+    chosen = cand["pooled"].to_numpy()
+    fun.ax.scatter(exp(yi[chosen]), np.sqrt(vi[chosen]), s=90, facecolors="none", edgecolors="firebrick",
+                   zorder=4, gid="pooled_studies", label="pooled (one per study)")
+    fun.ax.legend(loc="lower right", fontsize=8)
+    x0, x1 = fun.ax.get_xlim()
+    fun.ax.set_xlim(x0, max(x1, 1.3 * float(exp(yi.max()))))
+    figs.append(ReportFigure(
+        id="toolkit-funnel", figure=fun.figure, alt="contour-enhanced funnel plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Contour-enhanced funnel plot (Peters et al. 2008) of all {kall} candidates "
+            f"treated as independent, which they are not; red rings mark the {k1} pooled one per study. "
+            f"White: p > 0.10 against OR 1; darker greys: 0.05-0.10 and 0.01-0.05; light grey: p < 0.01. "
+            f"Dashed: pseudo 95% region around the pooled estimate. Egger's test z = {egger.statistic:.2f} "
+            f"(p = {egger.p_value:.3f}), Begg's Kendall tau = {begg.tau:.2f} (p = {begg.p_value:.3f}), trim "
+            f"and fill imputes {tf.k0} studies. With k = {kall} (and k = {k1} for one per study, where "
+            f"Egger's and Begg's tests cannot be run at all) these tests have almost no power: Sterne et "
+            f"al. (2011, BMJ 343:d4002) recommend them only with at least 10 studies. Any asymmetry here "
+            f"is {labels[top]} against the other {kall - 1} results; "
+            f"{int((cand['study'] == cand['study'].mode()[0]).sum())} of the {kall} candidates come "
+            f"from one cohort ({cand['study'].mode()[0]})."
+        ),
+        numbers={"plot": fun, "trimfill": tf, "egger": egger, "begg": begg}))
+
+    # ---- radial (Galbraith)
+    rad = plots.radial(every, labels=labels)
+    outside = np.abs(rad.data["y"] - rad.arrays["slope"][0] * rad.data["x"]) > (
+        rad.arrays["band_high"][0] - rad.arrays["line_y"][0])
+    for r in rad.data[outside].itertuples():
+        rad.ax.annotate(r.label, (r.x, r.y), textcoords="offset points", xytext=(6, -3), fontsize=8)
+    rad.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
+                     fontsize=10)
+    figs.append(ReportFigure(
+        id="toolkit-radial", figure=rad.figure, alt="radial (Galbraith) plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Radial (Galbraith) plot of all {kall} candidates as if independent: "
+            f"standardized log OR against precision; the slope of the solid line is the pooled log OR "
+            f"(OR {exp(every.estimate):.2f}), and studies consistent with it lie between the dashed lines "
+            f"(+/- 1.96). Outside the band (labelled): "
+            f"{'; '.join(rad.data.loc[outside, 'label']) or 'none'}."
+        ),
+        numbers={"plot": rad}))
+
+    # ---- Baujat
+    short = [f"{i + 1}" for i in range(kall)]
+    bjp = plots.baujat(bj, labels=short)
+    bjp.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
+                     fontsize=10)
+    key = "; ".join(f"{s} = {lab}" for s, lab in zip(short, labels))
+    figs.append(ReportFigure(
+        id="toolkit-baujat", figure=bjp.figure, alt="Baujat plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Baujat plot of all {kall} candidates as if independent: each result's "
+            f"contribution to the heterogeneity statistic (x) against its influence on the pooled "
+            f"estimate (y). Points: {key}. {labels[order[0]]} contributes {bj.x[order[0]]:.1f} of "
+            f"Q = {every.q:.1f}. With one result per study (k = {k1}) both studies contribute to Q and "
+            f"leaving either out leaves the other alone."
+        ),
+        numbers={"plot": bjp, "baujat": bj}))
+
+    # ---- GOSH (all subsets)
+    gs = gosh(yi, vi, method="REML", progress=False, labels=labels)
+    gp = plots.gosh(gs, ratio_scale=True)
+    with_top = gs.membership[:, top]
+    gp.ax.scatter(exp(gs.estimate[with_top]), gs.i2[with_top], s=8, color="firebrick", linewidths=0,
+                  gid="subsets_with_top", label=f"subsets with {labels[top]}")
+    gp.ax.legend(loc="upper left", fontsize=8)
+    gp.ax.set_title(f"All {2 ** kall - 1} subsets of {kall} candidates - NOT the review's inputs", loc="left",
+                    fontsize=10)
+    gone = gosh(one["yi"], one["vi"], method="REML", progress=False)
+    loo = leave_one_out(one["yi"], one["vi"], method="REML", labels=list(one["label"]))
+    figs.append(ReportFigure(
+        id="toolkit-gosh", figure=gp.figure, alt="GOSH plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} GOSH plot (Olkin et al. 2012): the pooled OR (REML) and I^2 of every one "
+            f"of the {len(gs)} non-empty subsets of the {kall} candidates treated as independent. Red: "
+            f"subsets containing {labels[top]} (the largest contribution to Q): I^2 up to "
+            f"{gs.i2[with_top].max():.0f}%, against at most {gs.i2[~with_top].max():.0f}% without it. "
+            f"With one result per study "
+            f"there are {len(gone)} subsets: the two studies alone (leave-one-out ORs "
+            f"{', '.join(_ratio(x) for x in exp(loo.estimate))}) and both together "
+            f"(OR {exp(knha.estimate):.2f}, I^2 = {knha.i2:.0f}%)."
+        ),
+        numbers={"plot": gp, "gosh": gs, "gosh_one": gone, "leave_one_out": loo}))
+
+    # ---- L'Abbe on the registry's 2x2 tables
+    df = reg.load_studies(studies)
+    cnt = ["events_exposed", "n_exposed", "events_comparison", "n_comparison"]
+    tables = df[df[cnt].notna().all(axis=1)].reset_index(drop=True)
+    if len(tables):
+        recon = (tables[[c + "_status" for c in cnt]] == "reconstructed").any(axis=1)
+        lab = [f"{r.result}" + (" (reconstructed counts)" if rc else "")
+               for r, rc in zip(tables.itertuples(), recon)]
+        lb = plots.labbe(tables["events_exposed"], tables["n_exposed"], tables["events_comparison"],
+                         tables["n_comparison"], pooled_or=float(exp(knha.estimate)), labels=lab)
+        for r in lb.data.itertuples():
+            lb.ax.annotate(f"{r.label}\n{r.rate_exposed:.0%} vs {r.rate_unexposed:.0%}",
+                           (r.rate_unexposed, r.rate_exposed), textcoords="offset points",
+                           xytext=(12, -4), fontsize=8, va="top")
+        lb.ax.set_title("2x2 tables in the registry", loc="left", fontsize=10)
+        lb.ax.legend(lb.ax.lines[:2], ["no effect (OR 1)",
+                                       f"pooled candidate OR {exp(knha.estimate):.2f} (one per study)"],
+                     loc="lower right", fontsize=8)
+        partial = df[df[cnt].notna().any(axis=1) & ~df[cnt].notna().all(axis=1)]
+        figs.append(ReportFigure(
+            id="toolkit-labbe", figure=lb.figure, alt="L'Abbe plot of the registry's 2x2 tables",
+            caption=(
+                f"L'Abbe plot of the {len(tables)} 2x2 table(s) the registry holds: the rate among children "
+                f"of imprisoned parents against the rate among the comparison children. "
+                f"{int(recon.sum())} of them use counts reconstructed from printed percentages (labelled). "
+                f"The red curve is where a study with the pooled candidate OR {exp(knha.estimate):.2f} would "
+                f"lie ({CANDIDATES_CAVEAT[:-1].lower()}). No other result in the registry has counts for "
+                f"both groups" + (f"; {', '.join(partial['result'])} has counts for one group only"
+                                  if len(partial) else "") + "."
+            ),
+            numbers={"plot": lb, "tables": tables}))
+    return tuple(figs)
+
+
+def _toolkit_html(studies: str | Path | None) -> list[str]:
+    """The section "Analyst's toolkit on the candidate effect sizes"."""
+    e = html.escape
+    cand = candidate_effect_sizes(studies)
+    out = ["<h2 id='toolkit'>Analyst's toolkit on the candidate effect sizes</h2>",
+           f"<p><b>{e(CANDIDATES_CAVEAT)}</b> The figures below show what the standard tools of a "
+           f"meta-analysis say about the odds ratios the registry holds with a confidence interval. "
+           f"Several come from the same cohort and are not independent: pooling takes one result per "
+           f"study (the table says which and why). Nothing here estimates the review's 3.4.</p>",
+           "<table><tr><th>candidate</th><th>country</th><th>OR (95% CI)</th><th>log OR (SE)</th>"
+           "<th>pooled?</th></tr>"]
+    for r in cand.itertuples():
+        out.append(f"<tr><td><code>{e(r.result)}</code><br><span class='small'>{e(r.exposure)} / "
+                   f"{e(r.outcome)}</span></td><td>{e(str(r.country))}</td>"
+                   f"<td>{r.estimate:g} ({r.ci_low:g}, {r.ci_high:g})</td>"
+                   f"<td>{r.yi:.3f} ({r.se:.3f})</td>"
+                   f"<td>{'yes' if r.pooled else 'no'}: <span class='small'>{e(r.choice)}</span></td></tr>")
+    out.append("</table><p class='small'>SE from the reported interval: (ln high - ln low) / (2 x 1.96) "
+               "(evidence.published.se_from_ci).</p>")
+    figs = toolkit_figures(studies)
+    if not figs:
+        out.append("<p>Fewer than two studies have an odds ratio with an interval: nothing to pool.</p>")
+    for f in figs:
+        out.append(f"<figure id='{f.id}'><img alt='{e(f.alt)}' src='data:image/png;base64,"
+                   f"{_png(f.figure)}'><figcaption>{e(f.caption)}</figcaption></figure>")
+    return out
+
+
 def _verdict(v: str) -> str:
     return f'<span class="verdict" style="background:{_VERDICT_COLOURS[v]}">{html.escape(v)}</span>'
 
@@ -179,6 +581,7 @@ def render_html(findings: Sequence[Finding], studies: str | Path | None = None) 
                f"different exposures and outcomes and are not pooled. {e(forest_note)}</figcaption></figure>")
     out.append(f"<figure><img alt='Cambridge 2x2 table' src='data:image/png;base64,{_png(camb)}'>"
                f"<figcaption>Cambridge Study, conviction between 19 and 32. {e(camb_note)}</figcaption></figure>")
+    out.extend(_toolkit_html(studies))
     df = reg.load_studies(studies)
     quant = df[df["measure"] != "qualitative"]
     out.append("<h2>Registry: quantitative results</h2><table><tr><th>result</th><th>exposure / outcome</th>"

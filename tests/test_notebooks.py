@@ -39,6 +39,7 @@ EXPECTED = (
     "04-project-metropolitan-age-sex",
     "05-england-versus-sweden",
     "06-claims-audit",
+    "07-analyst-toolkit",
 )
 #: Seconds allowed for one cell (the notebooks themselves take seconds).
 CELL_TIMEOUT = 300

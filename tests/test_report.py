@@ -1,0 +1,126 @@
+"""The HTML report's analyst's toolkit section on the candidate effect sizes."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import evidence
+from evidence import report
+from evidence.findings import check_findings
+from evidence.registry import load_studies
+
+#: Figure ids of the toolkit section (the check cannot quietly shrink).
+TOOLKIT_IDS = ("toolkit-forest", "toolkit-funnel", "toolkit-radial", "toolkit-baujat", "toolkit-gosh",
+               "toolkit-labbe")
+#: Figures of the report before the toolkit section (registry forest, Cambridge table).
+OTHER_FIGURES = 2
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return report.render_html(check_findings())
+
+
+@pytest.fixture(scope="module")
+def figures() -> Iterator[dict[str, report.ReportFigure]]:
+    import matplotlib.pyplot as plt
+
+    figs = report.toolkit_figures()
+    yield {f.id: f for f in figs}
+    for f in figs:
+        plt.close(f.figure)
+
+
+def test_report_has_every_toolkit_figure_once(page: str) -> None:
+    ids = re.findall(r"<figure id='(toolkit-[a-z]+)'><img ", page)
+    assert tuple(ids) == TOOLKIT_IDS
+    assert len(re.findall(r"<img\b", page)) == OTHER_FIGURES + len(TOOLKIT_IDS)
+    assert len(re.findall(r"src='data:image/png;base64,[A-Za-z0-9+/=]+'", page)) == OTHER_FIGURES + len(TOOLKIT_IDS)
+    assert "<h2 id='toolkit'>Analyst's toolkit on the candidate effect sizes</h2>" in page
+
+
+def test_toolkit_captions_say_candidates_not_inputs(page: str) -> None:
+    caveat = html.escape("not the review's inputs")
+    for fid in TOOLKIT_IDS:
+        block = re.search(rf"<figure id='{fid}'>.*?</figure>", page, re.S)
+        assert block is not None, fid
+        caption = re.search(r"<figcaption>(.*?)</figcaption>", block.group(0), re.S)
+        assert caption is not None and caveat in caption.group(1).lower(), fid
+
+
+def test_report_is_still_self_contained(page: str) -> None:
+    assert not re.search(r"<link\b|<script\b|@import|url\(|src=['\"](?!data:)", page)
+    assert not re.search(r"https?://[^\s'\"<]*\.(?:png|js|css|svg)\b", page)
+
+
+def test_candidates_are_registry_odds_ratios_with_an_interval() -> None:
+    cand = report.candidate_effect_sizes()
+    df = load_studies()
+    with_ci = df[(df["measure"] == "odds_ratio") & df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)]
+    assert list(cand["result"]) == list(with_ci["result"])
+    assert np.allclose(cand["yi"], np.log(cand["estimate"]))
+    z = stats.norm.isf(0.025)
+    assert np.allclose(cand["se"], (np.log(cand["ci_high"]) - np.log(cand["ci_low"])) / (2 * z))
+    assert np.allclose(cand["vi"], cand["se"] ** 2)
+    pooled = cand[cand["pooled"]]
+    assert pooled["study"].is_unique and set(pooled["study"]) == set(cand["study"])
+    for study, (rid, _why) in report.ONE_PER_STUDY.items():
+        assert pooled.set_index("study").loc[study, "result"] == rid
+    assert cand.loc[~cand["pooled"], "choice"].str.contains("not pooled").all()
+
+
+def test_one_per_study_naming_a_non_candidate_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(report.ONE_PER_STUDY, "mater_university", ("mater_university.nope", "why"))
+    with pytest.raises(ValueError, match="mater_university.nope"):
+        report.candidate_effect_sizes()
+
+
+def test_toolkit_forest_draws_the_computed_numbers(figures: dict[str, report.ReportFigure]) -> None:
+    cand = report.candidate_effect_sizes()
+    one = cand[cand["pooled"]]
+    knha = evidence.meta_analysis(one["yi"], one["vi"], method="REML", test="knha")
+    plot = figures["toolkit-forest"].numbers["plot"]
+    squares = next(c for c in plot.ax.collections if c.get_gid() == "study_squares")
+    assert np.allclose(squares.get_offsets()[:, 0], cand["estimate"])
+    overall = plot.data[plot.data["kind"] == "overall"]
+    assert np.allclose(overall[["estimate", "ci_low", "ci_high"]].iloc[0],
+                       np.exp([knha.estimate, knha.ci_low, knha.ci_high]))
+    pi = plot.data[plot.data["kind"] == "prediction"].iloc[0]
+    assert np.allclose([pi["ci_low"], pi["ci_high"]], np.exp([knha.pi_low, knha.pi_high]))
+    assert plot.ax.get_xscale() == "log"
+    # subgroups are the countries; the printed Cambridge OR 7.0 (2.8, 17.5) is drawn as printed
+    headers = list(plot.data.loc[plot.data["kind"] == "header", "label"])
+    assert len(headers) == cand["country"].nunique() and any(h.startswith("England") for h in headers)
+    camb = plot.data[plot.data["label"].str.startswith("Cambridge")].iloc[0]
+    assert camb["text_estimate"] == "7.00 [2.80, 17.50]"
+    # a ratio interval is never printed as 0.00 (the Knapp-Hartung bound with 1 df is far below 0.01)
+    drawn_text = [t.get_text() for t in plot.ax.texts if t.get_gid() == "text:estimate"]
+    assert len(drawn_text) == len(plot.data) - (plot.data["kind"] == "header").sum()
+    assert not any("[0.00," in t for t in drawn_text) and np.exp(knha.ci_low) < 0.01
+    # the interval that runs off the limited axis is marked
+    lo, hi = plot.ax.get_xlim()
+    assert figures["toolkit-forest"].numbers["n_clipped"] >= 2 and lo < 1 < hi
+
+
+def test_toolkit_gosh_baujat_funnel_labbe(figures: dict[str, report.ReportFigure]) -> None:
+    cand = report.candidate_effect_sizes()
+    k = len(cand)
+    g = figures["toolkit-gosh"].numbers
+    assert len(g["gosh"]) == 2 ** k - 1 and len(g["plot"].data) == 2 ** k - 1
+    assert len(g["gosh_one"]) == 2 ** int(cand["pooled"].sum()) - 1
+    assert len(g["leave_one_out"].estimate) == int(cand["pooled"].sum())
+    bj = figures["toolkit-baujat"].numbers["baujat"]
+    assert np.allclose(figures["toolkit-baujat"].numbers["plot"].data["x"], bj.x)
+    fun = figures["toolkit-funnel"].numbers["plot"]
+    assert np.allclose(fun.data.loc[~fun.data["filled"], "x"], cand["estimate"])
+    assert "at least 10 studies" in figures["toolkit-funnel"].caption
+    lab = figures["toolkit-labbe"].numbers["plot"].data
+    assert list(lab["label"]) == ["cambridge.conviction_19_32 (reconstructed counts)"]
+    # 15/23 and 48/227: 65% and 21% as printed
+    assert (round(100 * lab["rate_exposed"].iloc[0]), round(100 * lab["rate_unexposed"].iloc[0])) == (65, 21)
