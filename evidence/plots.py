@@ -122,8 +122,13 @@ def _ratio_axis(ax: "Axes", lo: float, hi: float) -> None:
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
 
 
-def _fmt_num(x: float, digits: int) -> str:
-    return "NA" if not np.isfinite(x) else f"{x:.{digits}f}"
+def _fmt_num(x: float, digits: int, ratio: bool = False) -> str:
+    """Fixed decimals, or 3 significant digits for a ratio too small or large for them."""
+    if not np.isfinite(x):
+        return "NA"
+    if ratio and x != 0 and (abs(x) < 10.0**-digits or abs(x) >= 100):
+        return f"{x:.3g}"
+    return f"{x:.{digits}f}"
 
 
 # --------------------------------------------------------------------------- #
@@ -203,6 +208,7 @@ def forest(
     measure: Optional[str] = None,
     xlabel: Optional[str] = None,
     digits: int = 2,
+    xlim: Optional[tuple[float, float]] = None,
     ax: Optional["Axes"] = None,
 ) -> PlotResult:
     """Forest plot: one row per study, pooled diamond(s), prediction interval, text columns.
@@ -246,7 +252,14 @@ def forest(
         Name of the effect measure ("OR", "log OR", ...) for the headers and x label.
     xlabel : str, optional
     digits : int, default 2
-        Decimals of the text columns.
+        Decimals of the text columns; a value too small or too large for them
+        (below ``10**-digits`` or at least 100 on a ratio axis) is printed in
+        three significant digits instead.
+    xlim : (low, high), optional
+        Limits of the x axis on the drawn scale (ratios when ``ratio_scale``),
+        like metafor ``forest(alim=...)``.  Intervals that run off the axis end
+        in an arrowhead at the limit; the text columns still print their full
+        values.  Default: the range of everything drawn.
     ax : matplotlib Axes, optional
 
     Returns
@@ -255,7 +268,8 @@ def forest(
         ``data`` has one row per drawn row: ``y, kind`` ("study", "header",
         "subgroup", "overall", "prediction"), ``label, subgroup, estimate,
         ci_low, ci_high, weight, marker_size, text_counts, text_estimate,
-        text_weight`` with estimates on the axis scale.
+        text_weight, clipped_low, clipped_high`` with estimates on the axis
+        scale (``clipped_*`` tell whether an interval runs off ``xlim``).
 
     Examples
     --------
@@ -274,6 +288,14 @@ def forest(
     for c in columns:
         check_choice("columns", c, FOREST_COLUMNS)
     digits = int(digits)
+    if xlim is not None:
+        try:
+            x_lo, x_hi = (float(x) for x in xlim)
+        except (TypeError, ValueError):
+            raise TypeError(f"xlim={xlim!r} must be a pair of numbers (low, high).") from None
+        if not (np.isfinite(x_lo) and np.isfinite(x_hi) and x_lo < x_hi) or (ratio_scale and x_lo <= 0):
+            allowed = "0 < low < high (a ratio axis)" if ratio_scale else "finite low < high"
+            raise ValueError(f"xlim={xlim!r} is not a valid axis range; it must satisfy {allowed}.")
 
     given_pooled = pd.DataFrame()
     info: dict[str, Any] | None = None
@@ -390,10 +412,11 @@ def forest(
             text_w.append("")
             continue
         if np.isfinite(r["ci_low"]) or np.isfinite(r["ci_high"]):
-            interval = f"[{_fmt_num(r['ci_low'], digits)}, {_fmt_num(r['ci_high'], digits)}]"
+            interval = (f"[{_fmt_num(r['ci_low'], digits, ratio_scale)}, "
+                        f"{_fmt_num(r['ci_high'], digits, ratio_scale)}]")
         else:
             interval = "[no CI]"
-        text_est.append(f"{_fmt_num(r['estimate'], digits)} {interval}")
+        text_est.append(f"{_fmt_num(r['estimate'], digits, ratio_scale)} {interval}")
         text_w.append("" if not np.isfinite(r["weight"]) else f"{r['weight']:.1f}%")
     table["text_estimate"] = text_est
     table["text_weight"] = text_w
@@ -453,17 +476,35 @@ def forest(
         ax.axvline(float(over["estimate"].iloc[0]), color="0.5", linestyle=":", linewidth=0.8,
                    gid="pooled_line")
 
-    finite = table[["ci_low", "ci_high", "estimate"]].to_numpy(dtype=float)
-    finite = finite[np.isfinite(finite)]
-    lo, hi = float(np.min(np.r_[finite, null_x])), float(np.max(np.r_[finite, null_x]))
-    if ratio_scale:
-        span = np.log(hi) - np.log(lo) or 1.0
-        lo, hi = float(np.exp(np.log(lo) - 0.05 * span)), float(np.exp(np.log(hi) + 0.05 * span))
+    if xlim is not None:
+        lo, hi = x_lo, x_hi
         ax.set_xlim(lo, hi)
-        _ratio_axis(ax, lo, hi)
+        if ratio_scale:
+            _ratio_axis(ax, lo, hi)
     else:
-        span = (hi - lo) or 1.0
-        ax.set_xlim(lo - 0.05 * span, hi + 0.05 * span)
+        finite = table[["ci_low", "ci_high", "estimate"]].to_numpy(dtype=float)
+        finite = finite[np.isfinite(finite)]
+        lo, hi = float(np.min(np.r_[finite, null_x])), float(np.max(np.r_[finite, null_x]))
+        if ratio_scale:
+            span = np.log(hi) - np.log(lo) or 1.0
+            lo, hi = float(np.exp(np.log(lo) - 0.05 * span)), float(np.exp(np.log(hi) + 0.05 * span))
+            ax.set_xlim(lo, hi)
+            _ratio_axis(ax, lo, hi)
+        else:
+            span = (hi - lo) or 1.0
+            lo, hi = lo - 0.05 * span, hi + 0.05 * span
+            ax.set_xlim(lo, hi)
+    # intervals running off the axis end in an arrowhead at the limit
+    ci_lo = table["ci_low"].to_numpy(dtype=float)
+    ci_hi = table["ci_high"].to_numpy(dtype=float)
+    table["clipped_low"] = np.isfinite(ci_lo) & (ci_lo < lo)
+    table["clipped_high"] = np.isfinite(ci_hi) & (ci_hi > hi)
+    for flag, x_edge, marker in (("clipped_low", lo, "<"), ("clipped_high", hi, ">")):
+        rows = table[table[flag].to_numpy(dtype=bool)]
+        if len(rows):
+            colours = ["firebrick" if kd == "prediction" else "black" for kd in rows["kind"]]
+            ax.scatter(np.full(len(rows), x_edge), rows["y"], marker=marker, c=colours, s=30,
+                       clip_on=False, zorder=4, gid=f"arrow:{flag}")
     ax.set_ylim(0.4, n_rows + 1.6)
     ax.set_yticks([])
     for side in ("left", "right", "top"):
@@ -504,7 +545,8 @@ def forest(
                     gid=f"{name}:{r['kind']}" if name == "label" else f"text:{name}")
 
     data = table[["y", "kind", "label", "subgroup", "estimate", "ci_low", "ci_high", "weight",
-                  "marker_size", "text_counts", "text_estimate", "text_weight"]]
+                  "marker_size", "text_counts", "text_estimate", "text_weight", "clipped_low",
+                  "clipped_high"]]
     return PlotResult(ax=ax, figure=fig, data=data.reset_index(drop=True),
                       arrays=_frozen({"null": np.array([null_x])}), kind="forest", alpha=alpha)
 

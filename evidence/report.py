@@ -257,35 +257,6 @@ class ReportFigure:
         return f"ReportFigure(id={self.id!r})"
 
 
-def _clip_ratio_axis(ax: plt.Axes, data: pd.DataFrame, lo: float, hi: float) -> int:
-    """Limit a forest plot's ratio axis to [lo, hi]; arrowheads mark intervals that run off it."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    ax.set_xlim(lo, hi)
-    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= hi]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    # intervals beyond 2 decimals' reach (e.g. 0.0028 printed as 0.00) are rewritten in significant digits
-    for t in ax.texts:
-        if t.get_gid() != "text:estimate":
-            continue
-        row = data[np.isclose(data["y"], t.get_position()[1])].iloc[0]
-        values = row[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float)
-        if np.any((values < 0.01) | (values >= 100)):
-            t.set_text(f"{_ratio(values[0])} [{_ratio(values[1])}, {_ratio(values[2])}]")
-    clipped = 0
-    for r in data.itertuples():
-        colour = "firebrick" if r.kind == "prediction" else "black"
-        if np.isfinite(r.ci_low) and r.ci_low < lo:
-            ax.plot([lo], [r.y], marker="<", color=colour, clip_on=False, zorder=4, gid="clipped")
-            clipped += 1
-        if np.isfinite(r.ci_high) and r.ci_high > hi:
-            ax.plot([hi], [r.y], marker=">", color=colour, clip_on=False, zorder=4, gid="clipped")
-            clipped += 1
-    return clipped
-
-
 def _toolkit_analyses(cand: pd.DataFrame) -> dict:
     from evidence import meta_analysis
 
@@ -353,12 +324,12 @@ def toolkit_figures(studies: str | Path | None = None) -> tuple[ReportFigure, ..
         {"label": f"All {kall} as if independent (they are not)", "kind": "pooled",
          "estimate": exp(every.estimate), "ci_low": exp(every.ci_low), "ci_high": exp(every.ci_high)},
     ]).assign(weight=np.nan, subgroup=None)
-    drawn = plots.forest(pd.concat([frame, pooled_rows], ignore_index=True), ratio_scale=True,
-                         measure="OR", columns=("estimate", "weight"))
-    studies_drawn = drawn.data[drawn.data["kind"] == "study"]
-    lo = float(min(studies_drawn["ci_low"].min(), exp(zres.pi_low), 1.0)) / 1.5
-    hi = float(max(studies_drawn["ci_high"].max(), exp(zres.pi_high))) * 1.5
-    n_clipped = _clip_ratio_axis(drawn.ax, drawn.data, lo, hi)
+    rows = pd.concat([frame, pooled_rows], ignore_index=True)
+    studies_only = rows[rows["kind"] == "study"]
+    lo = float(min(studies_only["ci_low"].min(), exp(zres.pi_low), 1.0)) / 1.5
+    hi = float(max(studies_only["ci_high"].max(), exp(zres.pi_high))) * 1.5
+    drawn = plots.forest(rows, ratio_scale=True, measure="OR", columns=("estimate", "weight"), xlim=(lo, hi))
+    n_clipped = int(drawn.data["clipped_low"].sum() + drawn.data["clipped_high"].sum())
     drawn.ax.set_title("Candidate effect sizes - NOT the review's inputs", loc="left", fontsize=10)
     figs.append(ReportFigure(
         id="toolkit-forest", figure=drawn.figure, alt="forest plot of the candidate effect sizes by country",

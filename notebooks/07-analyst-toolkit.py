@@ -148,17 +148,11 @@ print(f"z test: 95% CI {np.exp(res_z.ci_low):.2f} to {np.exp(res_z.ci_high):.2f}
 
 # %%
 countries = list(one["country"])
-forest = plots.forest(res, subgroups=countries, ratio_scale=True, measure="OR", columns=("estimate", "weight"))
+forest = plots.forest(res, subgroups=countries, ratio_scale=True, measure="OR", columns=("estimate", "weight"),
+                      xlim=(0.2, 50))
 forest.ax.set_title("Candidate effect sizes — NOT the review's inputs", loc="left", fontsize=10)
-forest.ax.set_xlim(0.2, 50)
-forest.ax.set_xticks([0.2, 0.5, 1, 2, 5, 10, 20, 50], labels=["0.2", "0.5", "1", "2", "5", "10", "20", "50"])
-off_left = forest.data[forest.data["ci_low"] < 0.2]
-off_right = forest.data[forest.data["ci_high"] > 50]
-forest.ax.plot([0.2] * len(off_left), off_left["y"], marker="<", color="firebrick", linestyle="none",
-               clip_on=False)
-forest.ax.plot([50] * len(off_right), off_right["y"], marker=">", color="firebrick", linestyle="none",
-               clip_on=False)
-forest.data[["kind", "label", "estimate", "ci_low", "ci_high", "weight", "text_estimate"]]
+forest.data[["kind", "label", "estimate", "ci_low", "ci_high", "weight", "text_estimate", "clipped_low",
+             "clipped_high"]]
 
 # %% [markdown]
 # The report (`evidence reproduce --html`) draws the fuller version: all six candidates grouped by country,

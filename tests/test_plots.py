@@ -360,3 +360,36 @@ def test_gosh_scatter_and_hexbin() -> None:
     assert counts.sum() == n  # every subset lands in one hexagon
     with pytest.raises(ValueError, match=r"kind='kde'"):
         plots.gosh(g, kind="kde")
+
+
+def test_forest_xlim_marks_intervals_that_run_off_the_axis() -> None:
+    frame = pd.DataFrame({
+        "label": ["wide", "inside", "tiny"],
+        "estimate": [7.0, 2.0, 0.5],
+        "ci_low": [2.8, 1.5, 0.002],
+        "ci_high": [175.0, 2.7, 0.9],
+    })
+    p = plots.forest(frame, ratio_scale=True, measure="OR", xlim=(0.1, 50))
+    assert p.ax.get_xlim() == pytest.approx((0.1, 50))
+    assert p.ax.get_xscale() == "log"
+    studies = p.data[p.data["kind"] == "study"].set_index("label")
+    assert studies.loc["wide", "clipped_high"] and not studies.loc["wide", "clipped_low"]
+    assert studies.loc["tiny", "clipped_low"] and not studies.loc["tiny", "clipped_high"]
+    assert not studies.loc["inside", ["clipped_low", "clipped_high"]].any()
+    # one arrowhead at each limit, on the row of the interval that runs off
+    (right,) = [c for c in p.ax.collections if c.get_gid() == "arrow:clipped_high"]
+    (left,) = [c for c in p.ax.collections if c.get_gid() == "arrow:clipped_low"]
+    np.testing.assert_allclose(np.asarray(right.get_offsets()), [[50.0, studies.loc["wide", "y"]]])
+    np.testing.assert_allclose(np.asarray(left.get_offsets()), [[0.1, studies.loc["tiny", "y"]]])
+    # the text column still prints the full values, in significant digits where decimals fail
+    assert studies.loc["wide", "text_estimate"] == "7.00 [2.80, 175]"
+    assert studies.loc["tiny", "text_estimate"] == "0.50 [0.002, 0.90]"
+    plt.close("all")
+
+
+@pytest.mark.parametrize("xlim", [(5, 1), (0, 10), (np.nan, 2), ("a", "b")])
+def test_forest_bad_xlim(xlim: tuple) -> None:
+    frame = pd.DataFrame({"label": ["a"], "estimate": [2.0], "ci_low": [1.0], "ci_high": [4.0]})
+    with pytest.raises((ValueError, TypeError), match="xlim"):
+        plots.forest(frame, ratio_scale=True, xlim=xlim)
+    plt.close("all")
