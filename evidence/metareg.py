@@ -54,6 +54,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from evidence import tau2 as _tau2
 from evidence._results import ResultMixin, fmt
 from evidence._validation import (
     as_float_array,
@@ -86,7 +87,7 @@ MAX_ITER: int = 1000
 #: metafor ``permutest`` control ``comptol``: a permuted statistic counts as at
 #: least as extreme when it is within this of the observed one.
 COMPTOL: float = float(np.sqrt(np.finfo(float).eps))
-_LL0_TOL: float = float(np.finfo(float).eps ** 0.25)
+_LL0_TOL: float = _tau2._LL0_TOL
 _PERM_CHUNK: int = 8192
 
 
@@ -427,8 +428,8 @@ def tau2_mods(
         metafor ``rma.uni`` with ``mods`` [8]_: ``"DL"`` ``(Q_E - (k-p))/tr(P)``;
         ``"HE"`` ``(RSS_ols - tr(P_ols V))/(k-p)``; ``"HS"`` ``(Q_E - k)/sum w``;
         ``"SJ"`` ``tau0 Y'P(tau0)Y/(k-p)`` with ``tau0 = var(y)(k-1)/k``;
-        ``"ML"``/``"REML"`` the root of the score from metafor's start
-        ``max(0, HE)`` [3]_ (or 0 where the score is negative there), with
+        ``"ML"``/``"REML"`` the local maximum metafor's Fisher scoring
+        reaches from its start ``max(0, HE)`` [3]_ (see the Notes), with
         metafor's ``ll0check``; ``"PM"`` and ``"EB"`` the root
         of ``Y'PY = k - p`` (their common fixed point).  All truncated at 0.
     tol, max_iter : float, int
@@ -440,12 +441,14 @@ def tau2_mods(
     -----
     ML/REML: metafor iterates Fisher scoring ``tau2 += S / I`` (with ``S = Y'PPY - tr(P)``
     and ``I = tr(PP)`` for REML, ``S = Y'PPY - sum w``, ``I = sum w^2`` for ML;
-    Viechtbauer 2005 [3]_, eqs. 14, 16), which converges linearly.  Here the same
-    root is found by Newton steps ``-S/S'`` with ``S' = -2 Y'PPPY + I`` where
-    ``S' < 0`` and Fisher steps otherwise, kept inside the bracket of the root seen
-    so far (bisection when a step leaves it; the boundary 0 is tried once before
-    bisecting towards it); ``Y'PPPY = sum w u^2 - u'WX A^-1 X'Wu`` with ``u = Py``.
-    The fixed points are those of metafor's iteration; convergence is quadratic.
+    Viechtbauer 2005 [3]_, eqs. 14, 16), which converges linearly.  Here the local
+    maximum that iteration reaches is found by the safeguarded Newton iteration of
+    the intercept-only kernel (:func:`evidence.tau2._safeguarded_step`, see
+    :func:`evidence.tau2.reml`): from ``max(0, HE)`` in the direction of the score
+    until an iterate brackets a root of S, then Newton steps (on ``S (t + mean(v))^2``)
+    with ``S' = -2 Y'PPPY + I`` inside that bracket (bisection when a step leaves it);
+    ``Y'PPPY = sum w u^2 - u'WX A^-1 X'Wu`` with ``u = Py``.  0 is reached only
+    when the score stays negative on the way down.
 
     Returns
     -------
@@ -497,9 +500,9 @@ def tau2_mods(
     conv = np.zeros(n, dtype=bool)
     # Safeguarded Newton iteration on the score S (root bracketed by [lo, hi]); see the
     # Notes.  Working copies of the unconverged rows are re-compacted when half converged.
-    lo = np.zeros(n)
-    hi = np.full(n, np.inf)
-    tried0 = tau2 == 0.0
+    vmin = np.where(mf > 0, v0, np.inf).min(axis=1)
+    lo = np.full(n, -1.0)  # nearest iterate with S > 0 (-1: none yet)
+    hi = np.full(n, np.inf)  # nearest iterate with S < 0
     active = np.arange(n)
     ya, va, Xa, ma = y0, v0, Xb, mf
     sel = np.arange(n)  # rows of the working copies that are still active
@@ -530,24 +533,13 @@ def tau2_mods(
             Tp = w2.sum(axis=1)
         S = ypp - T
         dS = -2.0 * yppp + Tp
-        lo_a, hi_a = lo[active], hi[active]
-        lo_a = np.where(S > 0, np.maximum(lo_a, t), lo_a)
-        hi_a = np.where(S < 0, np.minimum(hi_a, t), hi_a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cand = t + np.where(dS < 0, -S / dS, S / Tp)
-            fisher = t + S / Tp
-        outside = ~np.isfinite(cand) | (cand <= lo_a) | (cand >= hi_a)
-        fallback = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), fisher)
-        t0 = tried0[active]
-        fallback = np.where(np.isfinite(hi_a) & (lo_a == 0.0) & ~t0, 0.0, fallback)
-        cand = np.where(outside, fallback, cand)
-        cand = np.where((S == 0) | ~np.isfinite(cand), t, cand)
-        new = np.maximum(cand, 0.0)
-        tried0[active] = t0 | (new == 0.0)
+        dS = dS + 2.0 * S / (t + scale[active])  # as evidence.tau2._likelihood_root
+        new, lo_a, hi_a, done = _tau2._safeguarded_step(
+            t, S, dS, Tp, lo[active], hi[active], tol * scale[active], vmin[active], tol
+        )
         lo[active], hi[active] = lo_a, hi_a
         tau2[active] = new
         n_iter[active] += 1
-        done = np.abs(new - t) <= tol * (new + scale[active])
         conv[active[done]] = True
         keep = ~done & (n_iter[active] < max_iter)
         active = active[keep]

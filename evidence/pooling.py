@@ -39,7 +39,7 @@ Edge cases (as metafor unless said otherwise):
   ``h2 = 1``, the tau2 interval is NaN (undefined), and ``test="knha"`` is
   replaced by ``"z"`` with a :class:`~evidence.exceptions.DataWarning`;
 * ``Q < k - 1``: the moment estimators are truncated at 0; REML/ML may reach the
-  boundary 0 (Fisher scoring with step halving);
+  boundary 0 (see :func:`evidence.tau2.reml`);
 * identical studies: ``q = 0``, ``tau2 = 0``; with ``test="knha"`` the adjusted
   SE is 0 (metafor's ``s2w = 0``), so the CI collapses to the point estimate
   and ``z`` is infinite (NaN if the estimate is exactly 0), as in metafor;
@@ -101,7 +101,7 @@ from evidence.options import (
     TESTS,
     ZERO_CELL_CORRECTIONS,
 )
-from evidence.results import MetaAnalysis2x2Result, MetaAnalysisBatch, MetaAnalysisResult
+from evidence.results import MetaAnalysis2x2Result, MetaAnalysisBatch, MetaAnalysisResult, StudyLabels
 
 __all__ = ["meta_analysis", "meta_analysis_many", "meta_analysis_2x2"]
 
@@ -148,7 +148,7 @@ def _fit(
     k = mask.sum(axis=1).astype(np.int64)
     df = k - 1
 
-    fit = _tau2.estimate(method, y0, v0, mask, tol=tol, max_iter=max_iter)
+    fit = _tau2._estimate_prepared(method, y0, v0, mf, k, tol, max_iter, stacklevel + 1)
     tau2 = fit.tau2.copy()
     converged = fit.converged.copy()
     bad = np.flatnonzero(~converged)
@@ -195,8 +195,13 @@ def _fit(
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = est / se
     tdf = np.maximum(df, 1).astype(np.float64)
-    crit = np.where(use_t, stats.t.isf(alpha / 2.0, tdf), stats.norm.isf(alpha / 2.0))
-    pval = np.where(use_t, 2.0 * stats.t.sf(np.abs(zval), tdf), 2.0 * stats.norm.sf(np.abs(zval)))
+    crit = np.full(n, float(stats.norm.isf(alpha / 2.0)))
+    pval = 2.0 * stats.norm.sf(np.abs(zval))
+    if use_t.any():
+        t_rows = np.flatnonzero(use_t)
+        udf, inv = np.unique(tdf[t_rows], return_inverse=True)  # t quantiles once per df
+        crit[t_rows] = stats.t.isf(alpha / 2.0, udf)[inv]
+        pval[t_rows] = 2.0 * stats.t.sf(np.abs(zval[t_rows]), tdf[t_rows])
     ci_low = est - crit * se
     ci_high = est + crit * se
     pse = np.sqrt(se * se + tau2)
@@ -224,7 +229,7 @@ def _fit(
     i2 = np.where(multi, np.nan_to_num(i2, nan=0.0), 0.0)
     h2 = np.where(multi, h2, 1.0)
 
-    ci = _tau2.q_profile_ci(y0, v0, mask, alpha=alpha, tol=tol, max_iter=max_iter)
+    ci = _tau2._q_profile(y0, v0, mf, k, alpha, tol, max_iter)
 
     return {
         "estimate": est,
@@ -364,7 +369,8 @@ def meta_analysis(
     alpha : float, default 0.05
         Every interval has level ``1 - alpha``.
     labels : sequence of str, optional
-        Study labels (default ``"Study 1"``, ``"Study 2"``, ...).
+        Study labels (default ``"Study 1"``, ``"Study 2"``, ..., as a
+        :class:`~evidence.results.StudyLabels` that makes them only when read).
     tol, max_iter : float, int
         Convergence tolerance and iteration cap of REML/ML/PM/EB.
 
@@ -406,9 +412,9 @@ def _ro(a: NDArray[Any]) -> NDArray[Any]:
     return out
 
 
-def _labels(labels: Sequence[str] | None, k: int) -> tuple[str, ...]:
+def _labels(labels: Sequence[str] | None, k: int) -> Sequence[str]:
     if labels is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
+        return StudyLabels(k)  # "Study 1", ..., made only when read
     if isinstance(labels, str):
         raise TypeError(f"labels must be a sequence of {k} strings, not the single string {labels!r}.")
     labs = tuple(str(x) for x in labels)
@@ -421,7 +427,7 @@ def _single(
     out: dict[str, NDArray[Any]],
     y: NDArray[np.float64],
     v: NDArray[np.float64],
-    labs: tuple[str, ...],
+    labs: Sequence[str],
     method: str,
     test: str,
     alpha: float,
@@ -568,7 +574,7 @@ def meta_analysis_2x2(
         )
     yi = np.asarray(es.yi, dtype=np.float64)[idx]
     vi = np.asarray(es.vi, dtype=np.float64)[idx]
-    labs = tuple(labs_all[i] for i in idx)
+    labs = tuple(labs_all[int(i)] for i in idx)
     excluded = tuple(int(i) for i in np.flatnonzero(~included))
     common = dict(
         labels=labs, included=_ro(included), excluded=excluded, corrected=_ro(corrected),

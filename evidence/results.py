@@ -14,8 +14,10 @@ confidence level is the attribute ``alpha``, never part of a column name.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,13 +28,70 @@ from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["MetaAnalysisResult", "MetaAnalysisBatch", "MetaAnalysis2x2Result"]
+__all__ = ["MetaAnalysisResult", "MetaAnalysisBatch", "MetaAnalysis2x2Result", "StudyLabels"]
 
 _KIND = "kind"
 
 
+class StudyLabels(Sequence[str]):
+    """The default study labels ``"Study 1", ..., "Study k"``, made only when read.
+
+    Behaves as the tuple of those strings (indexing, slicing, iteration,
+    ``len``, ``==`` with a tuple or list) but stores only ``k``, so that a fit of
+    a million studies does not build a million strings.
+
+    Examples
+    --------
+    >>> labs = StudyLabels(3)
+    >>> labs[0], labs[-1], len(labs), labs == ("Study 1", "Study 2", "Study 3")
+    ('Study 1', 'Study 3', 3, True)
+    """
+
+    __slots__ = ("_k",)
+
+    def __init__(self, k: int) -> None:
+        self._k = int(k)
+
+    def __len__(self) -> int:
+        return self._k
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        if isinstance(i, slice):
+            return tuple(f"Study {j + 1}" for j in range(*i.indices(self._k)))
+        j = operator.index(i)
+        if j < 0:
+            j += self._k
+        if not 0 <= j < self._k:
+            raise IndexError(f"study index {i} is out of range for {self._k} studies")
+        return f"Study {j + 1}"
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"Study {j + 1}" for j in range(self._k))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StudyLabels):
+            return self._k == other._k
+        if isinstance(other, (tuple, list)):
+            return len(other) == self._k and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        if self._k <= 3:
+            return repr(tuple(self))
+        return f"('Study 1', 'Study 2', ..., 'Study {self._k}')"
+
+
 def _study_rows(
-    labels: tuple[str, ...],
+    labels: Sequence[str],
     yi: NDArray[np.float64],
     vi: NDArray[np.float64],
     weights: NDArray[np.float64],
@@ -51,7 +110,7 @@ def _study_rows(
 
 
 def _frame(
-    labels: tuple[str, ...],
+    labels: Sequence[str],
     yi: NDArray[np.float64],
     vi: NDArray[np.float64],
     weights: NDArray[np.float64],
@@ -107,8 +166,8 @@ class MetaAnalysisResult(ResultMixin):
         The studies' effect sizes and sampling variances.
     weights : ndarray
         Study weights in percent.
-    labels : tuple of str
-        Study labels.
+    labels : sequence of str
+        Study labels (a :class:`StudyLabels` when none were given).
     method, test : str
         tau^2 estimator (or ``"FE"``) and the test (``"z"`` or ``"knha"``).
     alpha : float
@@ -140,7 +199,7 @@ class MetaAnalysisResult(ResultMixin):
     yi: NDArray[np.float64]
     vi: NDArray[np.float64]
     weights: NDArray[np.float64]
-    labels: tuple[str, ...]
+    labels: Sequence[str]
     method: str
     test: str
     alpha: float

@@ -733,108 +733,6 @@ class GoshResult(ResultMixin):
     __str__ = __repr__
 
 
-def _newton_tau2(
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    k: NDArray[np.int64],
-    reml: bool,
-    tol: float,
-    max_iter: int,
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """REML/ML tau^2 of the intercept-only model by safeguarded Newton steps.
-
-    Same optimum as the Fisher scoring of :func:`evidence.tau2.reml` (metafor's
-    algorithm) but quadratic convergence, which matters for 10^6 subsets.  With
-    ``P y = w r`` (``r`` the residuals about the weighted mean), the score is
-    ``S = Y'PPY - T`` and its derivative ``S' = -2 Y'PPPY + T'``, where
-    ``Y'PPPY = sum w^3 r^2 - (sum w^2 r)^2 / sum w`` and, for REML,
-    ``T = tr(P)``, ``T' = tr(PP)``; for ML ``T = sum w``, ``T' = sum w^2``.
-    A Newton step ``-S/S'`` is taken where ``S' < 0`` (concave), a Fisher step
-    ``S/T'`` otherwise, safeguarded by the bracket ``[lo, hi]`` of the root of S
-    seen so far (bisection when a step leaves it); the boundary 0 is the answer
-    when ``S(0) < 0``.  Starting value ``max(0, HE)`` as metafor; metafor's
-    ``ll0check`` is applied by the caller.
-    """
-    kk = np.maximum(k, 1)
-    ybar = y0.sum(axis=1) / kk
-    rss = (((y0 - ybar[:, None]) * mf) ** 2).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        he = (rss - (v0 * mf).sum(axis=1) * (k - 1) / kk) / (k - 1)
-    tau2 = np.where(k > 1, np.maximum(0.0, np.nan_to_num(he, nan=0.0)), 0.0)
-    scale = (v0 * mf).sum(axis=1) / kk
-    conv = k <= 1
-    # working set: rows not yet converged, compacted when half of them have converged
-    idx = np.flatnonzero(~conv)
-    Yw, Vw, Mw, tw, sc = y0[idx], v0[idx], mf[idx], tau2[idx], scale[idx]
-    lo = np.zeros(idx.size)  # S(lo) > 0 (or lo = 0)
-    hi = np.full(idx.size, np.inf)  # S(hi) < 0
-    done = np.zeros(idx.size, dtype=bool)
-    at0 = tw == 0.0  # S(0) has been (or is about to be) evaluated
-    es = np.einsum
-    for _ in range(max_iter):
-        if idx.size == 0:
-            break
-        w = Mw / (Vw + tw[:, None])
-        s1 = w.sum(axis=1)
-        mu = es("ij,ij->i", w, Yw) / s1
-        wr = w * (Yw - mu[:, None])  # P y (zero where absent)
-        ypp = es("ij,ij->i", wr, wr)
-        a = es("ij,ij->i", w, wr)
-        yppp = es("ij,ij,ij->i", w, wr, wr) - a * a / s1
-        s2 = es("ij,ij->i", w, w)
-        if reml:
-            s3 = es("ij,ij,ij->i", w, w, w)
-            T = s1 - s2 / s1
-            Tp = s2 - 2.0 * s3 / s1 + (s2 / s1) ** 2
-        else:
-            T = s1
-            Tp = s2
-        S = ypp - T
-        dS = -2.0 * yppp + Tp
-        lo = np.where(S > 0, np.maximum(lo, tw), lo)
-        hi = np.where(S < 0, np.minimum(hi, tw), hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cand = tw + np.where(dS < 0, -S / dS, S / Tp)
-        # keep the step inside the bracket of the root of the score; bisect otherwise
-        outside = ~np.isfinite(cand) | (cand <= lo) | (cand >= hi)
-        fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), tw + S / Tp)
-        # before bisecting towards the boundary, try the boundary itself once
-        fallback = np.where(np.isfinite(hi) & (lo == 0.0) & ~at0, 0.0, fallback)
-        cand = np.where(outside, fallback, cand)
-        at0 |= outside & (cand == 0.0)
-        cand = np.where(S == 0, tw, cand)
-        new = np.where(done, tw, np.maximum(cand, 0.0))
-        done |= np.abs(new - tw) <= tol * (new + sc)
-        tw = new
-        if done.all():
-            break
-        if done.sum() >= 0.5 * done.size:
-            tau2[idx[done]] = tw[done]
-            conv[idx[done]] = True
-            keep = ~done
-            idx, Yw, Vw, Mw, tw, sc = idx[keep], Yw[keep], Vw[keep], Mw[keep], tw[keep], sc[keep]
-            lo, hi, at0 = lo[keep], hi[keep], at0[keep]
-            done = np.zeros(idx.size, dtype=bool)
-    tau2[idx] = tw
-    conv[idx] = done
-    return tau2, conv
-
-
-def _score_at_zero(
-    y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64], reml: bool
-) -> NDArray[np.float64]:
-    """REML/ML score (times 2) at tau2 = 0: ``Y'PPY - tr(P)`` or ``Y'PPY - sum w``."""
-    w = mf / v0
-    s1 = w.sum(axis=1)
-    mu = np.einsum("ij,ij->i", w, y0) / s1
-    wr = w * (y0 - mu[:, None])
-    ypp = np.einsum("ij,ij->i", wr, wr)
-    if reml:
-        return ypp - (s1 - np.einsum("ij,ij->i", w, w) / s1)
-    return ypp - s1
-
-
 def _gosh_chunk(
     y: NDArray[np.float64],
     v: NDArray[np.float64],
@@ -847,23 +745,11 @@ def _gosh_chunk(
     y0 = mf * y[None, :]
     v0 = np.where(member, v[None, :], 1.0)
     if method in ("REML", "ML"):
-        tau2, conv = _newton_tau2(y0, v0, mf, k, method == "REML", _tau2.DEFAULT_TOL, 200)
-        bad = np.flatnonzero(~conv)
-        if bad.size:  # fall back to metafor's Fisher scoring for these rows
-            fit = _tau2.estimate(method, y0[bad], v0[bad], member[bad])
-            tau2[bad] = fit.tau2
-            conv[bad] = fit.converged
-        # metafor's ll0check: a tau2 > 0 with a likelihood below that at 0 is replaced by 0.
-        # Only rows whose score at 0 is negative (0 is a local maximum) can be affected.
-        cand = np.flatnonzero(tau2 > 0)
-        if cand.size:
-            cand = cand[_score_at_zero(y0[cand], v0[cand], mf[cand], method == "REML") < 0]
-        if cand.size:
-            reml = method == "REML"
-            ones = np.ones((y.shape[0], 1))
-            ll = _mr._loglik(tau2[cand], y0[cand], v0[cand], ones, mf[cand], k[cand], reml)
-            ll0 = _mr._loglik(np.zeros(cand.size), y0[cand], v0[cand], ones, mf[cand], k[cand], reml)
-            tau2[cand[(ll0 - ll) > _mr._LL0_TOL]] = 0.0
+        # the intercept-only ML/REML kernel of evidence.tau2 (metafor's optimum and its
+        # ll0check); like metafor's gosh(), no warning for subsets set to 0 by the ll0check
+        tau2, _, conv, _ = _tau2._likelihood_root(
+            y0, v0, mf, k, method == "REML", _tau2.DEFAULT_TOL, _tau2.DEFAULT_MAX_ITER
+        )
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -935,9 +821,10 @@ def gosh(
       ``numpy.random.default_rng(seed)`` (duplicates possible);
     * ``k > max_exact`` without ``n_subsets``: ValueError.
 
-    Each subset's tau^2 uses ``method``: REML and ML by safeguarded Newton
-    steps to the same optimum as metafor's Fisher scoring (with its
-    ``ll0check``), the others by :mod:`evidence.tau2`.  A one-study subset has
+    Each subset's tau^2 uses ``method`` and the kernels of :mod:`evidence.tau2`
+    (REML and ML: the local maximum metafor's Fisher scoring reaches, with its
+    ``ll0check``; see :func:`evidence.tau2.reml`), exactly as
+    :func:`evidence.pooling.meta_analysis_many` fits that subset.  A one-study subset has
     ``tau2 = 0``, ``q = 0``, ``i2 = 0``, ``h2 = 1`` (as metafor).
 
     Divergence from metafor: for ``method="DL"`` metafor's ``gosh()`` takes a

@@ -7,7 +7,9 @@ value (NaN included) and never affect a result.  Each kernel returns one tau^2
 per analysis row, shape ``(n,)``; the iterative ones return an
 :class:`IterativeFit` with the iteration count and a per-row convergence flag,
 and leave the decision of what to do on non-convergence to the caller
-(:mod:`evidence.pooling` warns and falls back to DL).
+(:mod:`evidence.pooling` warns and falls back to DL).  The ML/REML kernel
+(:func:`_likelihood_root`) is the one every intercept-only fit of the package
+uses, :func:`evidence.sensitivity.gosh` included.
 
 Only the intercept-only random-effects model ``y_i ~ N(mu, v_i + tau^2)`` is
 covered, so every matrix expression of metafor's ``rma.uni`` (which works with
@@ -89,16 +91,23 @@ __all__ = [
 #: ``DEFAULT_TOL * (tau2 + mean(v))``, i.e. 1e-12 relative to the scale of the
 #: marginal variance.  (metafor's default ``threshold`` is an absolute 1e-5.)
 DEFAULT_TOL: float = 1e-12
-#: Maximum number of Fisher-scoring steps or root-bracketing steps.
+#: Maximum number of steps of an iterative estimator (ML/REML iteration, root search).
 DEFAULT_MAX_ITER: int = 1000
-#: Fisher-scoring steps for ML/REML before a row still moving is solved by
-#: bracketing the score equation (metafor's default ``maxiter`` is 100).
-SCORING_STEPS: int = 100
 
 #: metafor's ``ll0check`` tolerance (``.Machine$double.eps^0.25``): a converged
 #: ML/REML tau^2 > 0 whose log-likelihood is worse than at tau^2 = 0 by more than
 #: this is replaced by 0.
 _LL0_TOL: float = float(np.finfo(float).eps ** 0.25)
+#: ML/REML: outside a bracket of the score's root, a step down shrinks tau^2 by at most
+#: this factor, so that no interior maximum is stepped over on the way to 0 (metafor's
+#: step halving at the boundary shrinks it by at least 2 per step).
+_MAX_SHRINK: float = 8.0
+#: ML/REML: a tau^2 below this multiple of mean(v) still heading down goes to 0 (where the
+#: score is evaluated next, so an interior maximum closer to 0 is still found).
+_ZERO_SNAP: float = 1e-10
+#: ML/REML: heading down with a score that is negative and increasing in tau^2, an iterate
+#: below this multiple of min(v) goes to 0 (the score is nearly linear on [0, tau^2] there).
+_NEAR_ZERO: float = 0.1
 
 
 class IterativeFit(NamedTuple):
@@ -315,7 +324,7 @@ def sj(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
 
 
 # ---------------------------------------------------------------------------
-# Fisher scoring: REML and ML
+# REML and ML: the local maximum metafor's Fisher scoring reaches
 # ---------------------------------------------------------------------------
 
 
@@ -334,84 +343,6 @@ def _loglik(
     if reml:
         return -0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * np.log(sw) - 0.5 * rss
     return -0.5 * k * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * rss
-
-
-def _fisher_scoring(
-    y: ArrayLike,
-    v: ArrayLike,
-    mask: ArrayLike | None,
-    reml: bool,
-    tol: float,
-    max_iter: int,
-) -> IterativeFit:
-    y0, v0, mf, k = _prepare(y, v, mask)
-    n = y0.shape[0]
-    name = "REML" if reml else "ML"
-    # metafor: starting value max(0, HE)
-    tau2 = np.maximum(0.0, np.nan_to_num(_he_raw(y0, v0, mf, k), nan=0.0))
-    tau2[k <= 1] = 0.0
-    scale = _vbar(v0, mf, k)
-    n_iter = np.zeros(n, dtype=np.int64)
-    converged = k <= 1
-    # Fisher scoring either converges within metafor's default of 100 steps or
-    # oscillates; rows still moving after that are solved by bracketing below.
-    scoring_budget = min(max_iter, SCORING_STEPS)
-    active = np.flatnonzero(~converged)
-    while active.size:
-        t = tau2[active]
-        yy, vv, mm = y0[active], v0[active], mf[active]
-        w, sw, r = _wsums(t, yy, vv, mm)
-        w2 = w * w
-        s2 = w2.sum(axis=1)
-        ypp = (w2 * r * r).sum(axis=1)  # Y'PPY
-        if reml:
-            s3 = (w2 * w).sum(axis=1)
-            trp = sw - s2 / sw
-            trpp = s2 - 2.0 * s3 / sw + (s2 / sw) ** 2
-            adj = (ypp - trp) / trpp
-        else:
-            adj = (ypp - sw) / s2
-        adj = np.where(np.isnan(adj), 0.0, adj)
-        # metafor: while (tau2 + adj < tau2.min) adj <- adj/2 -- at tau2 = 0 that
-        # halves a negative step until it underflows to -0, i.e. a step of 0.
-        adj = np.where((t == 0.0) & (adj < 0.0), 0.0, adj)
-        bad = t + adj < 0.0
-        while bad.any():
-            adj[bad] = adj[bad] / 2.0
-            bad = t + adj < 0.0
-        new = t + adj
-        n_iter[active] += 1
-        tau2[active] = new
-        done = np.abs(adj) <= tol * (new + scale[active])
-        converged[active[done]] = True
-        still = ~done & (n_iter[active] < scoring_budget)
-        active = active[still]
-    tau2 = np.maximum(tau2, 0.0)
-    # Fisher scoring can oscillate without settling (metafor then stops with an
-    # error).  Those rows are solved on the score equation itself by bracketing,
-    # so the answer is still the ML/REML estimate, to the same tolerance.
-    stuck_rows = np.flatnonzero(~converged & (k > 1))
-    if stuck_rows.size:
-        t_b, it_b, conv_b = _score_root(y0, v0, mf, k, tau2, stuck_rows, reml, tol, max_iter)
-        tau2[stuck_rows] = np.where(conv_b, t_b, tau2[stuck_rows])
-        n_iter[stuck_rows] += it_b
-        converged[stuck_rows] = conv_b
-    # metafor's ll0check: a tau2 > 0 worse than tau2 = 0 is replaced by 0.
-    cand = np.flatnonzero(converged & (tau2 > 0.0) & (k > 1))
-    if cand.size:
-        ll = _loglik(tau2[cand], y0[cand], v0[cand], mf[cand], k[cand], reml)
-        ll0 = _loglik(np.zeros(cand.size), y0[cand], v0[cand], mf[cand], k[cand], reml)
-        stuck = cand[(ll0 - ll) > _LL0_TOL]
-        if stuck.size:
-            warnings.warn(
-                f"{name} Fisher scoring may have stopped at a local maximum for analysis row(s) "
-                f"{_rows(stuck)}: the likelihood is higher at tau2 = 0, so tau2 was set to 0 "
-                f"(as metafor does).",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-            tau2[stuck] = 0.0
-    return IterativeFit(tau2, n_iter, converged)
 
 
 def _score(
@@ -433,55 +364,278 @@ def _score(
     return ypp - (sw - s2 / sw) if reml else ypp - sw
 
 
-def _score_root(
+def _score_parts(
+    t: NDArray[np.float64], Y: NDArray[np.float64], V: NDArray[np.float64], M: NDArray[np.float64], reml: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Score ``S``, its derivative ``S'`` and the Fisher information ``I`` at ``t`` (one per row).
+
+    With ``w = 1/(v + t)``, ``r = y - mu_w`` and ``P y = w r``:
+    ``S = Y'PPY - T`` where ``Y'PPY = sum w^2 r^2`` and ``T = tr(P) = s_1 - s_2/s_1``
+    (REML) or ``T = s_1`` (ML); ``I = tr(PP) = s_2 - 2 s_3/s_1 + (s_2/s_1)^2`` (REML)
+    or ``s_2`` (ML), metafor's scoring denominator; and, since ``dP/dt = -PP``,
+    ``S' = -2 Y'PPPY + I`` with ``Y'PPPY = sum w^3 r^2 - (sum w^2 r)^2 / s_1``.
+    """
+    es = np.einsum
+    w = M / (V + t[:, None])
+    s1 = w.sum(axis=1)
+    mu = es("ij,ij->i", w, Y) / s1
+    wr = w * (Y - mu[:, None])  # P y (0 where absent)
+    ypp = es("ij,ij->i", wr, wr)
+    a = es("ij,ij->i", w, wr)
+    yppp = es("ij,ij,ij->i", w, wr, wr) - a * a / s1
+    s2 = es("ij,ij->i", w, w)
+    if reml:
+        s3 = es("ij,ij,ij->i", w, w, w)
+        q = s2 / s1
+        T = s1 - q
+        info = s2 - 2.0 * s3 / s1 + q * q
+    else:
+        T = s1
+        info = s2
+    return ypp - T, info - 2.0 * yppp, info
+
+
+def _safeguarded_step(
+    t: NDArray[np.float64],
+    S: NDArray[np.float64],
+    dS: NDArray[np.float64],
+    info: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    sc: NDArray[np.float64],
+    vmin: NDArray[np.float64],
+    tol: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """One step of the ML/REML iteration of :func:`_likelihood_root`, for any model.
+
+    ``S``, ``dS`` and ``info`` are the score, its derivative and the Fisher
+    information at the iterates ``t``; ``lo`` (``-1``: none yet) and ``hi``
+    (``inf``: none yet) are the nearest iterates so far with ``S > 0`` and
+    ``S < 0``; ``sc = tol * mean(v)`` and ``vmin = min(v)`` per row.  Returns the next iterates, the updated
+    ``lo`` and ``hi``, and which rows have converged (a change, or a bracket, of
+    at most ``tol * t + sc``).  Shared by :func:`evidence.metareg.tau2_mods`.
+    """
+    pos = S > 0.0
+    neg = S < 0.0
+    lo = np.where(pos, t, lo)
+    hi = np.where(neg, t, hi)
+    inside = (lo >= 0.0) & (hi < np.inf)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        step = t + np.where(dS < 0.0, -S / dS, S / info)  # Newton where S is decreasing
+        # Outside a bracket, move in the direction of the score.  Where S' >= 0 a
+        # scoring step downwards can creep (S is further below 0 lower down): go down
+        # by at least half, as metafor's step halving does near 0.  A step down shrinks
+        # tau2 by at most _MAX_SHRINK, so an interior maximum below is not stepped over,
+        # and once below _ZERO_SNAP * mean(v) the iterate goes to 0 (where the score is
+        # evaluated next: a positive score there brackets a maximum close to 0).
+        free = np.where(neg & ~(dS < 0.0), np.minimum(step, 0.5 * t), step)
+        # likewise upwards (S > 0 growing with t): at least double t plus a tenth of
+        # mean(v); a step past the maximum only brackets it
+        free = np.where(pos & ~(dS < 0.0), np.maximum(step, 2.0 * t + 0.1 * sc / tol), free)
+        free = np.where(neg, np.maximum(free, t / _MAX_SHRINK), free)
+        free = np.where(neg & (free <= _ZERO_SNAP / tol * sc), 0.0, free)
+        # S < 0 and growing at t, with t small against every v_i (S nearly linear on
+        # [0, t]): the score stays negative down to 0, where it is evaluated next
+        free = np.where(neg & ~(dS < 0.0) & (t <= _NEAR_ZERO * vmin), 0.0, free)
+        # inside the bracket: the step if it stays inside, else bisection
+        bisect = ~((step > lo) & (step < hi))
+        new = np.where(inside, np.where(bisect, 0.5 * (lo + hi), step), free)
+    new = np.where(np.isfinite(new) & ~(S == 0.0), new, t)
+    new = np.maximum(new, 0.0)
+    thr = tol * new + sc
+    done = (np.abs(new - t) <= thr) | (inside & (hi - lo <= thr))
+    return new, lo, hi, done
+
+
+#: A Newton iterate counts as converged when its predicted next step is below this
+#: fraction of the tolerance (see :func:`_quadratic_done`).
+_QUADRATIC_MARGIN: float = 0.01
+
+
+def _quadratic_done(
+    step: NDArray[np.float64], prev: NDArray[np.float64], thr: NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """Whether a Newton step makes the next one negligible, saving the confirming step.
+
+    Near a simple root Newton's steps shrink quadratically, ``s_{n+1} ~ C s_n^2``;
+    estimating ``C`` from the last two steps (``s_n / s_{n-1}^2``) predicts
+    ``s_{n+1} ~ s_n^3 / s_{n-1}^2``.  The iterate is accepted when the steps are
+    shrinking and that prediction is below ``_QUADRATIC_MARGIN * thr``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        pred = step * (step / prev) ** 2
+    return np.isfinite(prev) & (step < 0.5 * prev) & (pred <= _QUADRATIC_MARGIN * thr)
+
+
+def _likelihood_root(
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
     mf: NDArray[np.float64],
     k: NDArray[np.int64],
-    start: NDArray[np.float64],
-    rows: NDArray[np.int64],
     reml: bool,
     tol: float,
     max_iter: int,
-) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
-    """Solve the ML/REML score equation by bracketing, for rows where Fisher scoring failed.
+    start: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
+    """The ML/REML tau^2 that metafor's Fisher scoring reaches, by a safeguarded Newton iteration.
 
-    A row whose score at 0 is not positive has its maximum on the boundary
-    (tau2 = 0).  Otherwise the upper end of the bracket is found by widening
-    from ``max(start, mean(v))`` until the score is negative, and
-    :func:`_illinois` narrows ``[0, upper]``.
+    The one kernel for the intercept-only model, used by :func:`reml`, :func:`ml`,
+    :func:`evidence.pooling.meta_analysis_many` (hence :func:`~evidence.pooling.meta_analysis`,
+    :func:`~evidence.sensitivity.leave_one_out`, ...) and :func:`evidence.sensitivity.gosh`.
+
+    The restricted (or full) likelihood can have two local maxima, one at 0 and
+    one inside.  metafor's answer is the one its Fisher scoring ``t <- t + S/I``
+    reaches from ``max(0, HE)``, followed by its ``ll0check``; this kernel
+    returns that same local maximum:
+
+    1. From ``start`` (default metafor's ``max(0, HE)``), iterates move in the
+       direction of the score ``S`` -- Newton steps on ``G = S (t + c)^2`` with
+       ``c = mean(v)``, i.e. ``-S / (S' + 2 S/(t + c))``, where that denominator is
+       negative (``G`` is linear in t when all ``v_i`` are equal, so these steps
+       are nearly exact), Fisher-scoring steps ``S/I`` otherwise -- until one iterate with ``S > 0``
+       and one with ``S < 0`` bracket a root of S.  Going down, a step shrinks tau2
+       by at least half where scoring would creep (``S' >= 0``) and by at most a
+       factor :data:`_MAX_SHRINK`, so an interior maximum below is met, not
+       stepped over; the boundary 0 is reached only when the score stays negative
+       all the way down (the iterate goes to 0 below :data:`_ZERO_SNAP` ``* mean(v)``,
+       or below :data:`_NEAR_ZERO` ``* min(v)`` with S increasing, where S is
+       nearly linear on ``[0, t]``; the score at 0 is then evaluated, and a
+       positive value brackets a maximum near 0).  Going up where scoring would
+       creep, t at least doubles (plus ``mean(v)/10``).
+    2. Inside the bracket ``[lo, hi]`` (``S(lo) > 0 > S(hi)``): the same Newton
+       steps, bisection whenever a step would leave the bracket, which shrinks
+       with every iterate.  Convergence is quadratic, including where metafor's scoring
+       oscillates without converging (its remedy ``stepadj < 1`` converges to the
+       same root).
+    3. metafor's ``ll0check``: a ``tau2 > 0`` whose (restricted) log-likelihood is
+       below that at 0 by more than ``eps^0.25`` is replaced by 0.
+
+    A row stops when the change of tau2, or the bracket, is at most
+    ``tol * (tau2 + mean(v))``, or when a Newton step makes the next one
+    negligible (:func:`_quadratic_done`); rows with ``k <= 1`` are 0 without
+    iterating.
+    Finished rows leave the lock-step working set (once half of it has finished).
+
+    Returns
+    -------
+    tau2, n_iter, converged
+        Per row; ``tau2`` is the last iterate where a row did not converge.
+    ll0_rows
+        Rows that the ``ll0check`` set to 0 (the caller decides whether to warn).
     """
-    yy, vv, mm, kk = y0[rows], v0[rows], mf[rows], k[rows]
-    m = rows.size
-    scale = _vbar(vv, mm, kk)
+    n = y0.shape[0]
+    if start is None:  # metafor's starting value
+        start = _he_raw(y0, v0, mf, k)
+    tau2 = np.maximum(0.0, np.nan_to_num(np.asarray(start, dtype=np.float64), nan=0.0))
+    tau2[k <= 1] = 0.0
+    n_iter = np.zeros(n, dtype=np.int64)
+    converged = k <= 1
+    idx = np.flatnonzero(~converged)
+    Y, V, M = y0[idx], v0[idx], mf[idx]
+    t = tau2[idx]
+    cv = (V * M).sum(axis=1) / k[idx]
+    sc = cv * tol
+    vmin = np.where(M > 0, V, np.inf).min(axis=1)
+    lo = np.full(idx.size, -1.0)  # largest iterate with S > 0 (-1: none yet)
+    hi = np.full(idx.size, np.inf)  # smallest iterate with S < 0
+    live = np.ones(idx.size, dtype=bool)  # rows of the working set still iterating
+    prev = np.full(idx.size, np.inf)  # size of the previous step
+    it = 0
+    while idx.size and it < max_iter:
+        it += 1
+        S, dS, info = _score_parts(t, Y, V, M, reml)
+        dS = dS + 2.0 * S / (t + cv)  # derivative of S (t + cv)^2 over (t + cv)^2: see below
+        new, lo, hi, done = _safeguarded_step(t, S, dS, info, lo, hi, sc, vmin, tol)
+        step = np.abs(new - t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = (dS < 0.0) & (new == t - S / dS)  # a plain Newton step was taken
+        done |= newton & _quadratic_done(step, prev, tol * new + sc)
+        prev = step
+        t = np.where(live, new, t)
+        done &= live
+        if done.any():
+            fin = idx[done]
+            tau2[fin] = t[done]
+            n_iter[fin] = it
+            converged[fin] = True
+            live &= ~done
+            # drop finished rows from the working set once half of it has finished
+            # (copying the arrays every step would cost more than the idle rows)
+            if live.sum() <= 0.7 * live.size:
+                idx, Y, V, M, t, sc, cv, vmin, lo, hi, prev = (
+                    idx[live], Y[live], V[live], M[live], t[live], sc[live], cv[live], vmin[live], lo[live],
+                    hi[live], prev[live],
+                )
+                live = np.ones(idx.size, dtype=bool)
+    tau2[idx[live]] = t[live]
+    n_iter[idx[live]] = it
+    # metafor's ll0check: a tau2 > 0 whose likelihood is below that at 0 is replaced by 0.
+    cand_rows = np.flatnonzero(converged & (tau2 > 0.0))
+    ll0_rows = cand_rows[:0]
+    if cand_rows.size:
+        gain = _ll0_gain(tau2[cand_rows], y0[cand_rows], v0[cand_rows], mf[cand_rows], reml)
+        ll0_rows = cand_rows[gain > _LL0_TOL]
+        tau2[ll0_rows] = 0.0
+    return tau2, n_iter, converged, ll0_rows
 
-    def fun(t: NDArray[np.float64], idx: NDArray[np.int64]) -> NDArray[np.float64]:
-        return _score(t, yy[idx], vv[idx], mm[idx], reml)
 
-    every = np.arange(m)
-    lo = np.zeros(m)
-    flo = fun(lo, every)
-    hi = np.maximum(start[rows], scale) * 2.0
-    fhi = fun(hi, every)
-    widen = 0
-    while (fhi > 0).any() and widen < 200:
-        up = fhi > 0
-        hi[up] *= 4.0
-        fhi[up] = fun(hi[up], every[up])
-        widen += 1
-    boundary = flo <= 0.0
-    root = np.zeros(m)
-    n_iter = np.full(m, widen, dtype=np.int64)
-    conv = boundary.copy()
-    inner = np.flatnonzero(~boundary & (fhi <= 0.0))
-    if inner.size:
-        r, it, c = _illinois(
-            lambda t, idx: fun(t, inner[idx]),
-            lo[inner], hi[inner], flo[inner], fhi[inner], scale[inner], tol, max_iter,
+def _ll0_gain(
+    tau2: NDArray[np.float64], y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64], reml: bool
+) -> NDArray[np.float64]:
+    """``ll(0) - ll(tau2)`` of the (restricted) log-likelihood (:func:`_loglik`), per row.
+
+    ``= (sum log((v_i + tau2)/v_i) + [log s_1(tau2) - log s_1(0)] + Q(tau2) - Q(0)) / 2``
+    (the bracket for REML only), with one logarithm per row: the product of the
+    ratios ``1 + tau2/v_i`` (rows where it overflows fall back to a sum of logarithms).
+    """
+    zero = np.zeros(tau2.shape[0])
+    w0, s0, r0 = _wsums(zero, y0, v0, mf)
+    w1, s1, r1 = _wsums(tau2, y0, v0, mf)
+    dq = (w1 * r1 * r1).sum(axis=1) - (w0 * r0 * r0).sum(axis=1)
+    ratio = np.prod(1.0 + tau2[:, None] * w0, axis=1)
+    if reml:
+        ratio = ratio * (s1 / s0)
+    with np.errstate(divide="ignore", over="ignore"):
+        logs = np.log(ratio)
+    bad = ~np.isfinite(logs)
+    if bad.any():
+        logs[bad] = (np.log1p(tau2[bad, None] * w0[bad]).sum(axis=1)
+                     + (np.log(s1[bad] / s0[bad]) if reml else 0.0))
+    return 0.5 * (logs + dq)
+
+
+def _fisher_scoring(
+    y: ArrayLike,
+    v: ArrayLike,
+    mask: ArrayLike | None,
+    reml: bool,
+    tol: float,
+    max_iter: int,
+) -> IterativeFit:
+    return _likelihood_fit(*_prepare(y, v, mask), reml, tol, max_iter, stacklevel=4)
+
+
+def _likelihood_fit(
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    k: NDArray[np.int64],
+    reml: bool,
+    tol: float,
+    max_iter: int,
+    stacklevel: int,
+) -> IterativeFit:
+    """:func:`_likelihood_root` on prepared arrays, warning where the ``ll0check`` set tau2 to 0."""
+    tau2, n_iter, converged, stuck = _likelihood_root(y0, v0, mf, k, reml, tol, max_iter)
+    if stuck.size:
+        warnings.warn(
+            f"{'REML' if reml else 'ML'} Fisher scoring may have stopped at a local maximum for "
+            f"analysis row(s) {_rows(stuck)}: the likelihood is higher at tau2 = 0, so tau2 was "
+            f"set to 0 (as metafor does).",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
         )
-        root[inner], conv[inner] = r, c
-        n_iter[inner] += it
-    return root, n_iter, conv
+    return IterativeFit(tau2, n_iter, converged)
 
 
 def _rows(idx: NDArray[np.int64], limit: int = 10) -> str:
@@ -497,20 +651,23 @@ def reml(
     tol: float = DEFAULT_TOL,
     max_iter: int = DEFAULT_MAX_ITER,
 ) -> IterativeFit:
-    """Restricted maximum-likelihood estimator by Fisher scoring, as metafor.
+    """Restricted maximum-likelihood estimator: the maximum metafor's Fisher scoring reaches.
 
-    Starting from ``max(0, HE)``, iterate
-    ``tau2 <- tau2 + (Y'PPY - tr(P)) / tr(PP)`` (Viechtbauer 2005 [1]_, Fisher scoring for REML),
-    halving a step while it would make tau2 negative, until the change is at
-    most ``tol * (tau2 + mean(v))``; finally apply metafor's ``ll0check``
-    (tau2 set to 0, with a :class:`~evidence.exceptions.ConvergenceWarning`, if
-    the restricted likelihood is higher at 0).  metafor ``rma.uni(method="REML")``.
-
-    Rows on which Fisher scoring has not converged after ``min(max_iter, SCORING_STEPS)`` steps
-    (it can oscillate; metafor then stops with an error and suggests
-    ``stepadj``) are solved on the score equation ``Y'PPY = tr(P)`` by
-    bracketing, to the same tolerance; ``n_iter`` counts both kinds of step.
-    Rows where that fails too keep their last iterate and ``converged = False``.
+    metafor ``rma.uni(method="REML")`` iterates Fisher scoring
+    ``tau2 <- tau2 + (Y'PPY - tr(P)) / tr(PP)`` from ``max(0, HE)`` (Viechtbauer
+    2005 [1]_), halving a step while it would make tau2 negative, then applies
+    its ``ll0check`` (tau2 set to 0, with a
+    :class:`~evidence.exceptions.ConvergenceWarning`, if the restricted
+    likelihood is higher at 0).  Where the likelihood has two local maxima (one
+    at 0), the one reported is the one that iteration reaches.  This kernel
+    reaches the same local maximum by a safeguarded Newton iteration
+    (:func:`_likelihood_root`: steps in the direction of the score until a root
+    is bracketed, then Newton steps kept inside the bracket), which converges
+    quadratically rather than linearly, also where metafor's scoring oscillates
+    and stops with "did not converge" (there metafor's ``stepadj = 0.5`` gives
+    the same answer).  Convergence: change of tau2 at most
+    ``tol * (tau2 + mean(v))``; rows still moving after ``max_iter`` steps keep
+    their last iterate with ``converged = False``.
 
     Examples
     --------
@@ -529,10 +686,10 @@ def ml(
     tol: float = DEFAULT_TOL,
     max_iter: int = DEFAULT_MAX_ITER,
 ) -> IterativeFit:
-    """Maximum-likelihood estimator by Fisher scoring, as metafor.
+    """Maximum-likelihood estimator: the maximum metafor's Fisher scoring reaches.
 
-    As :func:`reml` with the step ``(Y'PPY - s_1) / s_2`` (Viechtbauer 2005
-    [1]_); metafor ``rma.uni(method="ML")``.
+    As :func:`reml` with metafor's scoring step ``(Y'PPY - s_1) / s_2``
+    (Viechtbauer 2005 [1]_); metafor ``rma.uni(method="ML")``.
 
     Examples
     --------
@@ -548,82 +705,6 @@ def ml(
 # ---------------------------------------------------------------------------
 
 
-def _illinois(
-    fun: Callable[[NDArray[np.float64], NDArray[np.int64]], NDArray[np.float64]],
-    lo: NDArray[np.float64],
-    hi: NDArray[np.float64],
-    flo: NDArray[np.float64],
-    fhi: NDArray[np.float64],
-    scale: NDArray[np.float64],
-    tol: float,
-    max_iter: int,
-) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
-    """Find a root of a decreasing-through-zero function in ``[lo, hi]``, all rows in lock-step.
-
-    ``fun(t, idx)`` evaluates the function at ``t`` for the rows ``idx``; the
-    caller guarantees ``flo >= 0 >= fhi``.  The bracket is narrowed with the
-    Illinois variant of regula falsi (Dowell & Jarratt 1971), falling back to
-    bisection when the interpolant leaves the bracket, until its width is at
-    most ``tol * (root + scale)``; the answer is the secant point of the final
-    bracket.  (``scipy.optimize.brentq`` solves one scalar equation per call;
-    this runs all rows at once.)
-    """
-    m = lo.size
-    lo, hi, glo, ghi = lo.copy(), hi.copy(), flo.copy(), fhi.copy()
-    root = np.zeros(m)
-    n_iter = np.zeros(m, dtype=np.int64)
-    conv = np.zeros(m, dtype=bool)
-    exact = flo == 0.0
-    conv[exact] = True
-    root[exact] = lo[exact]
-    exact_hi = (fhi == 0.0) & ~conv
-    conv[exact_hi] = True
-    root[exact_hi] = hi[exact_hi]
-    side = np.zeros(m, dtype=np.int8)
-    act = np.flatnonzero(~conv)
-    while act.size:
-        a, b, ga, gb = lo[act], hi[act], glo[act], ghi[act]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = (a * gb - b * ga) / (gb - ga)
-        outside = ~((c > a) & (c < b)) | ~np.isfinite(c)
-        c = np.where(outside, 0.5 * (a + b), c)
-        fc = fun(c, act)
-        n_iter[act] += 1
-        pos = fc > 0.0
-        neg = fc < 0.0
-        s = side[act]
-        # root lies above c: move lo
-        i = act[pos]
-        lo[i] = c[pos]
-        glo[i] = fc[pos]
-        ghi[i] = np.where(s[pos] == 1, ghi[i] / 2.0, ghi[i])
-        side[i] = 1
-        # root lies below c: move hi
-        j = act[neg]
-        hi[j] = c[neg]
-        ghi[j] = fc[neg]
-        glo[j] = np.where(s[neg] == -1, glo[j] / 2.0, glo[j])
-        side[j] = -1
-        zero = ~pos & ~neg
-        lo[act[zero]] = c[zero]
-        hi[act[zero]] = c[zero]
-        root[act] = c
-        width = hi[act] - lo[act]
-        done = zero | (width <= tol * (c + scale[act]))
-        conv[act[done]] = True
-        # final answer: secant point of the final bracket (the root to within tol)
-        fin = act[done & ~zero]
-        if fin.size:
-            f_lo = fun(lo[fin], fin)
-            f_hi = fun(hi[fin], fin)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cs = (lo[fin] * f_hi - hi[fin] * f_lo) / (f_hi - f_lo)
-            ok = np.isfinite(cs) & (cs >= lo[fin]) & (cs <= hi[fin])
-            root[fin] = np.where(ok, cs, 0.5 * (lo[fin] + hi[fin]))
-        act = act[~done & (n_iter[act] < max_iter)]
-    return root, n_iter, conv
-
-
 def _solve_q(
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
@@ -634,36 +715,86 @@ def _solve_q(
     tol: float,
     max_iter: int,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
-    """Solve ``Q(tau2) = target`` for the given rows, all in lock-step.
+    """Solve ``Q(tau2) = target[j]`` for analysis row ``rows[j]``, all in lock-step.
 
-    The caller guarantees ``Q(0) >= target > 0`` on these rows.  ``Q`` decreases
-    in tau2 and ``Q(t) <= SS/t`` with ``SS = sum (y_i - ybar)^2`` (because
-    ``w_i <= 1/t`` and the weighted mean minimises the weighted sum of
-    squares), so ``[0, SS/target]`` always brackets the root, which
-    :func:`_illinois` then narrows.
+    The caller guarantees ``Q(0) >= target > 0``; a row may appear more than once
+    (e.g. once per bound of an interval).  ``Q`` decreases in tau2 and
+    ``Q(t) <= SS/t`` with ``SS = sum (y_i - ybar)^2`` (because ``w_i <= 1/t`` and the
+    weighted mean minimises the weighted sum of squares), so ``[0, SS/target]``
+    brackets the root.  From 0, Newton steps are taken on ``1/Q(t) - 1/target``
+    (nearly linear in t: ``1/Q`` is exactly linear when all ``v_i`` are equal), with
+    ``dQ/dt = -sum w_i^2 (y_i - mu_w)^2`` (metafor's ``Y'PPY``), and a bisection of
+    the bracket of the root whenever a step would leave it.  A row stops when the
+    step, or the bracket, is at most ``tol * (root + mean(v))``.
     """
     m = rows.size
+    root = np.zeros(m)
+    n_iter = np.zeros(m, dtype=np.int64)
+    conv = np.zeros(m, dtype=bool)
     if m == 0:
-        return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    yy, vv, mm, kk, tg = y0[rows], v0[rows], mf[rows], k[rows], target[rows]
-    scale = _vbar(vv, mm, kk)
-    ybar = yy.sum(axis=1) / kk
-    ss = (((yy - ybar[:, None]) * mm) ** 2).sum(axis=1)
+        return root, n_iter, conv
+    es = np.einsum
+    Y, V, M, tg = y0[rows], v0[rows], mf[rows], np.asarray(target, dtype=np.float64)
+    kk = k[rows]
+    sc = (V * M).sum(axis=1) / kk * tol
+    ybar = Y.sum(axis=1) / kk
+    ss = es("ij,ij->i", (Y - ybar[:, None]) * M, (Y - ybar[:, None]) * M)
     lo = np.zeros(m)
     hi = ss / tg
-
-    def fun(t: NDArray[np.float64], idx: NDArray[np.int64]) -> NDArray[np.float64]:
-        return _q(t, yy[idx], vv[idx], mm[idx]) - tg[idx]
-
-    flo = fun(lo, np.arange(m))  # >= 0
-    fhi = fun(hi, np.arange(m))  # <= 0
-    return _illinois(fun, lo, hi, flo, fhi, scale, tol, max_iter)
+    t = np.zeros(m)
+    prev = np.full(m, np.inf)
+    act = np.arange(m)
+    it = 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        while act.size and it < max_iter:
+            it += 1
+            w = M / (V + t[:, None])
+            mu = es("ij,ij->i", w, Y) / w.sum(axis=1)
+            r = Y - mu[:, None]
+            wr = w * r
+            d = es("ij,ij->i", wr, wr)  # -dQ/dt
+            q = es("ij,ij->i", wr, r)
+            f = q - tg
+            lo = np.where(f > 0.0, t, lo)
+            hi = np.where(f < 0.0, t, hi)
+            newton = t + q * f / (tg * d)
+            inside = (newton > lo) & (newton < hi)
+            new = np.where(inside, newton, 0.5 * (lo + hi))
+            new = np.where(f == 0.0, t, new)
+            thr = tol * new + sc
+            step = np.abs(new - t)
+            done = (step <= thr) | (hi - lo <= thr) | (inside & _quadratic_done(step, prev, thr))
+            prev = step
+            t = new
+            if done.any():
+                fin = act[done]
+                root[fin] = t[done]
+                n_iter[fin] = it
+                conv[fin] = True
+                keep = ~done
+                act, Y, V, M, tg, sc, lo, hi, t, prev = (
+                    act[keep], Y[keep], V[keep], M[keep], tg[keep], sc[keep], lo[keep], hi[keep], t[keep],
+                    prev[keep],
+                )
+    root[act] = t
+    n_iter[act] = it
+    return root, n_iter, conv
 
 
 def _q_root_estimator(
     y: ArrayLike, v: ArrayLike, mask: ArrayLike | None, tol: float, max_iter: int
 ) -> IterativeFit:
-    y0, v0, mf, k = _prepare(y, v, mask)
+    return _q_root_fit(*_prepare(y, v, mask), tol, max_iter)
+
+
+def _q_root_fit(
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    k: NDArray[np.int64],
+    tol: float,
+    max_iter: int,
+) -> IterativeFit:
     n = y0.shape[0]
     target = (k - 1).astype(np.float64)
     q0 = _q(np.zeros(n), y0, v0, mf)
@@ -672,7 +803,7 @@ def _q_root_estimator(
     converged = np.ones(n, dtype=bool)
     # metafor: if Q(tau2.min) < k - p then tau2 <- tau2.min (no root above 0)
     rows = np.flatnonzero((k > 1) & (q0 >= target))
-    root, it, conv = _solve_q(y0, v0, mf, k, target, rows, tol, max_iter)
+    root, it, conv = _solve_q(y0, v0, mf, k, target[rows], rows, tol, max_iter)
     tau2[rows] = root
     n_iter[rows] = it
     converged[rows] = conv
@@ -762,9 +893,27 @@ def estimate(
         t = closed[method](y, v, mask)
         return IterativeFit(t, np.zeros(t.shape[0], dtype=np.int64), np.ones(t.shape[0], dtype=bool))
     if method in iterative:
-        return iterative[method](y, v, mask, tol=tol, max_iter=max_iter)
+        return _estimate_prepared(method, *_prepare(y, v, mask), tol, max_iter, stacklevel=3)
     check_choice("method", method, POOLING_METHODS)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _estimate_prepared(
+    method: str,
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    k: NDArray[np.int64],
+    tol: float,
+    max_iter: int,
+    stacklevel: int,
+) -> IterativeFit:
+    """:func:`estimate` on arrays already passed through :func:`_prepare` (no copies)."""
+    if method in ("REML", "ML"):
+        return _likelihood_fit(y0, v0, mf, k, method == "REML", tol, max_iter, stacklevel + 1)
+    if method in ("PM", "EB"):
+        return _q_root_fit(y0, v0, mf, k, tol, max_iter)
+    return estimate(method, y0, v0, mf.astype(bool), tol=tol, max_iter=max_iter)
 
 
 def q_profile_ci(
@@ -803,23 +952,39 @@ def q_profile_ci(
     >>> round(float(ci.low[0]), 5), round(float(ci.high[0]), 4)
     (0.00908, 1.2172)
     """
-    y0, v0, mf, k = _prepare(y, v, mask)
+    return _q_profile(*_prepare(y, v, mask), alpha, tol, max_iter)
+
+
+def _q_profile(
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    k: NDArray[np.int64],
+    alpha: float,
+    tol: float,
+    max_iter: int,
+) -> QProfileInterval:
+    """:func:`q_profile_ci` on arrays already passed through :func:`_prepare`."""
     n = y0.shape[0]
     df = (k - 1).astype(np.float64)
     ok = k > 1
-    with np.errstate(invalid="ignore"):
-        crit_u = np.where(ok, stats.chi2.isf(alpha / 2.0, np.maximum(df, 1.0)), np.nan)
-        crit_l = np.where(ok, stats.chi2.ppf(alpha / 2.0, np.maximum(df, 1.0)), np.nan)
+    # chi^2 quantiles once per distinct df (a batch has few)
+    udf, inv = np.unique(np.maximum(df, 1.0), return_inverse=True)
+    crit_u = np.where(ok, stats.chi2.isf(alpha / 2.0, udf)[inv], np.nan)
+    crit_l = np.where(ok, stats.chi2.ppf(alpha / 2.0, udf)[inv], np.nan)
     q0 = _q(np.zeros(n), y0, v0, mf)
     low = np.where(ok, 0.0, np.nan)
     high = np.where(ok, 0.0, np.nan)
     conv = np.ones(n, dtype=bool)
     rows_hi = np.flatnonzero(ok & (q0 >= crit_l))
-    r, _, c = _solve_q(y0, v0, mf, k, crit_l, rows_hi, tol, max_iter)
-    high[rows_hi] = r
-    conv[rows_hi] &= c
     rows_lo = np.flatnonzero(ok & (q0 >= crit_u))
-    r, _, c = _solve_q(y0, v0, mf, k, crit_u, rows_lo, tol, max_iter)
-    low[rows_lo] = r
-    conv[rows_lo] &= c
+    # both bounds in one lock-step search
+    r, _, c = _solve_q(
+        y0, v0, mf, k, np.concatenate([crit_l[rows_hi], crit_u[rows_lo]]),
+        np.concatenate([rows_hi, rows_lo]), tol, max_iter,
+    )
+    high[rows_hi] = r[: rows_hi.size]
+    low[rows_lo] = r[rows_hi.size :]
+    conv[rows_hi] &= c[: rows_hi.size]
+    conv[rows_lo] &= c[rows_hi.size :]
     return QProfileInterval(low, high, conv)

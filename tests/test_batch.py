@@ -262,14 +262,6 @@ _BCG = np.array([
 ], dtype=float)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REML tau2 is set to 0 where the restricted likelihood has a local maximum at 0 "
-    "but its global maximum inside: by evidence.sensitivity.gosh (e.g. BCG trials 4, 10, 12: "
-    "0 vs metafor 0.5296) and, for analyses Fisher scoring leaves to bracketing, by "
-    "evidence.tau2.reml (e.g. trials 2, 7, 10, 12: 0 vs metafor 0.1881). Remove this mark "
-    "once gosh and meta_analysis_many agree.",
-)
 def test_gosh_subsets_equal_the_batch_engine() -> None:
     """Every GOSH subset of the BCG trials (log risk ratios) refitted by meta_analysis_many."""
     from evidence.sensitivity import gosh

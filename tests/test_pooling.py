@@ -504,3 +504,18 @@ def test_result_arrays_are_read_only() -> None:
     batch = meta_analysis_many(Y4[None], V4[None])
     with pytest.raises(ValueError, match="read-only"):
         batch.tau2[0] = 9.0
+
+
+def test_default_labels_are_made_on_demand_and_behave_like_a_tuple() -> None:
+    from evidence.results import StudyLabels
+
+    res = meta_analysis([0.1, 0.3, 0.5], [0.01, 0.02, 0.04])
+    assert isinstance(res.labels, StudyLabels)
+    assert res.labels == ("Study 1", "Study 2", "Study 3") == tuple(res.labels)
+    assert res.labels[-1] == "Study 3" and res.labels[1:] == ("Study 2", "Study 3")
+    assert list(res.summary_frame().index[:3]) == ["Study 1", "Study 2", "Study 3"]
+    with pytest.raises(IndexError):
+        res.labels[3]
+    huge = StudyLabels(10**9)  # stores k only
+    assert len(huge) == 10**9 and huge[-1] == "Study 1000000000"
+    assert meta_analysis([0.1, 0.3], [0.01, 0.02], labels=["a", "b"]).labels == ("a", "b")

@@ -1,6 +1,7 @@
 """Leave-one-out, cumulative, influence, Baujat and GOSH against pinned metafor 3.8-1 output.
 
-Reference: tests/reference/metafor_toolkit.json (tests/r/toolkit_reference.R).
+Reference: tests/reference/metafor_toolkit.json (tests/r/toolkit_reference.R) and, for REML GOSH
+over all subsets of the BCG trials, tests/reference/metafor_gosh_bcg.json (tests/r/gosh_bcg_reference.R).
 """
 
 from __future__ import annotations
@@ -210,3 +211,77 @@ def test_influence_with_moderators_names_and_errors() -> None:
     assert res.coefficient_names == ("intercept", "ablat") and res.dfbetas.shape == (13, 2)
     with pytest.raises(ValueError, match="influence needs at least 2 studies"):
         influence([0.1], [0.01])
+
+
+# ---------------------------------------------------------------------------
+# REML GOSH over all 8,191 subsets of the 13 BCG trials (log risk ratios), pinned
+# from metafor's gosh() by tests/r/gosh_bcg_reference.R.  Some subsets have a
+# restricted likelihood with two local maxima (one at 0); metafor reports the one
+# its Fisher scoring reaches from max(0, HE), e.g. 0.5296 for trials 4, 10, 12.
+# ---------------------------------------------------------------------------
+
+GOSH_BCG = load_reference("metafor_gosh_bcg.json")
+#: both sides converge to 1e-12 relative; the JSON keeps 15 significant digits
+RTOL_GOSH = 1e-8
+ATOL_GOSH = 1e-10
+
+
+def test_gosh_bcg_reference_is_complete() -> None:
+    assert len(GOSH_BCG["code"]) == len(GOSH_BCG["tau2"]) == len(GOSH_BCG["estimate"]) == 2**13 - 1
+    assert sorted(GOSH_BCG["code"]) == list(range(1, 2**13))
+    assert GOSH_BCG["provenance"]["metafor_version"] == "3.8.1"
+
+
+def _bcg_gosh_membership() -> np.ndarray:
+    codes = np.asarray(GOSH_BCG["code"], dtype=np.int64)
+    return ((codes[:, None] >> np.arange(13)) & 1).astype(bool)
+
+
+def test_gosh_bcg_all_subsets_match_metafor() -> None:
+    yi, vi = np.asarray(GOSH_BCG["yi"]), np.asarray(GOSH_BCG["vi"])
+    res = gosh(yi, vi, method="REML", progress=False)
+    np.testing.assert_array_equal(res.membership, _bcg_gosh_membership())
+    tau2 = np.asarray(GOSH_BCG["tau2"], dtype=float)
+    np.testing.assert_allclose(res.tau2, tau2, rtol=RTOL_GOSH, atol=ATOL_GOSH)
+    np.testing.assert_allclose(res.estimate, GOSH_BCG["estimate"], rtol=RTOL_GOSH, atol=ATOL_GOSH)
+    assert res.converged.all()
+    # the premise: some of these subsets have their REML maximum inside while 0 is a
+    # local maximum too (the cases a "score at 0 < 0 means 0" shortcut gets wrong)
+    from evidence import tau2 as T
+
+    m = res.membership
+    y0, v0, mf, _ = T._prepare(np.where(m, yi, 0.0), np.where(m, vi, 1.0), m)
+    bimodal = (tau2 > 1e-6) & (T._score(np.zeros(len(m)), y0, v0, mf, True) < 0)
+    assert bimodal.sum() >= 13
+
+
+def test_gosh_bcg_one_at_a_time_matches_metafor() -> None:
+    # meta_analysis, one subset at a time, on the subsets where the likelihood is bimodal
+    # and on a sample of the others
+    yi, vi = np.asarray(GOSH_BCG["yi"]), np.asarray(GOSH_BCG["vi"])
+    m = _bcg_gosh_membership()
+    tau2 = np.asarray(GOSH_BCG["tau2"], dtype=float)
+    rows = list(range(0, len(m), 97)) + [int(np.flatnonzero((m[:, [3, 9, 11]]).all(1) & (m.sum(1) == 3))[0])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for r in rows:
+            res = meta_analysis(yi[m[r]], vi[m[r]], method="REML")
+            assert res.tau2 == pytest.approx(tau2[r], rel=RTOL_GOSH, abs=ATOL_GOSH), r
+            assert res.estimate == pytest.approx(GOSH_BCG["estimate"][r], rel=RTOL_GOSH, abs=ATOL_GOSH), r
+    assert tau2[rows[-1]] == pytest.approx(0.529584923486015, rel=1e-12)  # trials 4, 10, 12
+
+
+@pytest.mark.r
+@pytest.mark.slow
+def test_gosh_bcg_reference_regenerates(requires_r: str, tmp_path) -> None:
+    from tests.conftest import R_DIR, run_r
+
+    out = tmp_path / "metafor_gosh_bcg.json"
+    run_r(R_DIR / "gosh_bcg_reference.R", str(out), timeout=300)
+    import json
+
+    fresh = json.loads(out.read_text(encoding="utf-8"))
+    assert fresh["provenance"] == GOSH_BCG["provenance"]
+    assert fresh["code"] == GOSH_BCG["code"]
+    for key in ("tau2", "estimate", "yi", "vi"):
+        np.testing.assert_allclose(fresh[key], GOSH_BCG[key], rtol=1e-12, atol=1e-15, err_msg=key)
