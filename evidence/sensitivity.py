@@ -57,7 +57,7 @@ from evidence._validation import (
     check_positive_variances,
     check_same_length,
 )
-from evidence.exceptions import ConvergenceWarning
+from evidence.exceptions import ConvergenceWarning, DataWarning
 from evidence.options import POOLING_METHODS, TESTS
 
 __all__ = [
@@ -386,7 +386,17 @@ class _Deletion:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             t_del, _, c_del = _mr.tau2_mods(Y, V, X, mask, method=method)
-        dele = _mr.fit_mods(Y, V, X, t_del, mask, test=test, btt=btt)
+        # A deletion fit with no residual degrees of freedom cannot use the
+        # Knapp-Hartung test; metafor (rma.uni) then uses the z test, with a warning.
+        test_del = "z" if test == "knha" and k - 1 - p < 1 else test
+        if test_del != test:
+            warnings.warn(
+                f"With k={k} studies, each case-deletion fit has {k - 1} study(ies) and no residual "
+                f"degrees of freedom, so it uses the z test instead of 'knha' (as metafor does).",
+                DataWarning,
+                stacklevel=3,
+            )
+        dele = _mr.fit_mods(Y, V, X, t_del, mask, test=test_del, btt=btt)
         ok = c_del & dele.ok
         if not (c_full[0] and ok.all()):
             bad = np.flatnonzero(~ok)

@@ -285,3 +285,26 @@ def test_gosh_bcg_reference_regenerates(requires_r: str, tmp_path) -> None:
     assert fresh["code"] == GOSH_BCG["code"]
     for key in ("tau2", "estimate", "yi", "vi"):
         np.testing.assert_allclose(fresh[key], GOSH_BCG[key], rtol=1e-12, atol=1e-15, err_msg=key)
+
+
+# metafor 3.8.1, k = 2 with Knapp-Hartung: each deletion fit has one study and no
+# residual df, so metafor fits it with the z test:
+#   r <- rma(c(1.945, 0.81), c(0.218, 0.055), test="knha"); influence(r); baujat(r)
+K2_METAFOR_INFLUENCE = {
+    "rstudent": [2.1723, -2.1723], "dffits": [1.6065, -3.6322], "cov_r": [0.1736, 0.6879],
+    "dfbetas_intercept": [2.3653, -3.0506], "cook_d": [0.7754, 1.2897],
+}
+K2_METAFOR_BAUJAT_Y = [4.467498, 1.874827]
+
+
+def test_influence_and_baujat_with_knha_at_k2_use_z_for_the_deletion_fits() -> None:
+    from evidence.exceptions import DataWarning
+
+    with pytest.warns(DataWarning, match="uses the z test instead of 'knha'"):
+        inf = influence([1.945, 0.81], [0.218, 0.055], test="knha")
+    frame = inf.summary_frame()
+    for column, expected in K2_METAFOR_INFLUENCE.items():
+        np.testing.assert_allclose(frame[column].to_numpy(), expected, atol=5e-5)  # printed to 4 decimals
+    with pytest.warns(DataWarning):
+        bj = baujat([1.945, 0.81], [0.218, 0.055], test="knha")
+    np.testing.assert_allclose(bj.summary_frame()["y"].to_numpy(), K2_METAFOR_BAUJAT_Y, atol=5e-7)
