@@ -553,9 +553,9 @@ def tau2_mods(
             stuck = cand[(ll0 - ll) > _LL0_TOL]
             if stuck.size:
                 warnings.warn(
-                    f"{method} Fisher scoring may have stopped at a local maximum for "
-                    f"{stuck.size} analysis row(s): the likelihood is higher at tau2 = 0, so tau2 "
-                    f"was set to 0 (as metafor does).",
+                    f"{method}: for {stuck.size} analysis row(s) the local maximum reached from "
+                    f"metafor's starting value has a lower likelihood than tau2 = 0, so tau2 was set "
+                    f"to 0 (metafor's ll0check does the same).",
                     ConvergenceWarning,
                     stacklevel=2,
                 )

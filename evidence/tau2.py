@@ -592,10 +592,10 @@ def _ll0_gain(
     w0, s0, r0 = _wsums(zero, y0, v0, mf)
     w1, s1, r1 = _wsums(tau2, y0, v0, mf)
     dq = (w1 * r1 * r1).sum(axis=1) - (w0 * r0 * r0).sum(axis=1)
-    ratio = np.prod(1.0 + tau2[:, None] * w0, axis=1)
-    if reml:
-        ratio = ratio * (s1 / s0)
-    with np.errstate(divide="ignore", over="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # an overflow is caught just below
+        ratio = np.prod(1.0 + tau2[:, None] * w0, axis=1)
+        if reml:
+            ratio = ratio * (s1 / s0)
         logs = np.log(ratio)
     bad = ~np.isfinite(logs)
     if bad.any():
@@ -629,9 +629,9 @@ def _likelihood_fit(
     tau2, n_iter, converged, stuck = _likelihood_root(y0, v0, mf, k, reml, tol, max_iter)
     if stuck.size:
         warnings.warn(
-            f"{'REML' if reml else 'ML'} Fisher scoring may have stopped at a local maximum for "
-            f"analysis row(s) {_rows(stuck)}: the likelihood is higher at tau2 = 0, so tau2 was "
-            f"set to 0 (as metafor does).",
+            f"{'REML' if reml else 'ML'}: for analysis row(s) {_rows(stuck)} the local maximum reached "
+            f"from metafor's starting value has a lower likelihood than tau2 = 0, so tau2 was set to 0 "
+            f"(metafor's ll0check does the same).",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
