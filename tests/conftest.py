@@ -21,11 +21,6 @@ REFERENCE_DIR = ROOT / "tests" / "reference"
 R_DIR = ROOT / "tests" / "r"
 
 
-def r_available() -> bool:
-    """True when Rscript is on PATH."""
-    return shutil.which("Rscript") is not None
-
-
 @pytest.fixture
 def requires_r() -> str:
     """Path to Rscript; skip (or fail under CI=true) when it is missing."""
