@@ -1,8 +1,9 @@
 """Shared machinery for the frozen result objects.
 
-Every result is a frozen, slotted dataclass with typed fields.  Per-study tables
-and pooled rows use the fixed column names in :data:`FRAME_COLUMNS`; the
-confidence level lives in the attribute ``alpha``, never in a column name.
+Every result is a frozen dataclass (``@dataclass(frozen=True)``) with typed
+fields.  Per-study tables and pooled rows use the fixed column names in
+:data:`FRAME_COLUMNS`; the confidence level lives in the attribute ``alpha``,
+never in a column name.
 """
 
 from __future__ import annotations
@@ -39,4 +40,4 @@ class ResultMixin:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython
-        p.text(str(self) if hasattr(self, "__str__") else repr(self))
+        p.text(str(self))

@@ -16,9 +16,12 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "check_choice",
     "check_alpha",
+    "check_number",
+    "check_whole",
     "as_float_array",
     "check_same_length",
     "check_counts",
+    "check_tables",
     "check_positive_variances",
     "check_finite",
 ]
@@ -51,11 +54,56 @@ def check_alpha(alpha: Any, name: str = "alpha") -> float:
         a = float(alpha)
     except (TypeError, ValueError):
         raise TypeError(f"{name}={alpha!r} must be a number strictly between 0 and 1.") from None
-    if not (0.0 < a < 1.0) or np.isnan(a):
+    if not 0.0 < a < 1.0:  # also refuses NaN
         raise ValueError(
             f"{name}={alpha!r} is outside (0, 1); use e.g. {name}=0.05 for 95% intervals."
         )
     return a
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    """Return the scalar ``value`` as a finite float within ``[low, high]``.
+
+    ``low_open=True`` excludes ``low`` itself (e.g. ``low=0, low_open=True`` for
+    a ratio).  A non-number raises TypeError; anything else out of range raises
+    ValueError.
+
+    Examples
+    --------
+    >>> check_number("reported_or", 7, low=0.0, low_open=True)
+    7.0
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number; got {value!r}.") from None
+    if not np.isfinite(v):
+        raise ValueError(f"{name}={value!r} must be a finite number.")
+    if low is not None and (v < low or (low_open and v == low)):
+        raise ValueError(f"{name}={value!r} must be {'>' if low_open else '>='} {low:g}.")
+    if high is not None and v > high:
+        raise ValueError(f"{name}={value!r} must be <= {high:g}.")
+    return v
+
+
+def check_whole(name: str, value: Any, *, minimum: int = 0) -> int:
+    """Return ``value`` as an int if it is a whole number >= ``minimum`` (bool is refused).
+
+    Examples
+    --------
+    >>> check_whole("decimals", 2)
+    2
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r} must be a whole number >= {minimum}.")
+    return int(value)
 
 
 def as_float_array(name: str, value: ArrayLike, *, ndim: int | None = 1) -> NDArray[np.float64]:
@@ -149,6 +197,27 @@ def check_counts(
             f"between 0 and the group size."
         )
     return e, m
+
+
+def check_tables(
+    events_exposed: ArrayLike,
+    n_exposed: ArrayLike,
+    events_unexposed: ArrayLike,
+    n_unexposed: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Validate the counts of 2x2 tables (:func:`check_counts` for each group, equal lengths).
+
+    Returns ``events_exposed, n_exposed, events_unexposed, n_unexposed`` as float arrays.
+
+    Examples
+    --------
+    >>> [x.tolist() for x in check_tables([15], [23], [48], [227])]
+    [[15.0], [23.0], [48.0], [227.0]]
+    """
+    a, n1 = check_counts("events_exposed", events_exposed, "n_exposed", n_exposed)
+    c, n2 = check_counts("events_unexposed", events_unexposed, "n_unexposed", n_unexposed)
+    check_same_length(events_exposed=a, events_unexposed=c)
+    return a, n1, c, n2
 
 
 def check_positive_variances(name: str, v: NDArray[np.float64], *, allow_nan: bool = False) -> None:

@@ -66,7 +66,7 @@ from scipy.stats import contingency
 
 from evidence import options
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice, check_counts, check_same_length
+from evidence._validation import check_alpha, check_choice, check_tables
 from evidence.exceptions import ZeroCellWarning
 
 __all__ = [
@@ -115,9 +115,7 @@ def _tables(
     n_unexposed: ArrayLike,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Validate the counts; return the cells a, b, c, d as float arrays."""
-    a, n1 = check_counts("events_exposed", events_exposed, "n_exposed", n_exposed)
-    c, n2 = check_counts("events_unexposed", events_unexposed, "n_unexposed", n_unexposed)
-    check_same_length(events_exposed=a, events_unexposed=c)
+    a, n1, c, n2 = check_tables(events_exposed, n_exposed, events_unexposed, n_unexposed)
     return a, n1 - a, c, n2 - c
 
 
@@ -441,7 +439,8 @@ def risk_differences(
     ``yi = a/n1 - c/n2``, ``vi = p1 q1 / n1 + p2 q2 / n2`` on the corrected cells.
     metafor applies its ``add``/``to`` correction to risk differences too, and so
     do we, to agree with it; with ``correction="none"`` only tables whose
-    variance would be zero (a double-zero study kept) raise.
+    variance would be zero (each group's risk 0 or 1, e.g. a double-zero study
+    kept, or 10/10 vs 0/12) raise.
 
     Examples
     --------
@@ -478,8 +477,9 @@ def _single(
 def _corrected_cells(
     a: float, b: float, c: float, d: float, correction: str
 ) -> tuple[float, float, float, float, bool]:
-    arr = [np.array([x]) for x in (a, b, c, d)]
-    ke, ku = continuity_corrections(*arr, correction)
+    ke, ku = continuity_corrections(
+        np.array([a]), np.array([b]), np.array([c]), np.array([d]), correction
+    )
     k1, k2 = float(ke[0]), float(ku[0])
     return a + k1, b + k1, c + k2, d + k2, bool(k1 > 0 or k2 > 0)
 
@@ -845,6 +845,21 @@ def risk_ratio(
     ``correction`` is chosen (then n1 = a + b of the corrected cells, as in
     metafor).
 
+    Parameters
+    ----------
+    events_exposed, n_exposed, events_unexposed, n_unexposed : int
+        Counts of one table.
+    ci : {"katz"}
+        Interval method (the only one so far; see :data:`evidence.options.RR_CI_METHODS`).
+    alpha : float
+        1 - confidence level.
+    correction : {"none", "add_if_zero", "add_all", "treatment_arm"}
+        Continuity correction, see :func:`continuity_corrections`.
+
+    Returns
+    -------
+    RiskRatioResult
+
     Examples
     --------
     The odds ratio of 7.0 in the Cambridge table (65% vs 21%) is a risk ratio
@@ -884,15 +899,6 @@ def risk_ratio(
     )
 
 
-def _wilson(x: float, n: float, z: float) -> tuple[float, float]:
-    """Wilson (1927) score interval for a binomial proportion x/n."""
-    p = x / n
-    centre = p + z * z / (2 * n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    denom = 1 + z * z / n
-    return (centre - half) / denom, (centre + half) / denom
-
-
 def risk_difference(
     events_exposed: int,
     n_exposed: int,
@@ -907,6 +913,8 @@ def risk_difference(
 
     Parameters
     ----------
+    events_exposed, n_exposed, events_unexposed, n_unexposed : int
+        Counts of one table.
     ci : {"wald", "newcombe"}
         ``"wald"``: d +- z se, se = sqrt(p1 q1 / n1 + p2 q2 / n2); undefined
         (ValueError) when both risks are 0 or 1.  ``"newcombe"``: the hybrid
@@ -914,8 +922,14 @@ def risk_difference(
         (l1, u1), (l2, u2) of each risk: d - sqrt((p1 - l1)^2 + (u2 - p2)^2) to
         d + sqrt((u1 - p1)^2 + (p2 - l2)^2); recommended by Fagerland et al.
         (2015); works with zero cells.
+    alpha : float
+        1 - confidence level.
     correction : {"none", "add_if_zero", "add_all", "treatment_arm"}
         For ``ci="wald"`` only (as metafor, which corrects risk differences too).
+
+    Returns
+    -------
+    RiskDifferenceResult
 
     Notes
     -----
@@ -956,8 +970,9 @@ def risk_difference(
     else:
         n1, n2 = a + b, c + d
         p1, p2 = a / n1, c / n2
-        l1, u1 = _wilson(a, n1, z)
-        l2, u2 = _wilson(c, n2, z)
+        # Wilson (1927) score intervals of each risk
+        l1, u1 = stats.binomtest(int(a), int(n1)).proportion_ci(1 - alpha, method="wilson")
+        l2, u2 = stats.binomtest(int(c), int(n2)).proportion_ci(1 - alpha, method="wilson")
         low = est - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
         high = est + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     return RiskDifferenceResult(

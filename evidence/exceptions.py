@@ -17,7 +17,11 @@ class ConvergenceWarning(EvidenceWarning):
 
 
 class ZeroCellWarning(EvidenceWarning):
-    """A continuity correction was applied, or a double-zero table was excluded."""
+    """A double-zero table was excluded.
+
+    Continuity corrections are not warned about: the correction is an option in
+    the signature, echoed in the result with a per-study ``corrected`` mask.
+    """
 
 
 class DataWarning(EvidenceWarning):

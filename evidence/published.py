@@ -34,7 +34,7 @@ from scipy import stats
 
 from evidence import options
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_choice, check_number, check_whole
 from evidence.effect_sizes import log_odds_ratio_kernel
 from evidence.exceptions import DataWarning
 
@@ -62,10 +62,9 @@ _SMD_FACTOR = math.sqrt(3.0) / math.pi
 
 def _decimals_of(x: float) -> int:
     """Decimal places of the shortest repr of ``x`` (7.0 -> 1, 17.46 -> 2, 7 -> 0)."""
-    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
-    text = repr(x)
-    if isinstance(x, float) and text.endswith(".0"):
+    if isinstance(x, float) and repr(x).endswith(".0"):
         return 1
+    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
     return max(0, -int(exponent))  # type: ignore[arg-type]
 
 
@@ -78,22 +77,6 @@ def _rounds_to(value: ArrayLike, printed: float, decimals: int) -> NDArray[np.bo
     return np.abs(np.asarray(value, dtype=float) - printed) <= half * (1 + ROUNDING_SLACK)
 
 
-def _check_number(name: str, value: float, *, low: float | None = None,
-                  high: float | None = None, low_open: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number; got {value!r}.") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name}={value!r} must be a finite number.")
-    if low is not None and (v < low or (low_open and v == low)):
-        op = ">" if low_open else ">="
-        raise ValueError(f"{name}={value!r} must be {op} {low:g}.")
-    if high is not None and v > high:
-        raise ValueError(f"{name}={value!r} must be <= {high:g}.")
-    return v
-
-
 def _sizes(name: str, n: int | tuple[int, int]) -> range:
     """Candidate group sizes: an int, or an inclusive (min, max) range."""
     if isinstance(n, (tuple, list)):
@@ -103,7 +86,11 @@ def _sizes(name: str, n: int | tuple[int, int]) -> range:
     else:
         lo = hi = n
     for v in (lo, hi):
-        if isinstance(v, bool) or not float(v).is_integer() or v < 1:
+        try:
+            whole = not isinstance(v, bool) and float(v).is_integer() and v >= 1
+        except (TypeError, ValueError):
+            whole = False
+        if not whole:
             raise ValueError(
                 f"{name}={n!r} must hold whole numbers >= 1 (a group size or an inclusive "
                 f"(min, max) range of group sizes)."
@@ -115,7 +102,7 @@ def _sizes(name: str, n: int | tuple[int, int]) -> range:
 
 
 def _candidates(pct: float, sizes: range, decimals: int) -> list[tuple[int, int]]:
-    out = []
+    out: list[tuple[int, int]] = []
     for n in sizes:
         x = np.arange(n + 1)
         ok = _rounds_to(100.0 * x / n, pct, decimals)
@@ -144,6 +131,11 @@ class CountReconstruction(ResultMixin):
         Level of the Woolf intervals.
     reported_or, reported_ci : float or None, tuple or None
         Echoed inputs.
+    decimals : int
+        Decimal places of the percentages.
+    or_decimals : int or None
+        Decimal places at which the reported OR and limits were matched (None
+        when nothing was reported).
     """
 
     candidates: pd.DataFrame
@@ -151,6 +143,8 @@ class CountReconstruction(ResultMixin):
     alpha: float
     reported_or: float | None
     reported_ci: tuple[float, float] | None
+    decimals: int
+    or_decimals: int | None
 
     @property
     def best(self) -> pd.Series:
@@ -205,7 +199,8 @@ def counts_from_percentages(
         The paper's interval for it.
     or_decimals : int, optional
         Decimal places of the reported OR and limits; by default the largest
-        number of places in their shortest repr (7.0 -> 1).
+        number of places in the values as given (int 7 -> 0, float 7.0 -> 1,
+        17.46 -> 2), so pass them as printed.
     alpha : float
         1 - level of the reported interval.
 
@@ -228,21 +223,23 @@ def counts_from_percentages(
     (15, 48, 227)
     """
     alpha = check_alpha(alpha)
-    p1 = _check_number("pct_exposed", pct_exposed, low=0.0, high=100.0)
-    p2 = _check_number("pct_unexposed", pct_unexposed, low=0.0, high=100.0)
-    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or decimals < 0:
-        raise ValueError(f"decimals={decimals!r} must be a whole number >= 0.")
+    p1 = check_number("pct_exposed", pct_exposed, low=0.0, high=100.0)
+    p2 = check_number("pct_unexposed", pct_unexposed, low=0.0, high=100.0)
+    decimals = check_whole("decimals", decimals)
     sizes1 = _sizes("n_exposed", n_exposed)
     sizes2 = _sizes("n_unexposed", n_unexposed)
+    # the values as given (an int 7 was printed to 0 places, a float 7.0 to 1)
+    printed = [v for v in (reported_or,) if v is not None]
     if reported_or is not None:
-        reported_or = _check_number("reported_or", reported_or, low=0.0, low_open=True)
+        reported_or = check_number("reported_or", reported_or, low=0.0, low_open=True)
     if reported_ci is not None:
         if len(reported_ci) != 2:
             raise ValueError(f"reported_ci={reported_ci!r} must be a (low, high) pair.")
-        lo_ci = _check_number("reported_ci[0]", reported_ci[0], low=0.0, low_open=True)
-        hi_ci = _check_number("reported_ci[1]", reported_ci[1], low=0.0, low_open=True)
+        lo_ci = check_number("reported_ci[0]", reported_ci[0], low=0.0, low_open=True)
+        hi_ci = check_number("reported_ci[1]", reported_ci[1], low=0.0, low_open=True)
         if lo_ci > hi_ci:
             raise ValueError(f"reported_ci={reported_ci!r} has its low limit above its high one.")
+        printed += list(reported_ci)
         reported_ci = (lo_ci, hi_ci)
 
     c1 = _candidates(p1, sizes1, decimals)
@@ -279,15 +276,17 @@ def counts_from_percentages(
             "ci_high": hi,
         }
     )
-    reported = [v for v in ([reported_or] if reported_or is not None else [])
-                + (list(reported_ci) if reported_ci is not None else [])]
     method = (
         f"reconstructed: event counts whose percentages round to {p1:g}% and {p2:g}% "
         f"({decimals} decimal place(s)) for group sizes {sizes1.start}-{sizes1.stop - 1} and "
         f"{sizes2.start}-{sizes2.stop - 1}"
     )
-    if reported:
-        dp = or_decimals if or_decimals is not None else max(_decimals_of(v) for v in reported)
+    dp: int | None = None
+    if printed:
+        if or_decimals is not None:
+            dp = check_whole("or_decimals", or_decimals)
+        else:
+            dp = max(_decimals_of(v) for v in printed)
         with np.errstate(divide="ignore", invalid="ignore"):
             parts = []
             match = np.ones(len(frame), dtype=bool)
@@ -320,6 +319,8 @@ def counts_from_percentages(
         alpha=alpha,
         reported_or=reported_or,
         reported_ci=reported_ci,
+        decimals=decimals,
+        or_decimals=dp,
     )
 
 
@@ -399,7 +400,7 @@ def se_from_ci(
     scale : {"log", "linear"}
     decimals : int, optional
         Decimal places the values were printed to; by default the largest
-        number of places in their shortest repr.
+        number of places in the values as given (int 7 -> 0, float 7.0 -> 1).
 
     Examples
     --------
@@ -410,9 +411,9 @@ def se_from_ci(
     alpha = check_alpha(alpha)
     scale = check_choice("scale", scale, options.CI_SCALES)
     positive = scale == "log"
-    est = _check_number("estimate", estimate, low=0.0 if positive else None, low_open=positive)
-    lo = _check_number("ci_low", ci_low, low=0.0 if positive else None, low_open=positive)
-    hi = _check_number("ci_high", ci_high, low=0.0 if positive else None, low_open=positive)
+    est = check_number("estimate", estimate, low=0.0 if positive else None, low_open=positive)
+    lo = check_number("ci_low", ci_low, low=0.0 if positive else None, low_open=positive)
+    hi = check_number("ci_high", ci_high, low=0.0 if positive else None, low_open=positive)
     if not lo < hi:
         raise ValueError(f"ci_low={ci_low!r} must be below ci_high={ci_high!r}.")
     if not lo <= est <= hi:
@@ -423,13 +424,7 @@ def se_from_ci(
     if decimals is None:
         dp = max(_decimals_of(v) for v in (estimate, ci_low, ci_high))
     else:
-        if (
-            isinstance(decimals, bool)
-            or not isinstance(decimals, (int, np.integer))
-            or decimals < 0
-        ):
-            raise ValueError(f"decimals={decimals!r} must be a whole number >= 0.")
-        dp = int(decimals)
+        dp = check_whole("decimals", decimals)
     h = 0.5 * 10.0 ** (-dp)
     f = math.log if positive else (lambda v: v)
     z = float(stats.norm.ppf(1 - alpha / 2))
@@ -567,8 +562,9 @@ def smd_to_or(smd: ArrayLike) -> float | NDArray[np.float64]:
     7.0
     """
     d = np.asarray(smd, dtype=float)
-    if not np.all(np.isfinite(d)):
-        raise ValueError(f"smd must be finite; got {smd!r}.")
+    bad = ~np.isfinite(d)
+    if bad.any():
+        raise ValueError(f"smd must be finite; got {_first_bad(d, bad)}.")
     return _out(np.exp(d / _SMD_FACTOR))
 
 
@@ -591,8 +587,9 @@ def risk_from_odds(odds: ArrayLike) -> float | NDArray[np.float64]:
     0.5
     """
     o = np.asarray(odds, dtype=float)
-    if np.any(~np.isfinite(o) | (o < 0)):
-        raise ValueError(f"odds must be finite and >= 0; got {odds!r}.")
+    bad = ~np.isfinite(o) | (o < 0)
+    if bad.any():
+        raise ValueError(f"odds must be finite and >= 0; got {_first_bad(o, bad)}.")
     return _out(o / (1 + o))
 
 

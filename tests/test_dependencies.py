@@ -21,15 +21,26 @@ def _name(req: str) -> str:
     return re.split(r"[<>=!~ ;]", req.strip(), maxsplit=1)[0].lower()
 
 
+def _constraints(req: str) -> list[str]:
+    """Version constraints of a requirement, e.g. ['>=1.24', '<3']."""
+    return sorted(re.findall(r"(?:[<>]=?|[=!~]=)\s*[\w.*]+", req.replace(" ", "")))
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
 def _pyproject_packages() -> dict[str, str]:
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    data = _pyproject()
     reqs = list(data["project"]["dependencies"])
     for extra in data["project"]["optional-dependencies"].values():
         reqs.extend(extra)
-    out = {}
+    out: dict[str, str] = {}
     for r in reqs:
-        name = _name(r)
-        out[CONDA_NAME.get(name, name)] = r
+        name = CONDA_NAME.get(_name(r), _name(r))
+        # a package listed in two extras must be constrained the same way in both
+        assert name not in out or _constraints(out[name]) == _constraints(r), (out[name], r)
+        out[name] = r
     return out
 
 
@@ -56,3 +67,11 @@ def test_same_lower_bounds() -> None:
             lo_py = re.findall(r">=\s*([\w.]+)", req)
             lo_conda = re.findall(r">=\s*([\w.]+)", conda[name])
             assert lo_py == lo_conda, f"{name}: pyproject says {req!r}, environment.yml says {conda[name]!r}"
+            # upper bounds and pins too
+            assert _constraints(req) == _constraints(conda[name]), (req, conda[name])
+
+
+def test_same_python() -> None:
+    requires = _pyproject()["project"]["requires-python"]
+    conda = _conda_packages()["python"]
+    assert _constraints(requires) == _constraints(conda), (requires, conda)

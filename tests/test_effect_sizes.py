@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 import json
 import math
 import warnings
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import evidence.effect_sizes
 from conftest import R_DIR, load_reference, run_r
 from evidence import options
 from evidence._results import FRAME_COLUMNS
@@ -29,6 +31,10 @@ from evidence.exceptions import ZeroCellWarning
 
 #: Agreement with R beyond printing precision (brief: <= 1e-6 relative).
 R_RTOL = 1e-6
+#: Conditional (exact, mid-p) limits and p-values against R's fisher.test algorithm
+#: solved to tol 1e-13: both sides converge to ~1e-12, and odds_ratio's docstring
+#: promises agreement to better than 1e-10.
+TIGHT_RTOL = 1e-10
 #: Regenerated JSON must equal the committed file to this relative tolerance.
 REGEN_RTOL = 1e-10
 #: stats::fisher.test solves for its limits with uniroot's default tolerance
@@ -159,6 +165,23 @@ def test_intervals_nest_with_alpha() -> None:
         assert wide.ci_low < narrow.ci_low < narrow.estimate < narrow.ci_high < wide.ci_high
 
 
+def test_newcombe_hand_worked_at_alpha_010() -> None:
+    # Newcombe (1998) method 10 from the closed-form Wilson (1927) limits.
+    def wilson(x: int, n: int, z: float) -> tuple[float, float]:
+        p = x / n
+        centre, denom = p + z * z / (2 * n), 1 + z * z / n
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return (centre - half) / denom, (centre + half) / denom
+
+    z = stats.norm.ppf(0.95)
+    for x1, n1, x2, n2 in [(15, 23, 48, 227), (0, 10, 3, 12), (7, 7, 0, 9)]:
+        p1, p2 = x1 / n1, x2 / n2
+        (l1, u1), (l2, u2) = wilson(x1, n1, z), wilson(x2, n2, z)
+        r = risk_difference(x1, n1, x2, n2, ci="newcombe", alpha=0.1)
+        assert r.ci_low == pytest.approx(p1 - p2 - math.hypot(p1 - l1, u2 - p2), rel=1e-12)
+        assert r.ci_high == pytest.approx(p1 - p2 + math.hypot(u1 - p1, p2 - l2), rel=1e-12)
+
+
 # ---------------------------------------------------------------------------
 # Zero cells
 # ---------------------------------------------------------------------------
@@ -244,9 +267,9 @@ def test_exact_matches_fisher_test(ref: dict) -> None:
         label = case["label"]
         # fisher.test's own algorithm solved to tol 1e-13
         tight = [_num(v) for v in case["exact_tight"]]
-        assert _close(r.ci_low, tight[0], R_RTOL), label
-        assert _close(r.ci_high, tight[1], R_RTOL), label
-        assert _close(r.p_value, _num(case["p_value"]), R_RTOL), label
+        assert _close(r.ci_low, tight[0], TIGHT_RTOL), label
+        assert _close(r.ci_high, tight[1], TIGHT_RTOL), label
+        assert _close(r.p_value, _num(case["p_value"]), TIGHT_RTOL), label
         # fisher.test's printed conf.int, at its uniroot tolerance on its search scale
         for ours, theirs in ((r.ci_low, _num(case["ci_low"])), (r.ci_high, _num(case["ci_high"]))):
             if theirs in (0.0, math.inf):
@@ -260,9 +283,9 @@ def test_midp_matches_r(ref: dict) -> None:
     for case in ref["fisher"]:
         r = odds_ratio(*_counts(case), ci="midp", alpha=case["alpha"])
         tight = [_num(v) for v in case["midp_tight"]]
-        assert _close(r.ci_low, tight[0], R_RTOL), case["label"]
-        assert _close(r.ci_high, tight[1], R_RTOL), case["label"]
-        assert _close(r.p_value, _num(case["midp_p_value"]), R_RTOL), case["label"]
+        assert _close(r.ci_low, tight[0], TIGHT_RTOL), case["label"]
+        assert _close(r.ci_high, tight[1], TIGHT_RTOL), case["label"]
+        assert _close(r.p_value, _num(case["midp_p_value"]), TIGHT_RTOL), case["label"]
 
 
 # ---------------------------------------------------------------------------
@@ -404,6 +427,9 @@ def test_summary_frames() -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             r.estimate = 1.0  # type: ignore[misc]
     assert isinstance(es, EffectSizes)
+    d = odds_ratio(*CAMBRIDGE).to_dict()
+    assert d["table"] == (15, 8, 48, 179) and d["ci"] == "woolf" and d["alpha"] == 0.05
+    assert set(d) == {f.name for f in dataclasses.fields(odds_ratio(*CAMBRIDGE))}
     with pytest.raises(dataclasses.FrozenInstanceError):
         es.yi = np.zeros(1)  # type: ignore[misc]
 
@@ -467,3 +493,8 @@ def test_bad_options_other_functions() -> None:
         log_odds_ratios(*([x] for x in CAMBRIDGE), correction="only0")
     with pytest.raises(TypeError, match=r"alpha='x'"):
         log_odds_ratios(*([x] for x in CAMBRIDGE), alpha="x")
+
+
+def test_docstring_examples_run() -> None:
+    result = doctest.testmod(evidence.effect_sizes, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 8 and result.failed == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import doctest
 import math
 import warnings
 from fractions import Fraction
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import evidence.published
 from evidence.effect_sizes import odds_ratio, risk_ratio
 from evidence.exceptions import DataWarning
 from evidence.published import (
@@ -103,6 +105,29 @@ def test_without_reported_values() -> None:
     assert rec.candidates[["events_exposed", "events_unexposed"]].values.tolist() == [[2, 2]]
     assert "discrepancy" not in rec.candidates
     assert rec.reported_or is None and "ranked" not in rec.method
+    assert rec.decimals == 0 and rec.or_decimals is None
+
+
+def test_printed_precision_follows_the_values_as_given() -> None:
+    # 15/23 vs 48/227 gives 6.99 (2.80, 17.46): printed as whole numbers that is
+    # 7 (3, 17); ints mean 0 decimal places, floats such as 7.0 one.
+    whole = counts_from_percentages(65, 23, 21, (193, 227), reported_or=7, reported_ci=(3, 17))
+    assert "printed to 0 decimal place(s)" in whole.method and whole.or_decimals == 0
+    table = whole.candidates[
+        (whole.candidates.events_unexposed == 48) & (whole.candidates.n_unexposed == 227)
+    ].iloc[0]
+    assert table.matches_or and table.matches_ci and table.matches
+    one_place = counts_from_percentages(
+        65, 23, 21, (193, 227), reported_or=7.0, reported_ci=(3.0, 17.0)
+    )
+    assert "printed to 1 decimal place(s)" in one_place.method and one_place.or_decimals == 1
+    assert not one_place.candidates["matches_ci"].any()  # 2.80 is not 3.0
+    forced = counts_from_percentages(
+        65, 23, 21, (193, 227), reported_or=7.0, reported_ci=(3.0, 17.0), or_decimals=0
+    )
+    assert forced.candidates["matches"].sum() == whole.candidates["matches"].sum()
+    with pytest.raises(ValueError, match=r"or_decimals=-1 must be a whole number >= 0"):
+        counts_from_percentages(65, 23, 21, 227, reported_or=7, or_decimals=-1)
 
 
 def test_decimals_and_zero_cells() -> None:
@@ -125,6 +150,7 @@ def test_decimals_and_zero_cells() -> None:
         (dict(n_exposed=0), r"n_exposed=0 must hold whole numbers >= 1"),
         (dict(n_unexposed=(10.5, 12)), r"n_unexposed=\(10.5, 12\) must hold whole numbers"),
         (dict(n_unexposed=(1, 2, 3)), r"must be an int or an inclusive \(min, max\) pair"),
+        (dict(n_exposed="23"), r"n_exposed='23' must hold whole numbers >= 1"),
         (dict(pct_exposed=50, n_exposed=3), r"No whole event count is consistent with pct_exposed"),
         (dict(decimals=-1), r"decimals=-1 must be a whole number >= 0"),
         (dict(reported_or=0), r"reported_or=0 must be > 0"),
@@ -261,3 +287,8 @@ def test_results_frozen(cambridge) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.se = 1.0  # type: ignore[misc]
     assert repr(r).startswith("SEFromCI(se=")
+
+
+def test_docstring_examples_run() -> None:
+    result = doctest.testmod(evidence.published, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0
