@@ -46,7 +46,11 @@ Edge cases (as metafor unless said otherwise):
 * non-convergence of REML/ML/PM/EB: a
   :class:`~evidence.exceptions.ConvergenceWarning` naming the estimator and the
   row(s), tau2 replaced by the DL estimate, ``converged = False`` (metafor stops
-  with an error).
+  with an error);
+* non-convergence of the Q-profile root search (possible only with a very small
+  ``max_iter``: the root is always bracketed): a
+  :class:`~evidence.exceptions.ConvergenceWarning`; the bounds are the last
+  iterates.
 
 References
 ----------
@@ -101,7 +105,13 @@ from evidence.options import (
     TESTS,
     ZERO_CELL_CORRECTIONS,
 )
-from evidence.results import MetaAnalysis2x2Result, MetaAnalysisBatch, MetaAnalysisResult, StudyLabels
+from evidence.results import (
+    POOLED_FIELDS,
+    MetaAnalysis2x2Result,
+    MetaAnalysisBatch,
+    MetaAnalysisResult,
+    StudyLabels,
+)
 
 __all__ = ["meta_analysis", "meta_analysis_many", "meta_analysis_2x2"]
 
@@ -121,11 +131,7 @@ def _check_iteration(tol: Any, max_iter: Any) -> tuple[float, int]:
 
 
 def _rows_text(idx: NDArray[np.int64], single: bool) -> str:
-    if single:
-        return ""
-    shown = ", ".join(str(int(i)) for i in idx[:10])
-    more = f" and {idx.size - 10} more" if idx.size > 10 else ""
-    return f" for analysis row(s) {shown}{more}"
+    return "" if single else f" for analysis row(s) {_tau2._rows(idx)}"
 
 
 def _fit(
@@ -230,6 +236,15 @@ def _fit(
     h2 = np.where(multi, h2, 1.0)
 
     ci = _tau2._q_profile(y0, v0, mf, k, alpha, tol, max_iter)
+    open_ci = np.flatnonzero(~ci.converged)
+    if open_ci.size:
+        warnings.warn(
+            f"The Q-profile interval for tau2 did not converge within max_iter={max_iter} "
+            f"iterations (tol={tol:g}){_rows_text(open_ci, single)}; its bounds there are the "
+            f"last iterates of the root search, not the exact bounds.",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
 
     return {
         "estimate": est,
@@ -252,7 +267,6 @@ def _fit(
         "converged": converged,
         "n_iter": fit.n_iter,
         "weights": w / sw[:, None] * 100.0,
-        "use_t": use_t,
     }
 
 
@@ -333,12 +347,13 @@ def meta_analysis_many(
     empty = np.flatnonzero(~mask.any(axis=1))
     if empty.size:
         raise ValueError(
-            f"Analysis row(s) {', '.join(str(int(i)) for i in empty[:10])} have no study "
+            f"Analysis row(s) {_tau2._rows(empty)} have no study "
             f"(all values NaN); every row needs at least one study."
         )
     out = _fit(y, v, mask, method, test, alpha, tol, max_iter, single=False, stacklevel=3)
-    fields = {name: _ro(out[name]) for name in MetaAnalysisBatch.__dataclass_fields__ if name in out}
-    return MetaAnalysisBatch(**fields, method=method, test=test, alpha=alpha)
+    return MetaAnalysisBatch(
+        **{name: _ro(out[name]) for name in POOLED_FIELDS}, method=method, test=test, alpha=alpha
+    )
 
 
 def meta_analysis(
@@ -432,16 +447,8 @@ def _single(
     test: str,
     alpha: float,
 ) -> MetaAnalysisResult:
-    scalars = {
-        name: (out[name][0].item())
-        for name in (
-            "estimate", "se", "ci_low", "ci_high", "z", "p_value", "tau2", "tau2_ci_low",
-            "tau2_ci_high", "i2", "h2", "q", "q_df", "q_pvalue", "pi_low", "pi_high", "k",
-            "converged", "n_iter",
-        )
-    }
     return MetaAnalysisResult(
-        **scalars,
+        **{name: out[name][0].item() for name in POOLED_FIELDS},
         yi=_ro(y),
         vi=_ro(v),
         weights=_ro(out["weights"][0]),
@@ -457,14 +464,17 @@ def _single(
 # ---------------------------------------------------------------------------
 
 
-def _heterogeneity_from_q(q: float, k: int, df_ok: bool = True) -> tuple[float, float, float, float]:
-    """Q, its p-value, I^2 and H^2 of a common-effect model (metafor ``rma.mh``/``rma.peto``)."""
-    if k > 1 and df_ok:
+def _heterogeneity_from_q(q: float, k: int) -> tuple[float, float, float, float]:
+    """Q, its p-value, I^2 and H^2 of a common-effect model (metafor ``rma.mh``/``rma.peto``).
+
+    With ``k = 1`` there is no heterogeneity to measure: ``Q = 0``, ``p = 1``, ``I^2 = 0``, ``H^2 = 1``.
+    """
+    if k > 1:
         df = k - 1
         p = float(stats.chi2.sf(q, df))
         i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
         return q, p, i2, q / df
-    return (q if k > 1 else 0.0), 1.0, 0.0, 1.0
+    return 0.0, 1.0, 0.0, 1.0
 
 
 def meta_analysis_2x2(
@@ -521,7 +531,10 @@ def meta_analysis_2x2(
     -------
     MetaAnalysis2x2Result
         ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high`` are odds
-        ratios; ``log_estimate`` and ``se`` are on the log scale.  For MH,
+        ratios; ``log_estimate`` and ``se`` are on the log scale.  ``yi``, ``vi``
+        are the per-study log odds ratios and variances after the zero-cell
+        correction (for Peto, Peto's one-step ``(O_i - E_i)/V_i`` and ``1/V_i``
+        of the corrected tables, as metafor ``rma.peto``).  For MH,
         ``q = sum (y_i - log OR_MH)^2 / v_i`` over the corrected log odds ratios
         (metafor ``rma.mh``); for Peto, ``q = sum (O_i - E_i)^2/V_i - (sum (O_i -
         E_i))^2 / sum V_i`` over tables with ``V_i > 0`` (metafor ``rma.peto``);
@@ -540,7 +553,7 @@ def meta_analysis_2x2(
     >>> round(res.estimate, 4), res.method, res.k
     (2.1528, 'MH', 3)
     """
-    from evidence.effect_sizes import log_odds_ratios
+    from evidence.effect_sizes import continuity_corrections, log_odds_ratios
 
     method = check_choice("method", method, POOLING_METHODS_2X2)
     test = check_choice("test", test, TESTS)
@@ -576,7 +589,7 @@ def meta_analysis_2x2(
     vi = np.asarray(es.vi, dtype=np.float64)[idx]
     labs = tuple(labs_all[int(i)] for i in idx)
     excluded = tuple(int(i) for i in np.flatnonzero(~included))
-    common = dict(
+    common: dict[str, Any] = dict(
         labels=labs, included=_ro(included), excluded=excluded, corrected=_ro(corrected),
         method=method, alpha=alpha, correction=correction, double_zero=double_zero,
     )
@@ -595,32 +608,17 @@ def meta_analysis_2x2(
             tol, max_iter, single=True, stacklevel=3,
         )
         used_test = "z" if (test == "knha" and yi.size == 1) else test
-        g = {name: out[name][0].item() for name in out if name not in ("weights",)}
+        g = {name: out[name][0].item() for name in POOLED_FIELDS}
+        log_estimate = g["estimate"]
+        for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):  # to the OR scale
+            g[name] = float(np.exp(g[name]))
         return MetaAnalysis2x2Result(
-            estimate=float(np.exp(g["estimate"])),
-            ci_low=float(np.exp(g["ci_low"])),
-            ci_high=float(np.exp(g["ci_high"])),
-            log_estimate=g["estimate"],
-            se=g["se"],
-            z=g["z"],
-            p_value=g["p_value"],
-            tau2=g["tau2"],
-            tau2_ci_low=g["tau2_ci_low"],
-            tau2_ci_high=g["tau2_ci_high"],
-            i2=g["i2"],
-            h2=g["h2"],
-            q=g["q"],
-            q_df=g["q_df"],
-            q_pvalue=g["q_pvalue"],
-            pi_low=float(np.exp(g["pi_low"])),
-            pi_high=float(np.exp(g["pi_high"])),
-            k=g["k"],
+            **g,
+            log_estimate=log_estimate,
             yi=_ro(yi),
             vi=_ro(vi),
             weights=_ro(out["weights"][0]),
             test=used_test,
-            converged=g["converged"],
-            n_iter=g["n_iter"],
             **common,
         )
 
@@ -649,11 +647,9 @@ def meta_analysis_2x2(
                                   + (P_i * S_i + Q_i * R_i).sum() / (R * S)
                                   + (Q_i * S_i).sum() / S**2)))
         weights = S_i / S * 100.0
-        ok = np.isfinite(yi) & np.isfinite(vi)
-        k_yi = int(ok.sum())
-        q = float(max(0.0, np.sum((yi[ok] - beta) ** 2 / vi[ok]))) if k_yi > 1 else 0.0
-        q, q_p, i2, h2 = _heterogeneity_from_q(q, k_yi)
-        q_df = max(k_yi - 1, 0)
+        # yi, vi are finite: log_odds_ratios raises on a zero cell left uncorrected
+        q, q_p, i2, h2 = _heterogeneity_from_q(float(max(0.0, np.sum((yi - beta) ** 2 / vi))), k)
+        q_df = k - 1
     else:  # Peto
         xt = aa + cc
         yt = bb + dd
@@ -675,6 +671,14 @@ def meta_analysis_2x2(
             q, q_p, i2, h2 = _heterogeneity_from_q(q, k)
         else:
             q_p, i2, h2 = 1.0, 0.0, 1.0
+        # per-study yi, vi: Peto's one-step log odds ratios (O_i - E_i)/V_i and 1/V_i of the
+        # tables after the zero-cell correction, as metafor rma.peto (escalc measure="PETO")
+        ke, ku = continuity_corrections(aa, bb, cc, dd, correction)
+        a2, b2, c2, d2 = aa + ke, bb + ke, cc + ku, dd + ku
+        n1c, n2c = a2 + b2, c2 + d2
+        Nc = n1c + n2c
+        Vc = (a2 + c2) * (b2 + d2) * n1c * n2c / (Nc**2 * (Nc - 1))
+        yi, vi = (a2 - (a2 + c2) * n1c / Nc) / Vc, 1.0 / Vc
     zval = beta / se
     p = float(2.0 * stats.norm.sf(abs(zval)))
     lo, hi = beta - zcrit * se, beta + zcrit * se

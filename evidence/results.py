@@ -32,6 +32,14 @@ __all__ = ["MetaAnalysisResult", "MetaAnalysisBatch", "MetaAnalysis2x2Result", "
 
 _KIND = "kind"
 
+#: The pooled statistics every result of this module carries under the same names
+#: (floats in :class:`MetaAnalysisResult` and :class:`MetaAnalysis2x2Result`, arrays
+#: over the analyses in :class:`MetaAnalysisBatch`).
+POOLED_FIELDS: tuple[str, ...] = (
+    "estimate", "se", "ci_low", "ci_high", "z", "p_value", "tau2", "tau2_ci_low", "tau2_ci_high",
+    "i2", "h2", "q", "q_df", "q_pvalue", "pi_low", "pi_high", "k", "converged", "n_iter",
+)
+
 
 class StudyLabels(Sequence[str]):
     """The default study labels ``"Study 1", ..., "Study k"``, made only when read.
@@ -91,7 +99,6 @@ class StudyLabels(Sequence[str]):
 
 
 def _study_rows(
-    labels: Sequence[str],
     yi: NDArray[np.float64],
     vi: NDArray[np.float64],
     weights: NDArray[np.float64],
@@ -120,7 +127,7 @@ def _frame(
 ) -> pd.DataFrame:
     import pandas as pd
 
-    rows = _study_rows(labels, yi, vi, weights, alpha)
+    rows = _study_rows(yi, vi, weights, alpha)
     est, se, lo, hi = pooled
     pest, pse, plo, phi = prediction
     for col, a, b in (
@@ -153,7 +160,9 @@ class MetaAnalysisResult(ResultMixin):
     p_value : float
         Two-sided p-value of ``z``.
     tau2, tau2_ci_low, tau2_ci_high : float
-        Between-study variance and its Q-profile interval (NaN when ``k = 1``).
+        Between-study variance and its Q-profile interval (the interval is NaN
+        when ``k = 1``: with no degrees of freedom it is undefined, and metafor
+        stops there too).
     i2 : float
         I^2 in percent; h2 : H^2.
     q, q_df, q_pvalue : float, int, float
@@ -256,10 +265,10 @@ def _summary_text(r: MetaAnalysisResult | MetaAnalysis2x2Result, scale_name: str
         "",
     ]
     if r.method not in ("FE", "MH", "Peto"):
-        lines.append(
-            f"tau^2 = {fmt(r.tau2)} ({level} CI {fmt(r.tau2_ci_low)} to {fmt(r.tau2_ci_high)}), "
-            f"tau = {fmt(np.sqrt(r.tau2))}"
+        tau2_ci = (
+            f"{level} CI {fmt(r.tau2_ci_low)} to {fmt(r.tau2_ci_high)}" if r.k > 1 else "no interval with k = 1"
         )
+        lines.append(f"tau^2 = {fmt(r.tau2)} ({tau2_ci}), tau = {fmt(np.sqrt(r.tau2))}")
     lines += [
         f"I^2 = {r.i2:.2f}%, H^2 = {fmt(r.h2)}",
         f"Test for heterogeneity: Q({r.q_df}) = {fmt(r.q)}, p = {fmt(r.q_pvalue)}",
@@ -294,11 +303,13 @@ class MetaAnalysisBatch(ResultMixin):
     """Many meta-analyses at once; every numeric attribute has shape ``(n_analyses,)``.
 
     The attributes are named exactly as in :class:`MetaAnalysisResult`
-    (``estimate, se, ci_low, ci_high, z, p_value, tau2, tau2_ci_low,
-    tau2_ci_high, i2, h2, q, q_df, q_pvalue, pi_low, pi_high, k``) plus the
-    per-row ``converged`` mask and ``n_iter``; ``method``, ``test`` and
+    (:data:`POOLED_FIELDS`: ``estimate, se, ci_low, ci_high, z, p_value, tau2,
+    tau2_ci_low, tau2_ci_high, i2, h2, q, q_df, q_pvalue, pi_low, pi_high, k``,
+    the per-row ``converged`` mask and ``n_iter``); ``method``, ``test`` and
     ``alpha`` are shared by all rows (``test`` is the one requested: rows with
-    a single study always use the z test, with a warning naming them).
+    a single study always use the z test, with a warning naming them).  Where
+    ``converged`` is False the iterative estimator did not converge and that
+    row's ``tau2`` is the DL estimate (with a warning naming the rows).
     """
 
     estimate: NDArray[np.float64]
@@ -349,33 +360,10 @@ class MetaAnalysisBatch(ResultMixin):
             "ci_high": self.ci_high,
             "weight": np.full(len(self), np.nan),
         }
-        for name in _BATCH_ARRAYS:
+        for name in POOLED_FIELDS:
             if name not in data:
                 data[name] = getattr(self, name)
         return pd.DataFrame(data, index=pd.RangeIndex(len(self), name="analysis"))
-
-
-_BATCH_ARRAYS: tuple[str, ...] = (
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "z",
-    "p_value",
-    "tau2",
-    "tau2_ci_low",
-    "tau2_ci_high",
-    "i2",
-    "h2",
-    "q",
-    "q_df",
-    "q_pvalue",
-    "pi_low",
-    "pi_high",
-    "k",
-    "converged",
-    "n_iter",
-)
 
 
 @dataclass(frozen=True, repr=False)
@@ -393,16 +381,18 @@ class MetaAnalysis2x2Result(ResultMixin):
         Test statistic (t under ``"knha"``) and two-sided p-value.
     tau2, tau2_ci_low, tau2_ci_high, i2, h2, q, q_df, q_pvalue : float
         Heterogeneity, as in :class:`MetaAnalysisResult`.  ``MH`` and ``Peto``
-        are common-effect methods: ``tau2 = 0`` and its interval is NaN.
+        are common-effect methods that estimate no tau^2 (as metafor
+        ``rma.mh``/``rma.peto``): ``tau2 = 0`` and its interval is NaN.
     pi_low, pi_high : float
         Prediction interval on the OR scale (equal to the CI for common-effect methods).
     k : int
         Studies used (after excluding double-zero tables when ``double_zero="exclude"``).
     yi, vi : ndarray
-        Per-study log odds ratios and variances of the studies used (with the
-        zero-cell correction; for ``"Peto"``, Peto's one-step log odds ratios
-        from the raw counts).  These are what Q is computed from for ``"MH"``
-        and every inverse-variance method.
+        Per-study log odds ratios and their variances of the studies used, after
+        the zero-cell correction (for ``"Peto"``, Peto's one-step log odds ratios
+        ``(O_i - E_i)/V_i`` and ``1/V_i`` of the corrected tables, as metafor
+        ``rma.peto``).  Q is computed from them for ``"MH"`` and every
+        inverse-variance method; Peto's Q uses the raw counts.
     weights : ndarray
         Weights in percent (MH: ``b_i c_i / N_i``; Peto: ``V_i``; otherwise ``1/(v_i + tau2)``).
     labels : tuple of str

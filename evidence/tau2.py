@@ -58,8 +58,6 @@ from __future__ import annotations
 import warnings
 from typing import NamedTuple
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
@@ -181,11 +179,6 @@ def _q(
 ) -> NDArray[np.float64]:
     w, _, r = _wsums(tau2, y0, v0, mf)
     return (w * r * r).sum(axis=1)
-
-
-def _vbar(v0: NDArray[np.float64], mf: NDArray[np.float64], k: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Mean sampling variance per row: the scale of the convergence tolerance."""
-    return (v0 * mf).sum(axis=1) / np.maximum(k, 1)
 
 
 def q_statistic(
@@ -326,42 +319,6 @@ def sj(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
 # ---------------------------------------------------------------------------
 # REML and ML: the local maximum metafor's Fisher scoring reaches
 # ---------------------------------------------------------------------------
-
-
-def _loglik(
-    tau2: NDArray[np.float64],
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    k: NDArray[np.int64],
-    reml: bool,
-) -> NDArray[np.float64]:
-    """(Restricted) log-likelihood of the intercept-only model (metafor ``rma.uni``)."""
-    w, sw, r = _wsums(tau2, y0, v0, mf)
-    rss = (w * r * r).sum(axis=1)
-    logdet = (np.log(v0 + tau2[:, None]) * mf).sum(axis=1)
-    if reml:
-        return -0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * np.log(sw) - 0.5 * rss
-    return -0.5 * k * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * rss
-
-
-def _score(
-    tau2: NDArray[np.float64],
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    reml: bool,
-) -> NDArray[np.float64]:
-    """Twice the derivative of the (restricted) log-likelihood in tau^2.
-
-    ``Y'PPY - tr(P)`` for REML and ``Y'PPY - tr(W)`` for ML (Viechtbauer 2005,
-    J Educ Behav Stat 30:261, eqs. 9 and 13); positive below the estimate.
-    """
-    w, sw, r = _wsums(tau2, y0, v0, mf)
-    w2 = w * w
-    s2 = w2.sum(axis=1)
-    ypp = (w2 * r * r).sum(axis=1)
-    return ypp - (sw - s2 / sw) if reml else ypp - sw
 
 
 def _score_parts(
@@ -582,7 +539,7 @@ def _likelihood_root(
 def _ll0_gain(
     tau2: NDArray[np.float64], y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64], reml: bool
 ) -> NDArray[np.float64]:
-    """``ll(0) - ll(tau2)`` of the (restricted) log-likelihood (:func:`_loglik`), per row.
+    """``ll(0) - ll(tau2)`` of the (restricted) log-likelihood of metafor ``rma.uni``, per row.
 
     ``= (sum log((v_i + tau2)/v_i) + [log s_1(tau2) - log s_1(0)] + Q(tau2) - Q(0)) / 2``
     (the bracket for REML only), with one logarithm per row: the product of the
@@ -602,17 +559,6 @@ def _ll0_gain(
         logs[bad] = (np.log1p(tau2[bad, None] * w0[bad]).sum(axis=1)
                      + (np.log(s1[bad] / s0[bad]) if reml else 0.0))
     return 0.5 * (logs + dq)
-
-
-def _fisher_scoring(
-    y: ArrayLike,
-    v: ArrayLike,
-    mask: ArrayLike | None,
-    reml: bool,
-    tol: float,
-    max_iter: int,
-) -> IterativeFit:
-    return _likelihood_fit(*_prepare(y, v, mask), reml, tol, max_iter, stacklevel=4)
 
 
 def _likelihood_fit(
@@ -675,7 +621,7 @@ def reml(
     >>> bool(fit.converged[0]), round(float(fit.tau2[0]), 6)
     (True, 0.01719)
     """
-    return _fisher_scoring(y, v, mask, True, tol, max_iter)
+    return _likelihood_fit(*_prepare(y, v, mask), True, tol, max_iter, stacklevel=3)
 
 
 def ml(
@@ -697,7 +643,7 @@ def ml(
     >>> bool(fit.converged[0]), round(float(fit.tau2[0]), 6)
     (True, 0.0031)
     """
-    return _fisher_scoring(y, v, mask, False, tol, max_iter)
+    return _likelihood_fit(*_prepare(y, v, mask), False, tol, max_iter, stacklevel=3)
 
 
 # ---------------------------------------------------------------------------
@@ -781,12 +727,6 @@ def _solve_q(
     return root, n_iter, conv
 
 
-def _q_root_estimator(
-    y: ArrayLike, v: ArrayLike, mask: ArrayLike | None, tol: float, max_iter: int
-) -> IterativeFit:
-    return _q_root_fit(*_prepare(y, v, mask), tol, max_iter)
-
-
 def _q_root_fit(
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
@@ -833,7 +773,7 @@ def pm(
     >>> round(float(fit.tau2[0]), 6)
     0.016943
     """
-    return _q_root_estimator(y, v, mask, tol, max_iter)
+    return _q_root_fit(*_prepare(y, v, mask), tol, max_iter)
 
 
 def eb(
@@ -861,7 +801,7 @@ def eb(
     >>> round(float(fit.tau2[0]), 6)
     0.016943
     """
-    return _q_root_estimator(y, v, mask, tol, max_iter)
+    return _q_root_fit(*_prepare(y, v, mask), tol, max_iter)
 
 
 def estimate(
@@ -884,18 +824,8 @@ def estimate(
     >>> round(float(fit.tau2[0]), 6), int(fit.n_iter[0]), bool(fit.converged[0])
     (0.017143, 0, True)
     """
-    closed = {"DL": dl, "HE": he, "HS": hs, "SJ": sj}
-    iterative = {"REML": reml, "ML": ml, "PM": pm, "EB": eb}
-    if method == "FE":
-        n = np.atleast_2d(np.asarray(y)).shape[0]
-        return IterativeFit(np.zeros(n), np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
-    if method in closed:
-        t = closed[method](y, v, mask)
-        return IterativeFit(t, np.zeros(t.shape[0], dtype=np.int64), np.ones(t.shape[0], dtype=bool))
-    if method in iterative:
-        return _estimate_prepared(method, *_prepare(y, v, mask), tol, max_iter, stacklevel=3)
     check_choice("method", method, POOLING_METHODS)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _estimate_prepared(method, *_prepare(y, v, mask), tol, max_iter, stacklevel=3)
 
 
 def _estimate_prepared(
@@ -908,12 +838,17 @@ def _estimate_prepared(
     max_iter: int,
     stacklevel: int,
 ) -> IterativeFit:
-    """:func:`estimate` on arrays already passed through :func:`_prepare` (no copies)."""
+    """:func:`estimate` on arrays already passed through :func:`_prepare` (``method`` already checked)."""
     if method in ("REML", "ML"):
         return _likelihood_fit(y0, v0, mf, k, method == "REML", tol, max_iter, stacklevel + 1)
     if method in ("PM", "EB"):
         return _q_root_fit(y0, v0, mf, k, tol, max_iter)
-    return estimate(method, y0, v0, mf.astype(bool), tol=tol, max_iter=max_iter)
+    n = y0.shape[0]
+    if method == "FE":
+        t = np.zeros(n)
+    else:
+        t = {"DL": dl, "HE": he, "HS": hs, "SJ": sj}[method](y0, v0, mf.astype(bool))
+    return IterativeFit(t, np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
 
 
 def q_profile_ci(

@@ -13,7 +13,6 @@ and content of the grid so that the check cannot quietly shrink.
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from collections import Counter
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evidence import options
+from evidence import options, pooling
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
 from conftest import load_reference
 
@@ -228,10 +227,6 @@ def _check_warnings(caught: list[warnings.WarningMessage], fit: dict[str, Any]) 
     return problems
 
 
-def _pooling() -> Any:
-    return importlib.import_module("evidence.pooling")
-
-
 def _fit_id(case: dict[str, Any], fit: dict[str, Any], *parts: str) -> str:
     suffix = "" if fit["alpha"] == 0.05 else f"-alpha{fit['alpha']:g}"
     return "-".join((case["id"], *parts)) + suffix
@@ -394,7 +389,6 @@ def test_required_datasets_are_present() -> None:
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("case", "fit"), _yivi_params())
 def test_meta_analysis_matches_metafor(case: dict[str, Any], fit: dict[str, Any]) -> None:
-    pooling = _pooling()
     method = METHOD_FROM_METAFOR[fit["method"]]
     test = TEST_FROM_METAFOR[fit["test"]]
     with warnings.catch_warnings(record=True) as caught:
@@ -416,7 +410,6 @@ def test_meta_analysis_matches_metafor(case: dict[str, Any], fit: dict[str, Any]
 @pytest.mark.parametrize("test", options.TESTS)
 def test_meta_analysis_many_matches_metafor(method: str, test: str) -> None:
     """The batch path on all yi/vi cases at once (NaN-padded to the largest k)."""
-    pooling = _pooling()
     cases = REF["yivi_cases"]
     kmax = max(c["k"] for c in cases)
     Y = np.full((len(cases), kmax), np.nan)
@@ -447,7 +440,6 @@ def test_meta_analysis_many_matches_metafor(method: str, test: str) -> None:
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("case", "fit"), _twobytwo_params())
 def test_meta_analysis_2x2_matches_metafor(case: dict[str, Any], fit: dict[str, Any]) -> None:
-    pooling = _pooling()
     kwargs = _twobytwo_options(fit)
     kwargs["alpha"] = fit["alpha"]
     with warnings.catch_warnings(record=True) as caught:

@@ -185,6 +185,8 @@ def test_single_study(method: str) -> None:
     assert res.q_pvalue == 1.0 and res.i2 == 0.0 and res.h2 == 1.0
     assert np.isnan(res.tau2_ci_low) and np.isnan(res.tau2_ci_high)
     assert (res.pi_low, res.pi_high) == (res.ci_low, res.ci_high)
+    if method != "FE":
+        assert "no interval with k = 1" in res.summary() and "nan" not in res.summary()
 
 
 def test_single_study_knha_falls_back_to_z_with_warning() -> None:
@@ -240,6 +242,16 @@ def test_nonconvergence_warns_and_falls_back_to_dl() -> None:
     assert "did not converge" in res.summary()
 
 
+def test_q_profile_nonconvergence_warns() -> None:
+    # DL itself does not iterate: the warning is about the tau2 interval alone
+    with pytest.warns(ConvergenceWarning, match=r"Q-profile interval for tau2 did not converge.*max_iter=1"):
+        res = meta_analysis(Y4, V4, method="DL", max_iter=1)
+    assert res.converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        meta_analysis(Y4, V4, method="DL")
+
+
 def test_nonconvergence_in_batch_names_rows() -> None:
     Y = np.array([[0.1, 0.3, 0.5, -0.2], [0.1, 0.12, 0.11, 0.09]])
     V = np.array([[0.01, 0.02, 0.04, 0.01], [0.05, 0.04, 0.06, 0.05]])
@@ -277,6 +289,14 @@ def test_large_k_smoke() -> None:
 # ---------------------------------------------------------------------------
 # result objects
 # ---------------------------------------------------------------------------
+
+
+def test_pooled_fields_are_shared_by_every_result() -> None:
+    from evidence.results import POOLED_FIELDS, MetaAnalysis2x2Result, MetaAnalysisBatch, MetaAnalysisResult
+
+    assert POOLED_FIELDS == SCALARS + ("converged", "n_iter")
+    for cls in (MetaAnalysisResult, MetaAnalysisBatch, MetaAnalysis2x2Result):
+        assert set(POOLED_FIELDS) <= {f.name for f in dataclasses.fields(cls)}, cls.__name__
 
 
 def test_result_is_frozen_and_prints() -> None:
@@ -425,6 +445,33 @@ def test_peto_by_hand() -> None:
     q = ((A - E) ** 2 / Vh).sum() - (A - E).sum() ** 2 / Vh.sum()
     assert res.q == pytest.approx(q, rel=RTOL_EXACT)
     assert res.estimate == pytest.approx(np.exp(beta), rel=RTOL_EXACT)
+
+
+#: metafor 3.8.1 (R 4.2), the study-level yi/vi of a Peto fit (escalc measure="PETO"):
+#:   d <- data.frame(ai=c(12,8,20,0,0), n1i=c(100,60,150,30,20), ci=c(6,5,9,3,0), n2i=c(100,70,140,40,25))
+#:   r <- rma.peto(ai=ai, n1i=n1i, ci=ci, n2i=n2i, data=d, add=1/2, to="only0", drop00=FALSE)
+#:   sprintf("%.17g", r$yi); sprintf("%.17g", r$vi)
+#: (drop00=TRUE gives the first four and NA for the double-zero table.)
+PETO_TABLES = ([12, 8, 20, 0, 0], [100, 60, 150, 30, 20], [6, 5, 9, 3, 0], [100, 70, 140, 40, 25])
+METAFOR_PETO_YI = [0.72893772893772901, 0.68253968253968256, 0.76455026455026442, -1.3012449669088724,
+                   0.21520146520146527]
+METAFOR_PETO_VI = [0.242979242979243, 0.34126984126984128, 0.15291005291005288, 1.0646549729254409,
+                   4.0457875457875456]
+
+
+def test_peto_study_effects_are_petos_one_step_log_odds_ratios_like_metafor() -> None:
+    kept = meta_analysis_2x2(*PETO_TABLES, method="Peto", double_zero="keep")
+    np.testing.assert_allclose(kept.yi, METAFOR_PETO_YI, rtol=1e-12)
+    np.testing.assert_allclose(kept.vi, METAFOR_PETO_VI, rtol=1e-12)
+    with pytest.warns(ZeroCellWarning):
+        dropped = meta_analysis_2x2(*PETO_TABLES, method="Peto")
+    np.testing.assert_allclose(dropped.yi, METAFOR_PETO_YI[:4], rtol=1e-12)
+    # by hand, table 4 after adding 0.5 to every cell: (a - E) / V
+    a, b, c, d = 0.5, 30.5, 3.5, 37.5
+    n1, n2, N = a + b, c + d, a + b + c + d
+    V = (a + c) * (b + d) * n1 * n2 / (N**2 * (N - 1))
+    assert dropped.yi[3] == pytest.approx((a - (a + c) * n1 / N) / V, rel=RTOL_EXACT)
+    assert dropped.vi[3] == pytest.approx(1 / V, rel=RTOL_EXACT)
 
 
 def test_inverse_variance_2x2_equals_meta_analysis_on_log_odds_ratios() -> None:
