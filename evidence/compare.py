@@ -34,15 +34,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._results import ResultMixin, fmt
-from evidence._validation import (
-    as_float_array,
-    check_alpha,
-    check_choice,
-    check_finite,
-    check_positive_variances,
-    check_same_length,
-)
+from evidence._validation import check_alpha, check_choice
+from evidence.metareg import _check_inputs, meta_regression
 from evidence.options import POOLING_METHODS, SUBGROUP_TAU2, TESTS
+from evidence.pooling import meta_analysis
+from evidence.published import se_from_ci
+from evidence.tau2 import q_statistic
 
 __all__ = ["OddsRatioComparison", "SubgroupResult", "compare_odds_ratios", "subgroup_analysis"]
 
@@ -141,15 +138,7 @@ def _se_of(name: str, or_: float, se: Any, ci: Any, ci_alpha: float) -> tuple[fl
         raise ValueError(f"ci{name}={ci!r} must be a pair (low, high) on the odds-ratio scale.") from None
     lo = _positive(f"ci{name}[0]", lo)
     hi = _positive(f"ci{name}[1]", hi)
-    try:
-        from evidence.published import se_from_ci
-    except ImportError:  # pragma: no cover - evidence.published is part of the package
-        se_from_ci = None
-    if se_from_ci is not None:
-        return float(se_from_ci(or_, lo, hi, alpha=ci_alpha, scale="log").se), "ci"
-    if not lo < hi:  # pragma: no cover
-        raise ValueError(f"ci{name}={ci!r}: the lower limit must be below the upper limit.")
-    return (math.log(hi) - math.log(lo)) / (2 * stats.norm.isf(ci_alpha / 2)), "ci"  # pragma: no cover
+    return float(se_from_ci(or_, lo, hi, alpha=ci_alpha, scale="log").se), "ci"
 
 
 def compare_odds_ratios(
@@ -203,6 +192,8 @@ def compare_odds_ratios(
     """
     a = check_alpha(alpha)
     ca = check_alpha(ci_alpha, "ci_alpha")
+    if isinstance(labels, str) or len(labels) != 2:
+        raise ValueError(f"labels={labels!r} must name the two odds ratios, e.g. ('boys', 'girls').")
     o1 = _positive("or1", or1)
     o2 = _positive("or2", or2)
     s1, src1 = _se_of("1", o1, se1, ci1, ca)
@@ -211,8 +202,6 @@ def compare_odds_ratios(
     se = math.sqrt(s1 * s1 + s2 * s2)
     zval = d / se
     crit = float(stats.norm.isf(a / 2))
-    if len(labels) != 2:
-        raise ValueError(f"labels={labels!r} must name the two odds ratios, e.g. ('boys', 'girls').")
     return OddsRatioComparison(
         ratio=math.exp(d),
         log_ratio=d,
@@ -366,14 +355,7 @@ def subgroup_analysis(
     >>> res.levels, round(res.q_between, 3)
     (('a', 'b'), 26.984)
     """
-    from evidence.metareg import meta_regression
-    from evidence.pooling import meta_analysis
-
-    y = as_float_array("yi", yi)
-    v = as_float_array("vi", vi)
-    check_same_length(yi=y, vi=v)
-    check_finite("yi", y)
-    check_positive_variances("vi", v)
+    y, v = _check_inputs(yi, vi, what="subgroup_analysis")
     check_choice("method", method, POOLING_METHODS)
     check_choice("tau2", tau2, SUBGROUP_TAU2)
     check_choice("test", test, TESTS)
@@ -414,10 +396,7 @@ def subgroup_analysis(
                 for lv in levels]
         est = np.array([f.estimate for f in fits])
         se = np.array([f.se for f in fits])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = 1.0 / se**2
-            bw = float((w * est).sum() / w.sum())
-            qb = float((w * (est - bw) ** 2).sum())
+        qb = float(q_statistic(est[None, :], (se**2)[None, :])[0])
         return SubgroupResult(
             levels=tuple(levels),
             estimate=est,
@@ -438,9 +417,11 @@ def subgroup_analysis(
             alpha=a,
         )
     factor = pd.DataFrame({"group": pd.Categorical(gs, categories=levels)})
+    full = meta_regression(y, v, factor, method=method, test=test, alpha=a, intercept=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # knha with FE: the pooling module's warning is not repeated
-        full = meta_regression(y, v, factor, method=method, test=test, alpha=a, intercept=True)
+        # the cell-means parametrisation spans the same columns: the same tau^2, and any
+        # warning of its fit has just been given by the fit above
+        warnings.simplefilter("ignore")
         cells = meta_regression(y, v, factor, method=method, test=test, alpha=a, intercept=False)
     return SubgroupResult(
         levels=tuple(levels),

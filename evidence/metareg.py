@@ -230,14 +230,9 @@ class ModsFit(NamedTuple):
 def _prepare(
     y: ArrayLike, v: ArrayLike, X: ArrayLike, mask: ArrayLike | None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """Neutralise absent entries (y = 0, v = 1, weight 0); X stays (k, p) or (n, k, p)."""
-    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    v = np.atleast_2d(np.asarray(v, dtype=np.float64))
-    X = np.asarray(X, dtype=np.float64)
-    m = np.ones(y.shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, dtype=bool))
-    y0 = np.where(m, y, 0.0)
-    v0 = np.where(m, v, 1.0)
-    return y0, v0, X, m.astype(np.float64), m.sum(axis=1).astype(np.int64)
+    """:func:`evidence.tau2._prepare` (absent entries y = 0, v = 1, weight 0); X stays (k, p) or (n, k, p)."""
+    y0, v0, mf, k = _tau2._prepare(y, v, mask)
+    return y0, v0, np.asarray(X, dtype=np.float64), mf, k
 
 
 def _take(X: NDArray[np.float64], idx: Any) -> NDArray[np.float64]:
@@ -464,6 +459,7 @@ def tau2_mods(
     >>> tau2.round(5).tolist(), converged.tolist()
     ([0.044, 0.053], [True, True])
     """
+    check_choice("method", method, POOLING_METHODS)
     y0, v0, Xb, mf, k = _prepare(y, v, X, mask)
     n, p = y0.shape[0], Xb.shape[-1]
     zeros = np.zeros(n)
@@ -493,8 +489,6 @@ def tau2_mods(
         if method in ("PM", "EB"):
             return _pm_root(y0, v0, Xb, mf, k, tol, max_iter)
     reml = method == "REML"
-    if method not in ("REML", "ML"):
-        check_choice("method", method, POOLING_METHODS)
     tau2 = np.maximum(0.0, np.nan_to_num(he, nan=0.0))
     scale = (v0 * mf).sum(axis=1) / k
     conv = np.zeros(n, dtype=bool)
@@ -594,6 +588,7 @@ def fit_mods(
     >>> fit.beta.round(2).tolist()
     [[0.0, 0.16], [0.07, 0.11]]
     """
+    check_choice("test", test, TESTS)
     y0, v0, Xb, mf, k = _prepare(y, v, X, mask)
     n, p = y0.shape[0], Xb.shape[-1]
     t = np.broadcast_to(np.asarray(tau2, dtype=np.float64), (n,))
@@ -756,36 +751,60 @@ class MetaRegressionResult(ResultMixin):
     __str__ = __repr__
 
 
-def _check_inputs(yi: ArrayLike, vi: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _check_inputs(
+    yi: ArrayLike, vi: ArrayLike, *, min_k: int = 1, what: str = "meta_regression"
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``yi`` and ``vi`` as float arrays: equal length, finite, variances > 0, at least ``min_k`` studies.
+
+    The one check of effect sizes and variances used by :mod:`evidence.metareg`,
+    :mod:`evidence.compare`, :mod:`evidence.sensitivity` and :mod:`evidence.small_study`.
+    """
     y = as_float_array("yi", yi)
     v = as_float_array("vi", vi)
-    check_same_length(yi=y, vi=v)
+    k = check_same_length(yi=y, vi=v)
     check_finite("yi", y)
     check_positive_variances("vi", v)
+    if k < min_k:
+        raise ValueError(
+            f"{what} needs at least {min_k} stud{'y' if min_k == 1 else 'ies'}; got yi with "
+            f"{k} value{'s' if k != 1 else ''}."
+        )
     return y, v
 
 
-def _r2(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64], tau2: float, method: str, intercept: bool) -> float:
-    k, p = X.shape
+def _wald(
+    beta: NDArray[np.float64], se: NDArray[np.float64], df: float | None, alpha: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Statistic ``beta/se``, two-sided p-value and ``1 - alpha`` Wald interval.
+
+    Normal reference when ``df`` is None, else t with ``df`` degrees of freedom
+    (metafor ``rma.uni``, ``test="z"`` / ``test="knha"``).
+    """
+    dist = stats.norm if df is None else stats.t(df)
+    crit = dist.isf(alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
+    return stat, 2 * dist.sf(np.abs(stat)), beta - crit * se, beta + crit * se
+
+
+def _r2(
+    y: NDArray[np.float64], v: NDArray[np.float64], qe: float, tau2: float, method: str, p: int, intercept: bool
+) -> float:
+    """Pseudo-R^2 in percent, as metafor ``rma.uni`` (see :class:`MetaRegressionResult`)."""
+    k = len(y)
     if not intercept or p < 2:
         return float("nan")
     if method == "FE":
-        # metafor: summary(lm(yi ~ X, weights = 1/vi))$adj.r.squared, truncated at 0
-        w = 1.0 / v
-        if np.var(y) == 0:
+        # metafor: summary(lm(yi ~ X, weights = 1/vi))$adj.r.squared, truncated at 0, where
+        # RSS is QE and TSS is Cochran's Q of the intercept-only model
+        tss = float(_tau2.q_statistic(y[None, :], v[None, :])[0])
+        if tss == 0.0:
             return 0.0
-        beta = np.linalg.lstsq(X * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
-        rss = float((w * (y - X @ beta) ** 2).sum())
-        mw = float((w * y).sum() / w.sum())
-        tss = float((w * (y - mw) ** 2).sum())
-        r2 = 1.0 - rss / tss
-        adj = 1.0 - (1.0 - r2) * (k - 1) / (k - p)
+        adj = 1.0 - (qe / tss) * (k - 1) / (k - p)
         return max(0.0, 100.0 * adj)
-    from evidence import tau2 as tau2_kernels
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit0 = tau2_kernels.estimate(method, y[None, :], v[None, :])
+        fit0 = _tau2.estimate(method, y[None, :], v[None, :])
     t0 = float(fit0.tau2[0])
     if t0 == 0.0:
         return 0.0
@@ -876,38 +895,29 @@ def meta_regression(
     y0, v0, Xb, mf, kk = _prepare(y[None, :], v[None, :], X, None)
     qe, qep, i2, h2 = _heterogeneity(y0, v0, Xb, mf, kk, tau2, method == "FE")
     m = len(btt)
-    if test == "knha":
-        df = k - p
-        crit = stats.t.isf(a / 2, df)
-        pval = 2 * stats.t.sf(np.abs(fit.stat[0]), df)
-        qmp = float(stats.f.sf(fit.qm[0], m, df))
-        qm_df2: int | None = df
-    else:
-        df = None
-        crit = stats.norm.isf(a / 2)
-        pval = 2 * stats.norm.sf(np.abs(fit.stat[0]))
-        qmp = float(stats.chi2.sf(fit.qm[0], m))
-        qm_df2 = None
+    df = k - p if test == "knha" else None
+    qmp = float(stats.chi2.sf(fit.qm[0], m) if df is None else stats.f.sf(fit.qm[0], m, df))
     beta, se = fit.beta[0], fit.se[0]
+    stat, pval, ci_low, ci_high = _wald(beta, se, df, a)
     return MetaRegressionResult(
         names=names,
         estimate=beta,
         se=se,
-        statistic=fit.stat[0],
+        statistic=stat,
         p_value=pval,
-        ci_low=beta - crit * se,
-        ci_high=beta + crit * se,
+        ci_low=ci_low,
+        ci_high=ci_high,
         vcov=fit.vb[0],
         tau2=float(tau2[0]),
         i2=float(i2[0]),
         h2=float(h2[0]),
-        r2=_r2(y, v, X, float(tau2[0]), method, intercept),
+        r2=_r2(y, v, float(qe[0]), float(tau2[0]), method, p, intercept),
         qe=float(qe[0]),
         qe_df=k - p,
         qe_pvalue=float(qep[0]),
         qm=float(fit.qm[0]),
         qm_df=m,
-        qm_df2=qm_df2,
+        qm_df2=df,
         qm_pvalue=qmp,
         k=k,
         p=p,

@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._validation import as_float_array, check_alpha, check_choice, check_counts, check_same_length
-from evidence.options import FOREST_COLUMNS, GOSH_KINDS
+from evidence.options import FOREST_COLUMNS, GOSH_KINDS, POOLING_METHODS
 from evidence.small_study import FunnelData, TrimFillResult, funnel_data
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,24 +134,27 @@ def _fmt_num(x: float, digits: int, ratio: bool = False) -> str:
 # --------------------------------------------------------------------------- #
 # forest
 # --------------------------------------------------------------------------- #
-def _rows_from_result(res: Any, ratio_scale: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Study rows and pooled summaries of a meta-analysis result, on the analysis scale."""
-    alpha = float(res.alpha)
-    z = stats.norm.isf(alpha / 2)
-    yi = np.asarray(res.yi, float)
-    se = np.sqrt(np.asarray(res.vi, float))
+def _rows_from_result(res: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Study rows and pooled summaries of a meta-analysis result, on the analysis scale.
+
+    Read from the result's ``summary_frame()`` (study, pooled and prediction rows);
+    a 2x2 result's frame is on the odds-ratio scale and is taken back to logs.
+    """
+    frame = res.summary_frame()
+    vals = frame[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float)
+    if hasattr(res, "log_estimate"):  # 2x2 result: summary_frame() holds odds ratios
+        vals = np.log(vals)
+    kind = frame["kind"].to_numpy()
+    st = kind == "study"
     studies = pd.DataFrame({
-        "label": list(res.labels), "estimate": yi, "ci_low": yi - z * se,
-        "ci_high": yi + z * se, "weight": np.asarray(res.weights, float),
+        "label": list(res.labels), "estimate": vals[st, 0], "ci_low": vals[st, 1],
+        "ci_high": vals[st, 2], "weight": frame["weight"].to_numpy(dtype=float)[st],
     })
-    if hasattr(res, "log_estimate"):  # 2x2 result: pooled values on the ratio scale
-        pooled = (float(res.log_estimate), float(np.log(res.ci_low)), float(np.log(res.ci_high)))
-        pi = (float(np.log(res.pi_low)), float(np.log(res.pi_high)))
-    else:
-        pooled = (float(res.estimate), float(res.ci_low), float(res.ci_high))
-        pi = (float(res.pi_low), float(res.pi_high))
-    info = {"pooled": pooled, "pi": pi, "alpha": alpha, "method": res.method, "test": res.test,
-            "yi": yi, "vi": np.asarray(res.vi, float), "tau2": float(res.tau2)}
+    pooled = tuple(float(x) for x in vals[kind == "pooled"][0])
+    pi = tuple(float(x) for x in vals[kind == "prediction"][0, 1:])
+    info = {"pooled": pooled, "pi": pi, "alpha": float(res.alpha), "method": res.method,
+            "test": res.test, "yi": np.asarray(res.yi, float), "vi": np.asarray(res.vi, float),
+            "tau2": float(res.tau2)}
     return studies, info
 
 
@@ -307,7 +310,7 @@ def forest(
         if counts is None and all(c in studies.columns for c in COUNT_COLUMNS):
             counts = studies[list(COUNT_COLUMNS)]
     elif hasattr(result_or_frame, "yi") and hasattr(result_or_frame, "weights"):
-        studies, info = _rows_from_result(result_or_frame, ratio_scale)
+        studies, info = _rows_from_result(result_or_frame)
         alpha = info["alpha"]
     else:
         raise TypeError(
@@ -358,7 +361,7 @@ def forest(
             if info is not None:
                 from evidence.pooling import meta_analysis
 
-                if info["method"] not in ("FE", "DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"):
+                if info["method"] not in POOLING_METHODS:
                     raise ValueError(
                         f"subgroup diamonds are pooled from yi/vi and cannot use method="
                         f"{info['method']!r}; pool each subgroup with meta_analysis_2x2 and pass a "
@@ -750,8 +753,15 @@ def labbe(
     if len(lab) != k:
         raise ValueError(f"labels has {len(lab)} entries but there are {k} studies.")
     w = n1 + n2 if weights is None else as_float_array("weights", weights)
-    if len(w) != k or np.any(~(w > 0)):
-        raise ValueError("weights must be positive, one per study.")
+    if len(w) != k:
+        raise ValueError(f"weights has {len(w)} entries but there are {k} studies; give one per study.")
+    bad = ~(w > 0) | ~np.isfinite(w)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"weights has the value {float(w[i])!r} at study {i} ({lab[i]!r}); weights must be "
+            f"finite and > 0."
+        )
     p1, p0 = a / n1, c / n2
     size = 30 + 400 * w / w.max()
     ax, fig = _axes(ax, (5.5, 5.5))
@@ -784,7 +794,7 @@ def radial(
     vi: Optional[ArrayLike] = None,
     *,
     method: str = "FE",
-    alpha: float = 0.05,
+    alpha: Optional[float] = None,
     labels: Optional[Sequence[str]] = None,
     ax: Optional["Axes"] = None,
 ) -> PlotResult:
@@ -798,14 +808,15 @@ def radial(
     Parameters
     ----------
     result_or_yi : MetaAnalysisResult or array_like
-        A result (its ``tau2``, ``estimate`` and ``alpha`` are used) or ``yi``.
+        A result (its ``tau2`` and ``estimate`` are used) or ``yi``.
     vi : array_like, optional
         Sampling variances when ``yi`` is given.
     method : str, default "FE"
         tau^2 estimator when ``yi`` is given (metafor's radial plots are
         usually of a common-effect model).
-    alpha : float, default 0.05
-        Level of the band when ``yi`` is given.
+    alpha : float, optional
+        ``1 - alpha`` is the level of the band (default: the result's alpha, or
+        0.05 when ``yi`` is given).
     labels : sequence of str, optional
     ax : matplotlib Axes, optional
 
@@ -830,13 +841,14 @@ def radial(
         v = np.asarray(res.vi, float)
         tau2 = float(res.tau2)
         slope = float(res.log_estimate) if hasattr(res, "log_estimate") else float(res.estimate)
-        alpha = float(res.alpha)
+        alpha = float(res.alpha) if alpha is None else alpha
         lab = list(getattr(res, "labels", [f"Study {i + 1}" for i in range(len(yi))]))
     else:
         from evidence.pooling import meta_analysis
 
         if vi is None:
             raise TypeError("radial() needs vi when given an array of estimates.")
+        alpha = 0.05 if alpha is None else alpha
         res = meta_analysis(result_or_yi, vi, method=method, alpha=alpha)
         yi, v, tau2, slope = np.asarray(res.yi), np.asarray(res.vi), res.tau2, res.estimate
         lab = [f"Study {i + 1}" for i in range(len(yi))]
@@ -866,17 +878,18 @@ def radial(
 # --------------------------------------------------------------------------- #
 # Baujat
 # --------------------------------------------------------------------------- #
-_BAUJAT_X = ("x", "q_contribution", "contribution", "heterogeneity")
-_BAUJAT_Y = ("y", "influence", "influence_on_estimate")
-
-
-def _pick(obj: Any, names: Sequence[str], what: str) -> NDArray[np.float64]:
-    for n in names:
-        if isinstance(obj, pd.DataFrame) and n in obj.columns:
-            return obj[n].to_numpy(dtype=float)
-        if not isinstance(obj, pd.DataFrame) and hasattr(obj, n):
-            return np.asarray(getattr(obj, n), dtype=float)
-    raise ValueError(f"Could not find the {what} coordinates; expected one of {list(names)}.")
+def _pick(obj: Any, name: str) -> NDArray[np.float64]:
+    """Column ``name`` of a DataFrame, or attribute ``name`` of a result object."""
+    if isinstance(obj, pd.DataFrame):
+        if name in obj.columns:
+            return obj[name].to_numpy(dtype=float)
+    elif hasattr(obj, name):
+        return np.asarray(getattr(obj, name), dtype=float)
+    raise ValueError(
+        f"{type(obj).__name__} has no {'column' if isinstance(obj, pd.DataFrame) else 'attribute'} "
+        f"{name!r}; pass the result of the matching evidence.sensitivity function, a DataFrame "
+        f"with that column, or a tuple of two arrays."
+    )
 
 
 def baujat(
@@ -921,8 +934,8 @@ def baujat(
         x, y = as_float_array("x", result[0]), as_float_array("y", result[1])
         lab0 = None
     else:
-        x = _pick(result, _BAUJAT_X, "heterogeneity (x)")
-        y = _pick(result, _BAUJAT_Y, "influence (y)")
+        x = _pick(result, "x")
+        y = _pick(result, "y")
         lab0 = getattr(result, "labels", None)
         if lab0 is None and isinstance(result, pd.DataFrame) and "label" in result.columns:
             lab0 = list(result["label"])
@@ -993,8 +1006,8 @@ def gosh(
     if isinstance(result, tuple) and len(result) == 2:
         est, i2 = as_float_array("estimate", result[0]), as_float_array("i2", result[1])
     else:
-        est = _pick(result, ("estimate", "estimates"), "estimate")
-        i2 = _pick(result, ("i2", "I2"), "I^2")
+        est = _pick(result, "estimate")
+        i2 = _pick(result, "i2")
     check_same_length(estimate=est, i2=i2)
     x = np.exp(est) if ratio_scale else est
     ax, fig = _axes(ax, (6.0, 5.0))

@@ -49,16 +49,10 @@ from scipy import stats
 from evidence import metareg as _mr
 from evidence import tau2 as _tau2
 from evidence._results import ResultMixin, fmt
-from evidence._validation import (
-    as_float_array,
-    check_alpha,
-    check_choice,
-    check_finite,
-    check_positive_variances,
-    check_same_length,
-)
+from evidence._validation import check_alpha, check_choice
 from evidence.exceptions import ConvergenceWarning, DataWarning
 from evidence.options import POOLING_METHODS, TESTS
+from evidence.pooling import _labels, meta_analysis_many
 
 __all__ = [
     "LeaveOneOutResult",
@@ -81,26 +75,6 @@ GOSH_MAX_EXACT: int = 20
 _GOSH_HARD_LIMIT: int = 30
 #: Rows of a GOSH chunk (memory per chunk ~ 10 arrays of chunk_size x k float64).
 GOSH_CHUNK: int = 65536
-
-
-def _inputs(yi: ArrayLike, vi: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    y = as_float_array("yi", yi)
-    v = as_float_array("vi", vi)
-    k = check_same_length(yi=y, vi=v)
-    if k == 0:
-        raise ValueError("yi and vi are empty; at least one study is needed.")
-    check_finite("yi", y)
-    check_positive_variances("vi", v)
-    return y, v
-
-
-def _labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
-    if labels is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
-    labs = tuple(str(x) for x in labels)
-    if len(labs) != k:
-        raise ValueError(f"labels has {len(labs)} entries but there are {k} studies; they must agree.")
-    return labs
 
 
 def _need_two(k: int, what: str) -> None:
@@ -245,12 +219,10 @@ def leave_one_out(
     >>> res.estimate.round(3).tolist()
     [0.646, 0.577, 0.498, 0.252]
     """
-    from evidence.pooling import meta_analysis_many
-
-    y, v = _inputs(yi, vi)
+    y, v = _mr._check_inputs(yi, vi, what="leave_one_out")
     k = len(y)
     _need_two(k, "leave_one_out")
-    labs = _labels(labels, k)
+    labs = tuple(_labels(labels, k))
     Y = np.tile(y, (k, 1))
     V = np.tile(v, (k, 1))
     np.fill_diagonal(Y, np.nan)
@@ -310,8 +282,6 @@ def cumulative(
     >>> res.estimate.round(4).tolist()
     [0.1, 0.1667, 0.2143]
     """
-    from evidence.pooling import meta_analysis_many
-
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame with one row per study; got {type(data).__name__}.")
     cols = [str(c) for c in data.columns]
@@ -320,7 +290,9 @@ def cumulative(
             raise ValueError(
                 f"{arg}={col!r} is not a column of data; the columns are {', '.join(repr(c) for c in cols)}."
             )
-    y, v = _inputs(data[yi].to_numpy(dtype=np.float64), data[vi].to_numpy(dtype=np.float64))
+    y, v = _mr._check_inputs(
+        data[yi].to_numpy(dtype=np.float64), data[vi].to_numpy(dtype=np.float64), what="cumulative"
+    )
     k = len(y)
     if order_by is None:
         order = np.arange(k)
@@ -368,8 +340,11 @@ class _Deletion:
         test: str,
     ) -> None:
         k, p = X.shape
-        if k - 1 <= p - 1 or k < 2:
-            raise ValueError(f"case deletion needs k > p + 1 studies; got k={k}, p={p}.")
+        if k <= p:
+            raise ValueError(
+                f"case deletion needs more studies than coefficients: k={k} studies, p={p} "
+                f"coefficients (each deletion fit has k - 1 studies for p coefficients)."
+            )
         # influence.rma.uni: btt defaults to all coefficients (int.incl = FALSE there)
         btt = list(range(p))
         self.btt = btt
@@ -457,7 +432,6 @@ class InfluenceResult(ResultMixin):
     tau2: float
     method: str
     test: str
-    alpha: float
 
     def summary_frame(self) -> pd.DataFrame:
         """One row per study: ``rstudent, dffits, cook_d, cov_r, tau2_del, qe_del, hat, weight, influential``
@@ -488,13 +462,20 @@ class InfluenceResult(ResultMixin):
 
 
 def _model_inputs(
-    yi: ArrayLike, vi: ArrayLike, moderators: Any, intercept: bool, labels: Sequence[Any] | None, method: str, test: str
+    yi: ArrayLike,
+    vi: ArrayLike,
+    moderators: Any,
+    intercept: bool,
+    labels: Sequence[Any] | None,
+    method: str,
+    test: str,
+    what: str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], tuple[str, ...], tuple[str, ...]]:
-    y, v = _inputs(yi, vi)
+    y, v = _mr._check_inputs(yi, vi, what=what)
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     k = len(y)
-    labs = _labels(labels, k)
+    labs = tuple(_labels(labels, k))
     if moderators is None:
         X = np.ones((k, 1))
         names: tuple[str, ...] = ("intercept",)
@@ -551,7 +532,7 @@ def influence(
     >>> int(np.argmax(res.cook_d))
     3
     """
-    y, v, X, names, labs = _model_inputs(yi, vi, moderators, intercept, labels, method, test)
+    y, v, X, names, labs = _model_inputs(yi, vi, moderators, intercept, labels, method, test, "influence")
     k, p = X.shape
     _need_two(k, "influence")
     d = _Deletion(y, v, X, method, test)
@@ -603,7 +584,6 @@ def influence(
         tau2=d.tau2,
         method=method,
         test=test,
-        alpha=0.05,
     )
 
 
@@ -624,7 +604,6 @@ class BaujatResult(ResultMixin):
     y: NDArray[np.float64]
     method: str
     test: str
-    alpha: float
 
     def summary_frame(self) -> pd.DataFrame:
         """One row per study with columns ``x`` and ``y``."""
@@ -660,13 +639,13 @@ def baujat(
     >>> round(float(res.x.sum()), 4)  # Cochran's Q
     21.6837
     """
-    y, v, X, _, labs = _model_inputs(yi, vi, moderators, intercept, labels, method, test)
+    y, v, X, _, labs = _model_inputs(yi, vi, moderators, intercept, labels, method, test, "baujat")
     _need_two(len(y), "baujat")
     d = _Deletion(y, v, X, method, test)
     with np.errstate(divide="ignore", invalid="ignore"):
         yhat = (d.delpred - d.pred_full) ** 2 / d.vdelpred
     xhat = (y - d.pred_full) ** 2 / (d.tau2 + v)
-    return BaujatResult(labels=labs, x=xhat, y=yhat, method=method, test=test, alpha=0.05)
+    return BaujatResult(labels=labs, x=xhat, y=yhat, method=method, test=test)
 
 
 # ---------------------------------------------------------------------------
@@ -765,29 +744,13 @@ def _gosh_chunk(
             warnings.simplefilter("ignore", ConvergenceWarning)
             fit = _tau2.estimate(method, y0, v0, member)
         tau2, conv = fit.tau2, fit.converged
-    w = mf / (v0 + tau2[:, None])
-    sw = w.sum(axis=1)
-    est = (w * y0).sum(axis=1) / sw
-    se = np.sqrt(1.0 / sw)
-    # heterogeneity with fixed-effect weights (metafor QE, I2, H2; i2def = "1")
-    w0 = mf / v0
-    s1 = w0.sum(axis=1)
-    mu0 = (w0 * y0).sum(axis=1) / s1
-    r0 = (y0 - mu0[:, None]) * mf
-    q = np.maximum(0.0, (w0 * r0 * r0).sum(axis=1))
-    df = (k - 1).astype(np.float64)
-    multi = k > 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "FE":
-            i2 = np.maximum(0.0, 100.0 * (q - df) / q)
-            h2 = q / df
-        else:
-            vt = df / (s1 - (w0 * w0).sum(axis=1) / s1)
-            i2 = 100.0 * tau2 / (vt + tau2)
-            h2 = tau2 / vt + 1.0
-    q = np.where(multi, q, 0.0)
-    i2 = np.where(multi, np.nan_to_num(i2, nan=0.0), 0.0)
-    h2 = np.where(multi, h2, 1.0)
+    # pooled estimate and heterogeneity (QE, I2, H2; i2def = "1") by the intercept-only
+    # case of the meta-regression kernels, as the case deletions of influence() use them
+    ones = np.ones((y.shape[0], 1))
+    _, Ainv, beta, _, _ = _mr._wls(tau2, y0, v0, ones, mf)
+    est = beta[:, 0]
+    se = np.sqrt(Ainv[:, 0, 0])
+    q, _, i2, h2 = _mr._heterogeneity(y0, v0, ones, mf, k, tau2, method == "FE")
     return {
         "estimate": est, "se": se, "ci_low": est - z * se, "ci_high": est + z * se,
         "tau2": tau2, "i2": i2, "h2": h2, "q": q, "k": k, "converged": conv,
@@ -834,7 +797,10 @@ def gosh(
     Each subset's tau^2 uses ``method`` and the kernels of :mod:`evidence.tau2`
     (REML and ML: the local maximum metafor's Fisher scoring reaches, with its
     ``ll0check``; see :func:`evidence.tau2.reml`), exactly as
-    :func:`evidence.pooling.meta_analysis_many` fits that subset.  A one-study subset has
+    :func:`evidence.pooling.meta_analysis_many` fits that subset -- except that a
+    subset whose estimator does not converge keeps its last iterate (marked by
+    ``converged``, with one ConvergenceWarning), where ``meta_analysis_many``
+    falls back to DL.  A one-study subset has
     ``tau2 = 0``, ``q = 0``, ``i2 = 0``, ``h2 = 1`` (as metafor).
 
     Divergence from metafor: for ``method="DL"`` metafor's ``gosh()`` takes a
@@ -874,12 +840,12 @@ def gosh(
     """
     from tqdm.auto import tqdm
 
-    y, v = _inputs(yi, vi)
+    y, v = _mr._check_inputs(yi, vi, what="gosh")
     check_choice("method", method, POOLING_METHODS)
     a = check_alpha(alpha)
     k = len(y)
     _need_two(k, "gosh")
-    labs = _labels(labels, k)
+    labs = tuple(_labels(labels, k))
     if isinstance(max_exact, bool) or not isinstance(max_exact, (int, np.integer)) or not 1 <= max_exact <= _GOSH_HARD_LIMIT:
         raise ValueError(f"max_exact={max_exact!r} must be a whole number between 1 and {_GOSH_HARD_LIMIT}.")
     if n_subsets is not None and (

@@ -59,16 +59,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
-from evidence._validation import (
-    as_float_array,
-    check_alpha,
-    check_choice,
-    check_finite,
-    check_positive_variances,
-    check_same_length,
-)
+from evidence._validation import check_alpha, check_choice
 from evidence.exceptions import ConvergenceWarning, DataWarning
-from evidence.metareg import tau2_mods
+from evidence.metareg import _check_inputs, _wald, fit_mods, tau2_mods
 from evidence.options import (
     ALTERNATIVES,
     EGGER_MODELS,
@@ -78,6 +71,7 @@ from evidence.options import (
     TRIMFILL_ESTIMATORS,
     TRIMFILL_SIDES,
 )
+from evidence.pooling import _labels
 
 __all__ = [
     "FunnelData",
@@ -95,34 +89,6 @@ __all__ = [
 
 #: Trim and fill iterations before giving up (metafor ``maxiter = 100``).
 TRIMFILL_MAXITER: int = 100
-
-
-# --------------------------------------------------------------------------- #
-# Validation shared by the public functions
-# --------------------------------------------------------------------------- #
-def _check_yi_vi(
-    yi: ArrayLike, vi: ArrayLike, *, min_k: int, what: str
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    y = as_float_array("yi", yi)
-    v = as_float_array("vi", vi)
-    check_same_length(yi=y, vi=v)
-    check_finite("yi", y)
-    check_positive_variances("vi", v)
-    if len(y) < min_k:
-        raise ValueError(
-            f"{what} needs at least {min_k} studies; got yi with {len(y)} "
-            f"value{'s' if len(y) != 1 else ''}."
-        )
-    return y, v
-
-
-def _check_labels(labels: Optional[Sequence[str]], k: int) -> tuple[str, ...]:
-    if labels is None:
-        return tuple(f"Study {i + 1}" for i in range(k))
-    lab = tuple(str(x) for x in labels)
-    if len(lab) != k:
-        raise ValueError(f"labels has {len(lab)} entries but there are {k} studies.")
-    return lab
 
 
 # --------------------------------------------------------------------------- #
@@ -146,18 +112,16 @@ class _Fit:
 
 def _rma(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64], *,
          method: str, test: str, alpha: float) -> _Fit:
-    """Weighted least squares with estimated tau^2 (metafor ``rma.uni`` with ``mods``).
+    """One fit of the meta-regression kernels of :mod:`evidence.metareg` (metafor ``rma.uni`` with ``mods``).
 
-    tau^2 comes from :func:`evidence.metareg.tau2_mods` (every pooling method,
-    iterations to 1e-12); the coefficients, their covariance and the Knapp-Hartung
-    scaling follow metafor ``rma.uni`` (Viechtbauer 2010, section 3.3).
+    tau^2 from :func:`evidence.metareg.tau2_mods` (every pooling method, iterations
+    to 1e-12; 0 for ``"FE"``), coefficients, covariance and the Knapp-Hartung
+    scaling from :func:`evidence.metareg.fit_mods`, tests and intervals as
+    :func:`evidence.metareg.meta_regression` (Viechtbauer 2010, section 3.3).
     """
     k, p = X.shape
-    if method == "FE":
-        tau2, n_iter, converged = 0.0, 0, True
-    else:
-        t2, it, conv = tau2_mods(y[None, :], v[None, :], X, method=method)
-        tau2, n_iter, converged = float(t2[0]), int(it[0]), bool(conv[0])
+    t2, it, conv = tau2_mods(y[None, :], v[None, :], X, method=method)
+    tau2, n_iter, converged = float(t2[0]), int(it[0]), bool(conv[0])
     if not converged:
         warnings.warn(
             f"The {method} tau^2 estimator did not converge in {n_iter} steps; "
@@ -165,26 +129,13 @@ def _rma(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64],
             ConvergenceWarning,
             stacklevel=3,
         )
+    fit = fit_mods(y[None, :], v[None, :], X, t2, test=test)
+    beta, se = fit.beta[0], fit.se[0]
+    df = float(k - p) if test == "knha" else None
+    stat, pval, ci_low, ci_high = _wald(beta, se, df, alpha)
     w = 1.0 / (v + tau2)
-    XtW = X.T * w
-    vb = np.linalg.inv(XtW @ X)
-    beta = vb @ (XtW @ y)
-    if test == "knha":
-        rss = float(np.sum(w * (y - X @ beta) ** 2))
-        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
-        vb = s2w * vb
-        df = float(k - p)
-        crit = stats.t.isf(alpha / 2, df)
-    else:
-        df = np.inf
-        crit = stats.norm.isf(alpha / 2)
-    se = np.sqrt(np.diag(vb))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
-    dist = stats.t(df) if np.isfinite(df) else stats.norm
-    pval = 2 * dist.sf(np.abs(stat))
-    return _Fit(beta=beta, se=se, vb=vb, tau2=tau2, stat=stat, pval=pval,
-                ci_low=beta - crit * se, ci_high=beta + crit * se, df=df,
+    return _Fit(beta=beta, se=se, vb=fit.vb[0], tau2=tau2, stat=stat, pval=pval,
+                ci_low=ci_low, ci_high=ci_high, df=np.inf if df is None else df,
                 weights=100 * w / w.sum(), n_iter=n_iter, converged=converged)
 
 
@@ -317,7 +268,7 @@ def funnel_data(
     >>> round(float(fd.contour_high[1, -1]), 6)   # contours meet at se = 0
     0.0
     """
-    y, v = _check_yi_vi(yi, vi, min_k=1, what="funnel_data")
+    y, v = _check_inputs(yi, vi, min_k=1, what="funnel_data")
     check_choice("method", method, POOLING_METHODS)
     alpha = check_alpha(alpha)
     ps = tuple(check_alpha(p, "contour_p") for p in contour_p)
@@ -325,7 +276,7 @@ def funnel_data(
         raise ValueError("contour_p is empty; give at least one level, e.g. (0.10, 0.05, 0.01).")
     if int(n_grid) != n_grid or n_grid < 2:
         raise ValueError(f"n_grid={n_grid!r} must be an integer >= 2.")
-    lab = _check_labels(labels, len(y))
+    lab = tuple(_labels(labels, len(y)))
     null = float(null)
     se = np.sqrt(v)
     if estimate is None:
@@ -480,7 +431,7 @@ def egger_test(
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
-    y, v = _check_yi_vi(yi, vi, min_k=3, what="egger_test")
+    y, v = _check_inputs(yi, vi, min_k=3, what="egger_test")
     x = np.sqrt(v) if predictor == "sei" else v
     if np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
         raise ValueError(
@@ -560,7 +511,7 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
     >>> round(res.tau, 4), res.exact, round(res.p_value, 4)
     (0.2, True, 0.8167)
     """
-    y, v = _check_yi_vi(yi, vi, min_k=3, what="begg_test")
+    y, v = _check_inputs(yi, vi, min_k=3, what="begg_test")
     alpha = check_alpha(alpha)
     w = 1.0 / v
     theta = float(np.sum(w * y) / np.sum(w))
@@ -724,8 +675,8 @@ def trim_and_fill(
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
-    y0, v0 = _check_yi_vi(yi, vi, min_k=2, what="trim_and_fill")
-    lab = _check_labels(labels, len(y0))
+    y0, v0 = _check_inputs(yi, vi, min_k=2, what="trim_and_fill")
+    lab = tuple(_labels(labels, len(y0)))
     k = len(y0)
 
     def fit(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64] | None = None) -> _Fit:
@@ -942,7 +893,7 @@ def pet_peese(
     """
     check_choice("alternative", alternative, ALTERNATIVES)
     alpha = check_alpha(alpha)
-    y, v = _check_yi_vi(yi, vi, min_k=3, what="pet_peese")
+    y, v = _check_inputs(yi, vi, min_k=3, what="pet_peese")
     if np.ptp(v) <= 1e-12 * float(v.max()):
         raise ValueError(
             "pet_peese needs studies of different precision; every vi is the same, so the "

@@ -131,3 +131,18 @@ def test_subgroup_bad_input() -> None:
         subgroup_analysis([0.1, 0.2, 0.3, 0.4], [0.1] * 4, ["a", "a", "b", "b"], tau2="shared")
     with pytest.raises(ValueError, match=r"groups has 3 entries but there are 4 studies"):
         subgroup_analysis([0.1, 0.2, 0.3, 0.4], [0.1] * 4, ["a", "a", "b"])
+
+
+def test_compare_odds_ratios_labels_must_be_a_pair() -> None:
+    with pytest.raises(ValueError, match=r"labels='ab' must name the two odds ratios"):
+        compare_odds_ratios(2.0, 1.0, se1=0.2, se2=0.15, labels="ab")
+
+
+def test_subgroup_q_between_is_cochrans_q_of_the_subgroup_estimates() -> None:
+    """Borenstein et al. (2009) ch. 19: Q_between = sum (b_g - b_w)^2 / s_g^2, by hand."""
+    res = subgroup_analysis([0.1, 0.3, 0.5, 1.2, 0.9, 1.1], [0.01, 0.02, 0.04, 0.05, 0.02, 0.03],
+                            ["a", "a", "a", "b", "b", "b"], method="DL")
+    w = 1 / res.se**2
+    bw = (w * res.estimate).sum() / w.sum()
+    assert res.q_between == pytest.approx(float((w * (res.estimate - bw) ** 2).sum()), rel=1e-12)
+    assert res.q_between_pvalue == pytest.approx(stats.chi2.sf(res.q_between, 1), rel=1e-12)

@@ -393,3 +393,17 @@ def test_forest_bad_xlim(xlim: tuple) -> None:
     with pytest.raises((ValueError, TypeError), match="xlim"):
         plots.forest(frame, ratio_scale=True, xlim=xlim)
     plt.close("all")
+
+
+def test_radial_band_level_follows_alpha_given_with_a_result() -> None:
+    res = meta_analysis(BCG_YI, BCG_VI, method="REML")  # alpha 0.05
+    p = plots.radial(res, alpha=0.2)
+    x, lo = one(p.ax, "band_low").get_data()
+    np.testing.assert_allclose(lo, res.estimate * x - stats.norm.isf(0.1))
+    assert p.alpha == 0.2
+    assert plots.radial(res).alpha == res.alpha
+
+
+def test_labbe_bad_weight_names_study() -> None:
+    with pytest.raises(ValueError, match=r"weights has the value -1.0 at study 1 \('B'\)"):
+        plots.labbe([10, 5], [50, 40], [4, 6], [52, 45], weights=[3.0, -1.0], labels=["A", "B"])

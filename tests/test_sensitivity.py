@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from evidence.pooling import meta_analysis
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
@@ -251,7 +252,7 @@ def test_gosh_bcg_all_subsets_match_metafor() -> None:
 
     m = res.membership
     y0, v0, mf, _ = T._prepare(np.where(m, yi, 0.0), np.where(m, vi, 1.0), m)
-    bimodal = (tau2 > 1e-6) & (T._score(np.zeros(len(m)), y0, v0, mf, True) < 0)
+    bimodal = (tau2 > 1e-6) & (T._score_parts(np.zeros(len(m)), y0, v0, mf, True)[0] < 0)
     assert bimodal.sum() >= 13
 
 
@@ -308,3 +309,22 @@ def test_influence_and_baujat_with_knha_at_k2_use_z_for_the_deletion_fits() -> N
     with pytest.warns(DataWarning):
         bj = baujat([1.945, 0.81], [0.218, 0.055], test="knha")
     np.testing.assert_allclose(bj.summary_frame()["y"].to_numpy(), K2_METAFOR_BAUJAT_Y, atol=5e-7)
+
+
+def test_cumulative_knha_first_fit_uses_z_without_warning() -> None:
+    """The one-study fit falls back to z (as metafor cumul); the expected warning is not shown."""
+    yi, vi = [0.5, 0.1, 0.3, 0.8], [0.04, 0.01, 0.02, 0.05]
+    df = pd.DataFrame({"yi": yi, "vi": vi})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = cumulative(df, method="DL", test="knha")
+    z = yi[0] / np.sqrt(vi[0])
+    assert res.statistic[0] == pytest.approx(z, rel=1e-12)
+    assert res.ci_high[0] == pytest.approx(yi[0] + stats.norm.isf(0.025) * np.sqrt(vi[0]), rel=1e-12)
+
+
+def test_case_deletion_needs_more_studies_than_coefficients() -> None:
+    with pytest.raises(ValueError, match=r"case deletion needs more studies than coefficients: k=2 studies, p=2"):
+        influence([0.1, 0.4], [0.01, 0.02], [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"gosh needs at least 1 study; got yi with 0 values"):
+        gosh([], [], progress=False)
