@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,9 +61,7 @@ def _reproduce(args: argparse.Namespace) -> int:
                      encoding="utf-8")
         print(f"JSON written to {p}")
     regressed = [f for f in findings if f.regressed]
-    counts = {}
-    for f in findings:
-        counts[f.verdict] = counts.get(f.verdict, 0) + 1
+    counts = Counter(f.verdict for f in findings)
     print("\n" + ", ".join(f"{v}: {n}" for v, n in counts.items()))
     if regressed:
         print("FAILED: recorded as reproducible but no longer reproduce: "

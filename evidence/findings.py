@@ -49,8 +49,9 @@ import yaml
 from scipy import stats
 
 from evidence import registry as reg
+from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
-from evidence.published import counts_from_percentages, or_to_rr, se_from_ci
+from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
 
 __all__ = [
     "VERDICTS",
@@ -58,6 +59,7 @@ __all__ = [
     "CLAIMS_DIR",
     "SOURCES_DIR",
     "ROUNDING_SLACK",
+    "SIGNIFICANCE_LEVEL",
     "Claim",
     "Finding",
     "CHECKS",
@@ -78,6 +80,8 @@ REPRODUCIBLE: tuple[str, ...] = (REPRODUCED, CONSISTENT)
 
 #: Slack added to half-unit rounding tolerances for binary floating point.
 ROUNDING_SLACK: float = 1e-9
+#: Level at which a printed "significant" / "not significantly different" is tested.
+SIGNIFICANCE_LEVEL: float = 0.05
 
 _ROOT = Path(__file__).resolve().parents[1]
 #: Default ledger folder.
@@ -354,7 +358,8 @@ def _pct_range(p: float, decimals: int) -> tuple[float, float]:
 
 
 def _or_from_pcts(p1: float, p0: float) -> float:
-    return (p1 / (100 - p1)) / (p0 / (100 - p0))
+    """Odds ratio implied by two percentages."""
+    return odds_from_risk(p1 / 100) / odds_from_risk(p0 / 100)
 
 
 def _decimals_of(x: float) -> int:
@@ -430,9 +435,10 @@ def check_percentages_attainable(claim: Claim) -> _Outcome:
                 + ", ".join(f"{100 * k / n1:.1f}%" for k in e1)
                 + f"; {'/'.join(map(str, e0))} of {n0} = "
                 + ", ".join(f"{100 * k / n0:.1f}%" for k in e0))
-    note = ("Counts are not printed; whole counts exist that round to the printed percentages. "
-            f"Registry counts (reconstructed): {r.value('events_exposed')}/{n1} and "
-            f"{r.value('events_comparison')}/{n0}.")
+    held = [(r.value(k), r.q(k).status) for k in ("events_exposed", "events_comparison") if r.value(k) is not None]
+    note = ("Counts are not printed; whole counts exist that round to the printed percentages."
+            + (" Registry counts: " + " and ".join(f"{e}/{n} ({st})" for (e, st), n in zip(held, (n1, n0))) + "."
+               if len(held) == 2 else ""))
     return _Outcome(computed, CONSISTENT, note=note,
                     values=(("candidates_exposed", float(len(e1))), ("candidates_comparison", float(len(e0)))))
 
@@ -444,6 +450,12 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
     on the registry counts, and :func:`evidence.published.counts_from_percentages`
     to show which of the count pairs attainable from the printed percentages
     reproduce the printed OR and interval.
+
+    A match from printed counts is "reproduced".  A match from counts the
+    registry marks ``reconstructed`` is only "consistent within rounding": such
+    counts are back-calculated from rounded percentages (and possibly from the
+    printed OR itself), so the match shows that the printed figures are
+    attainable, not that published data pin them down.
     """
     r = _result(claim.uses[0])
     miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"))
@@ -455,8 +467,8 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
     est_p, lo_p, hi_p = (claim.value(k) for k in ("estimate", "ci_low", "ci_high"))
     d = claim.decimals
     ok = _within(res.estimate, est_p, d) and _within(res.ci_low, lo_p, d) and _within(res.ci_high, hi_p, d)
-    sources = {r.q(k).status for k in ("events_exposed", "events_comparison")}
-    counts_kind = "reconstructed counts " if "reconstructed" in sources else ""
+    statuses = {r.q(k).status for k in ("events_exposed", "n_exposed", "events_comparison", "n_comparison")}
+    counts_kind = "reconstructed counts " if "reconstructed" in statuses else ""
     computed = (f"OR {res.estimate:.2f} ({res.ci_low:.2f}, {res.ci_high:.2f}) from {counts_kind}{e1}/{n1} vs "
                 f"{e0}/{n0}, Woolf {100 * r.ci_level:g}% CI; p = {res.p_value:.1g}")
     notes = []
@@ -473,32 +485,62 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
     if ok and res.ci_low > 1:
         notes.append("The interval excludes 1 (statistically significant), as printed.")
     notes.append(f"Risk ratio from the same counts: {(e1 / n1) / (e0 / n0):.2f}.")
-    if "reconstructed" in sources:
-        notes.append("The event counts are reconstructed (see the registry's method), not printed.")
-    return _Outcome(computed, REPRODUCED if ok else CONTRADICTED, note=" ".join(notes),
+    if "reconstructed" in statuses:
+        notes.append("The counts are reconstructed (see the registry's method), not printed.")
+    verdict = (CONSISTENT if "reconstructed" in statuses else REPRODUCED) if ok else CONTRADICTED
+    return _Outcome(computed, verdict, note=" ".join(notes),
                     values=(("estimate", res.estimate), ("ci_low", res.ci_low), ("ci_high", res.ci_high)))
 
 
-def check_average_odds_ratio(claim: Claim) -> _Outcome:
-    """The average of five study ORs: what the registry holds and the algebraic constraints.
+def _stand_in(r: reg.Result) -> tuple[str, float] | None:
+    """A visible odds ratio for the study of ``r`` when ``r``'s own estimate is missing.
 
-    The five ORs and the averaging method are needed.  Where they are missing,
+    In order: the study's result chosen in :data:`evidence.registry.ONE_PER_STUDY`;
+    its first other odds ratio with an estimate; its first result with both
+    percentages (the OR they imply).  ``None`` when the study has none of these.
+    """
+    if r.value("estimate") is not None and r.measure == "odds_ratio":
+        return r.id, float(r.value("estimate"))
+    study = reg.load_study(r.study, _STATE["studies"])
+    chosen = reg.ONE_PER_STUDY.get(study.id, (None, ""))[0]
+    ors = [x for x in study.results if x.measure == "odds_ratio" and x.value("estimate") is not None]
+    ors.sort(key=lambda x: x.id != chosen)
+    if ors:
+        return ors[0].id, float(ors[0].value("estimate"))
+    for x in study.results:
+        p1, p0 = x.value("pct_exposed"), x.value("pct_comparison")
+        if p1 is not None and p0 is not None:
+            recon = "reconstructed" in (x.q("pct_exposed").status, x.q("pct_comparison").status)
+            return (f"{x.id} (OR implied by {p1:g}% vs {p0:g}%"
+                    + (", a reconstructed rate" if recon else "") + ")", _or_from_pcts(p1, p0))
+    return None
+
+
+def check_average_odds_ratio(claim: Claim) -> _Outcome:
+    """The average of k study ORs: what the registry holds and the algebraic constraints.
+
+    The k ORs and the averaging method are needed.  Where they are missing,
     the constraints a printed average places on the unknown ORs are computed,
-    assuming the Cambridge OR entering the average is the registry's (itself
-    unconfirmed): arithmetic mean -> the others' sum; geometric mean (mean of
-    log ORs) -> the others' product.
+    assuming the OR of the first result in ``uses`` (the Cambridge OR; itself
+    unconfirmed) is the one that entered the average: arithmetic mean -> the
+    others' sum; geometric mean (mean of log ORs) -> the others' product.  For
+    the other studies the odds ratios the registry does hold are listed as
+    candidates (none confirmed as averaged; see :func:`_stand_in`), and the OR
+    the remaining study would need under each mean is computed from them.
     """
     avg = claim.value("average")
     d = claim.decimals or 1
     lo_avg, hi_avg = avg - 0.5 * 10 ** -d, avg + 0.5 * 10 ** -d
     results = [_result(u) for u in claim.uses]
     k = len(results)
-    known = {r.id: r.value("estimate") for r in results}
-    missing = [f"{rid}.estimate (the OR used in the average)" for rid, v in known.items() if v is None]
+    missing = [f"{r.id}.estimate (the OR used in the average)" for r in results
+               if r.value("estimate") is None]
     missing.append("the averaging method (mean of ORs, mean of log ORs, or weighted)")
     missing.append("confirmation of which outcome of each study entered the average")
-    cam = results[0]
-    c = cam.value("estimate")
+    first = results[0]
+    c = first.value("estimate")
+    if c is None:
+        return _Outcome("the anchoring OR is missing", NOT_REPRODUCIBLE, tuple(missing))
     c_half = 0.5 * 10.0 ** -max(_decimals_of(c), 1)
     c_lo, c_hi = c - c_half, c + c_half
     others = k - 1
@@ -508,24 +550,22 @@ def check_average_odds_ratio(claim: Claim) -> _Outcome:
                 f"({s_lo:.2f} to {s_hi:.2f}; mean {(k * avg - c) / others:.2f}); "
                 f"geometric mean {avg:g}: their product is {avg ** k / c:.1f} ({p_lo:.1f} to {p_hi:.1f}; "
                 f"geometric mean {(avg ** k / c) ** (1 / others):.2f})")
-    # candidate values visible in the registry (none confirmed as the ones averaged)
-    cands = []
-    mp = _result("project_metropolitan.offending_age_0_6").value("estimate")
-    ke = _result("mater_university.kinner_externalising").value("estimate")
-    dk = _result("danish_cohort.son_prison_sentence")
-    dk_or = _or_from_pcts(dk.value("pct_exposed"), dk.value("pct_comparison"))
-    cands = [("Project Metropolitan 0-6", mp), ("Kinner externalising", ke),
-             ("Danish cohort implied OR (vs sons of non-offending fathers, from a reconstructed rate)", dk_or)]
+    stand_ins = [(r, _stand_in(r)) for r in results[1:]]
+    cands = [x for _, x in stand_ins if x is not None]
+    without = [reg.load_study(r.study, _STATE["studies"]).name for r, x in stand_ins if x is None]
     csum = c + sum(v for _, v in cands)
     cprod = c * math.prod(v for _, v in cands)
-    note = (
-        f"Visible candidate ORs (none confirmed as averaged): "
-        + ", ".join(f"{n} {v:.2f}" for n, v in cands)
-        + f". With Cambridge {c:.1f}, an arithmetic mean of {avg:g} would need the NLSY79 OR to be "
-        f"{k * avg - csum:.2f} (impossible, ORs are > 0), so these candidates cannot all be the ones "
-        f"averaged arithmetically; a geometric mean would need it to be {avg ** k / cprod:.2f}. "
-        "This is arithmetic on unconfirmed inputs, not a reconstruction."
-    )
+    note = ("Visible candidate ORs (none confirmed as averaged): "
+            + ", ".join(f"{n} {v:.2f}" for n, v in cands) + ".")
+    if len(without) == 1:
+        need_sum, need_prod = k * avg - csum, avg ** k / cprod
+        note += (f" With {first.id} at {c:.{max(_decimals_of(c), 1)}f}, an arithmetic mean of {avg:g} "
+                 f"would need the OR of "
+                 f"{without[0]} to be {need_sum:.2f}"
+                 + (" (impossible, ORs are > 0), so these candidates cannot all be the ones averaged "
+                    "arithmetically" if need_sum <= 0 else "")
+                 + f"; a geometric mean would need it to be {need_prod:.2f}.")
+    note += " This is arithmetic on unconfirmed inputs, not a reconstruction."
     return _Outcome(computed, NOT_REPRODUCIBLE, tuple(missing), note,
                     values=(("sum_others", k * avg - c), ("product_others", avg ** k / c)))
 
@@ -538,18 +578,27 @@ def check_odds_read_as_risk(claim: Claim) -> _Outcome:
     the one study with counts (Cambridge) both are computed.
     """
     r = _result(claim.uses[0])
-    e1, n1, e0, n0 = (r.value(k) for k in ("events_exposed", "n_exposed", "events_comparison", "n_comparison"))
-    orr = odds_ratio(int(e1), int(n1), int(e0), int(n0)).estimate
+    counts = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
+    miss = _missing_of(r, counts)
+    if miss:
+        return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
+    e1, n1, e0, n0 = (int(r.value(k)) for k in counts)
+    orr = odds_ratio(e1, n1, e0, n0).estimate
     rr = (e1 / n1) / (e0 / n0)
     avg = claim.value("odds_ratio")
+    times = claim.value("risk_ratio")
     p0 = e0 / n0
     rr_avg = or_to_rr(avg, p0)
-    computed = (f"Cambridge conviction 19-32: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
-                f"is a RR of {rr_avg:.2f} at the Cambridge baseline risk {100 * p0:.0f}%, and "
+    name = reg.load_study(r.study, _STATE["studies"]).name
+    computed = (f"{r.id}: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
+                f"is a RR of {rr_avg:.2f} at this baseline risk {100 * p0:.0f}%, and "
                 f"approaches {avg:g} only as the baseline risk approaches 0")
-    missing = ("the five studies' ORs and baseline risks (needed to turn the average OR into a risk ratio)",)
-    note = ("'Three times the risk' reads the average odds ratio 3.4 as a risk ratio. For Cambridge alone "
-            f"'about three times the risk' holds (RR {rr:.1f}), but its OR is {orr:.1f}, not 3.")
+    missing = ("every averaged study's OR and baseline risk (needed to turn the average OR into a risk ratio)",)
+    holds = _within(rr, times, claim.decimals)
+    note = (f"'About {times:g} times the risk' reads the average odds ratio {avg:g} as a risk ratio. For "
+            f"{name} alone 'about {times:g} times the risk' {'holds' if holds else 'does not hold'} "
+            f"(RR {rr:.1f}), "
+            f"but its OR is {orr:.1f}, not {times:g}.")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note,
                     values=(("rr_cambridge", rr), ("or_cambridge", orr), ("rr_from_average_or", rr_avg)))
 
@@ -577,25 +626,42 @@ def check_three_times_across_outcomes(claim: Claim) -> _Outcome:
                 parts.append(f"{rid.split('.', 1)[1]} RR {rr:.2f} ({a[0] / b[1]:.2f}-{a[1] / b[0]:.2f})")
             vals.append((rid, rr))
         elif r.measure == "odds_ratio" and r.value("estimate") is not None:
-            parts.append(f"{r.study} pooled OR {r.value('estimate'):g} (adjusted, rigorous studies)")
-    computed = "Cambridge only: " + "; ".join(parts)
+            adj = {True: "adjusted", False: "unadjusted", None: "adjustment not stated"}[r.adjusted]
+            parts.append(f"{r.study} OR {r.value('estimate'):g} ({adj}; {r.outcome})")
+    with_rr = sorted({rid.split(".", 1)[0] for rid, _ in vals})
+    computed = ", ".join(with_rr) + " only: " + "; ".join(parts)
     missing = (
         "risk ratios for mental-health and other outcomes from any study besides Cambridge",
         "group sizes at age 48 for the Cambridge mental-health and life-success comparisons",
         "an average across studies for any outcome other than antisocial behaviour",
     )
-    note = ("The review's own average (OR 3.4) covers antisocial outcomes only and is an odds ratio; "
+    note = ("The review's own average (claim review.average_or) covers antisocial outcomes only and is "
+            "an odds ratio; "
             "for mental health it says there are no other large-scale longitudinal studies. The 2012 "
             "meta-analysis found no association with mental health in the most rigorous studies.")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=tuple(vals))
+
+
+def _group_sizes(r: reg.Result) -> tuple[tuple[int, int], str] | None:
+    """Group sizes for ``r``: its own, else those of the first result of its study with the same
+    exposure and comparison (an upper bound: the groups before attrition); with the result id used."""
+    candidates = [r] + [x for x in reg.load_study(r.study, _STATE["studies"]).results
+                        if x.id != r.id and x.exposure == r.exposure and x.comparison == r.comparison]
+    for x in candidates:
+        n1, n0 = x.value("n_exposed"), x.value("n_comparison")
+        if n1 is not None and n0 is not None:
+            return (int(n1), int(n0)), x.id
+    return None
 
 
 def check_implied_odds_ratio(claim: Claim) -> _Outcome:
     """Odds ratio and risk ratio implied by two printed percentages (group sizes missing).
 
     The range allows for the printed rounding.  Without counts neither the
-    interval nor a significance test can be computed; when the registry has the
-    group sizes, the attainable counts are listed.
+    interval nor a significance test can be computed.  When the registry has
+    group sizes (the result's own, or as upper bounds those of a result of the
+    same study with the same exposure and comparison), the attainable exposed
+    counts are listed (:func:`evidence.published.counts_from_percentages`).
     """
     r = _result(claim.uses[0])
     p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
@@ -608,26 +674,30 @@ def check_implied_odds_ratio(claim: Claim) -> _Outcome:
     missing = tuple(_missing_of(r, ("n_exposed", "n_comparison", "events_exposed", "events_comparison")))
     missing += ("an interval or test statistic for the comparison",)
     note = "Implied by rounded percentages only; not a published OR."
-    if r.study == "cambridge" and r.exposure.startswith("separated"):
-        cam = reg.load_study("cambridge", _STATE["studies"])
-        n_max = cam.sample_value("separated_parental_imprisonment")
-        n0_max = cam.sample_value("no_separation")
-        rec = counts_from_percentages(p1, (1, int(n_max)), p0, (1, int(n0_max)), decimals=d)
+    sizes = _group_sizes(r)
+    if sizes is not None:
+        (n1, n0), where = sizes
+        exact = where == r.id
+        rec = counts_from_percentages(p1, int(n1) if exact else (1, int(n1)),
+                                      p0, int(n0) if exact else (1, int(n0)), decimals=d)
         fr = sorted({(int(x.events_exposed), int(x.n_exposed)) for x in rec.candidates.itertuples()},
                     key=lambda t: t[1])
-        note += (f" At most {n_max} separated boys: attainable exposed counts "
-                 + ", ".join(f"{k}/{n}" for k, n in fr) + ".")
+        note += ((f" With {n1} exposed" if exact else
+                  f" At most {n1} exposed (the group size in {where}, before any attrition)")
+                 + ": attainable exposed counts " + ", ".join(f"{k}/{n}" for k, n in fr) + ".")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note,
                     values=(("implied_or", or_mid), ("implied_or_low", or_lo), ("implied_or_high", or_hi)))
 
 
 def check_odds_ratio_difference(claim: Claim) -> _Outcome:
-    """Are two ORs significantly different? z test of the log OR difference.
+    """Are two ORs significantly different (at :data:`SIGNIFICANCE_LEVEL`)? z test of the log OR difference.
 
-    z = (ln OR_b - ln OR_a) / sqrt(se_a^2 + se_b^2) (Altman & Bland 2003),
-    SEs from the registry's intervals via :func:`evidence.published.se_from_ci`.
-    Without intervals, the SE of the difference below which the printed ORs
-    would differ significantly is computed instead.
+    z = (ln OR_b - ln OR_a) / sqrt(se_a^2 + se_b^2) (Altman & Bland 2003) by
+    :func:`evidence.compare.compare_odds_ratios`, with the SEs recovered from
+    the registry's intervals at each result's ``ci_level``
+    (:func:`evidence.published.se_from_ci`).  Without intervals, the SE of the
+    difference below which the printed ORs would differ significantly is
+    computed instead.
     """
     ra, rb = (_result(u) for u in claim.uses)
     a, b = claim.value("estimate_a"), claim.value("estimate_b")
@@ -635,33 +705,28 @@ def check_odds_ratio_difference(claim: Claim) -> _Outcome:
     h = 0.5 * 10 ** -d
     diff = math.log(b / a)
     dlo, dhi = max(math.log((b - h) / (a + h)), 0.0), math.log((b + h) / (a - h))
-    z = stats.norm.ppf(0.975)
-    missing = tuple(_missing_of(ra, ("ci_low", "ci_high")) + _missing_of(rb, ("ci_low", "ci_high")))
+    z = stats.norm.isf(SIGNIFICANCE_LEVEL / 2)
+    missing = tuple(_missing_of(ra, ("estimate", "ci_low", "ci_high"))
+                    + _missing_of(rb, ("estimate", "ci_low", "ci_high")))
     if not missing:
-        sa = se_from_ci(ra.value("estimate"), ra.value("ci_low"), ra.value("ci_high")).se
-        sb = se_from_ci(rb.value("estimate"), rb.value("ci_low"), rb.value("ci_high")).se
-        zz = diff / math.hypot(sa, sb)
-        p = 2 * stats.norm.sf(abs(zz))
-        computed = f"ratio of ORs {b / a:.3f}, z = {zz:.2f}, p = {p:.2g}"
-        return _Outcome(computed, REPRODUCED if p >= 0.05 else CONTRADICTED,
-                        values=(("z", zz), ("p", p)))
+        sa, sb = (se_from_ci(x.value("estimate"), x.value("ci_low"), x.value("ci_high"),
+                             alpha=1 - x.ci_level).se for x in (ra, rb))
+        test = compare_odds_ratios(rb.value("estimate"), ra.value("estimate"), se1=sb, se2=sa,
+                                   alpha=SIGNIFICANCE_LEVEL)
+        computed = f"ratio of ORs {test.ratio:.3f}, z = {test.z:.2f}, p = {test.p_value:.2g}"
+        return _Outcome(computed, REPRODUCED if test.p_value >= SIGNIFICANCE_LEVEL else CONTRADICTED,
+                        values=(("z", test.z), ("p", test.p_value)))
     computed = (f"ratio of ORs {b / a:.3f}; log difference {diff:.3f} ({dlo:.3f} to {dhi:.3f} allowing "
-                f"for rounding); significant at 5% only if SE of the difference < {diff / z:.3f} "
+                f"for rounding); significant at {100 * SIGNIFICANCE_LEVEL:g}% only if SE of the difference "
+                f"< {diff / z:.3f} "
                 f"({dlo / z:.3f} to {dhi / z:.3f})")
     note = ("Needed: the two CIs (or SEs, or the 2x2 counts per age band). With them the test is "
             "z = ln(OR_b / OR_a) / sqrt(se_a^2 + se_b^2)"
-            + ("; evidence.compare.compare_odds_ratios performs it" if _has_compare() else "")
-            + ". Both ORs are known only from the review.")
+            + "; evidence.compare.compare_odds_ratios performs it when they are recorded. The ORs are "
+            "seen in: "
+            + ", ".join(f"{x.id} {x.q('estimate').seen_in}" for x in (ra, rb)) + ".")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing + ("the 2x2 counts per age band",), note,
                     values=(("log_ratio", diff), ("se_threshold", diff / z)))
-
-
-def _has_compare() -> bool:
-    try:
-        from evidence.compare import compare_odds_ratios  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def check_qualitative_finding(claim: Claim) -> _Outcome:
@@ -787,19 +852,25 @@ def check_odds_ratio_as_risk_increase(claim: Claim) -> _Outcome:
     """'X% more likely' from an odds ratio: needs the reoffending rates to become a risk ratio."""
     r = _result(claim.uses[0])
     orr = r.value("estimate")
+    if orr is None:
+        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
     printed = claim.value("increase_pct")
     p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
     if p1 is not None and p0 is not None:
         rr = p1 / p0
         ok = _within(100 * (rr - 1), printed, claim.decimals)
         return _Outcome(f"RR {rr:.2f}", REPRODUCED if ok else CONTRADICTED)
-    computed = (f"OR {orr:g} = {100 * (orr - 1):.0f}% higher odds (matches the number); as a risk "
+    same = _within(100 * (orr - 1), printed, claim.decimals)
+    computed = (f"OR {orr:g} = {100 * (orr - 1):.0f}% higher odds ({'matches' if same else 'differs from'} "
+                f"the printed {printed:g}%); as a risk "
                 f"ratio RR = {orr:g} / (1 - p + {orr:g} p) < {orr:g} for any reoffending rate p > 0 "
                 "of visited prisoners")
+    study = reg.load_study(r.study, _STATE["studies"])
     missing = (f"{r.id}.pct_exposed", f"{r.id}.pct_comparison",
-               "the MoJ Research Summary 5/08 table (not seen)")
-    note = ("The 39% is an increase in odds (as the ministerial answer words it), read here as "
-            "'more likely'; the risk increase is smaller and cannot be computed without the rates.")
+               f"the rates by group in {study.citation(r.citation).text.strip()}")
+    note = (f"The {printed:g}% is an increase in odds (as the {r.q('estimate').seen_in} source words it), "
+            "read here as 'more likely'; the risk increase is smaller and cannot be computed without "
+            "the rates.")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=(("odds_increase_pct", 100 * (orr - 1)),))
 
 
@@ -807,16 +878,20 @@ def check_pooled_estimate(claim: Claim) -> _Outcome:
     """A pooled (meta-analytic) OR: reproducible only from the per-study data."""
     r = _result(claim.uses[0])
     est = r.value("estimate")
+    if est is None:
+        return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
     rr = 1 + claim.value("risk_increase_pct") / 100
     p0_needed = (est / rr - 1) / (est - 1)
     computed = (f"registry: OR {est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]; "
                 f"'about {100 * (rr - 1):.0f}% increased risk' read as a risk ratio of {rr:.2f} needs a "
                 f"baseline risk of {100 * p0_needed:.0f}% (RR = OR / (1 - p0 + p0 OR)); the abstract "
                 "does not say which measure the percentage is")
+    n_studies = dict(reg.load_study(r.study, _STATE["studies"]).sample).get("studies")
     missing = ("per-study log ORs and variances of the rigorous subset",
-               "which of the 40 studies form the rigorous subset", "the pooling model")
-    note = ("Context for the 'three times' claims: the most rigorous studies give OR 1.4, far below "
-            "the 3.4 average of unadjusted associations.")
+               f"which of the {n_studies.value if n_studies is not None else 'included'} studies form "
+               "the rigorous subset", "the pooling model")
+    note = (f"Context for the 'three times' claims: the most rigorous studies give OR {est:g}, far below "
+            "the review's average of unadjusted associations (claim review.average_or).")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=(("estimate", est),))
 
 
@@ -865,7 +940,7 @@ def check_findings(claims: str | Path | None = None,
     Examples
     --------
     >>> f = {x.id: x for x in check_findings()}
-    >>> f["review.cambridge_conviction_or"].verdict
+    >>> f["review.cambridge_sample"].verdict
     'reproduced'
     """
     _STATE["studies"] = studies

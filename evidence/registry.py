@@ -46,6 +46,11 @@ Layout of a study file (see ``studies/cambridge.yaml`` for a full example)::
 
 The claims checked by ``evidence reproduce`` live apart, in ``studies/claims/``;
 the project's source documents are copied into ``studies/sources/``.
+
+:func:`candidate_effect_sizes` turns the registry's odds ratios that have a
+confidence interval into log odds ratios and variances, one marked for pooling
+per study (:data:`ONE_PER_STUDY`).  They are candidates, not the review's
+inputs (:data:`CANDIDATES_CAVEAT`).
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from evidence.published import se_from_ci
+
 __all__ = [
     "STATUSES",
     "SEEN_IN",
@@ -72,6 +79,11 @@ __all__ = [
     "Citation",
     "Result",
     "Study",
+    "ONE_PER_STUDY",
+    "CANDIDATES_CAVEAT",
+    "CANDIDATE_COLUMNS",
+    "candidate_effect_sizes",
+    "find_result",
     "load_studies",
     "load_study",
     "load_registry",
@@ -232,7 +244,7 @@ class Study:
         raise KeyError(f"study {self.id!r} has no citation {key!r}")
 
     def sample_value(self, name: str) -> float | int | None:
-        """Value of the study-level quantity ``name`` (``None`` if missing)."""
+        """Value of the study-level quantity ``name`` (``None`` if missing; KeyError if absent)."""
         for k, v in self.sample:
             if k == name:
                 return v.value
@@ -643,3 +655,106 @@ def provenance_frame(path: str | Path | None = None) -> pd.DataFrame:
             })
     return pd.DataFrame(rows, columns=["study", "result", "field", "value", "status", "seen_in",
                                        "source", "seen_at", "method", "note"])
+
+
+# --------------------------------------------------------------------------- candidate effect sizes
+#: The one result pooled per study when a study has several candidate effect sizes, and why.
+#: A study with a single candidate needs no entry; a study with several and no entry
+#: contributes its first unadjusted candidate (and the report says so).
+ONE_PER_STUDY: dict[str, tuple[str, str]] = {
+    "mater_university": (
+        "mater_university.kinner_externalising",
+        "paternal imprisonment (the other exposure is arrest), unadjusted like the Cambridge OR, and "
+        "externalising behaviour is the outcome closest to the review's 'antisocial-delinquent "
+        "behaviour'",
+    ),
+}
+
+#: What every toolkit figure and table says about its inputs.
+CANDIDATES_CAVEAT = ("Candidate effect sizes - not the review's inputs: the odds ratios behind the "
+                     "review's 'average odds ratio 3.4' were never published.")
+
+#: Columns of :func:`candidate_effect_sizes`.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "result", "study", "country", "label", "estimate", "ci_low", "ci_high", "adjusted",
+    "exposure", "outcome", "estimate_status", "estimate_seen_in", "yi", "vi", "se",
+    "se_consistent", "pooled", "choice",
+)
+
+
+def _short_label(result_id: str, adjusted: object) -> str:
+    study, rest = result_id.split(".", 1)
+    text = f"{study.replace('_', ' ').title()}: {rest.replace('_', ' ')}"
+    return text + (" (adjusted)" if adjusted is True else "")
+
+
+def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
+    """The registry's odds ratios that have a confidence interval, on the log scale, one pooled per study.
+
+    Each reported OR and interval becomes ``yi = ln(OR)`` and ``vi = se**2``
+    with ``se`` from :func:`evidence.published.se_from_ci` (Wald interval on the
+    log scale at the result's ``ci_level``; a
+    :class:`~evidence.exceptions.DataWarning` is issued when the OR is not at
+    the interval's log midpoint, and ``se_consistent`` is False).  ``pooled``
+    marks one result per study: the one named in :data:`ONE_PER_STUDY`, else
+    the study's only candidate, else its first candidate not recorded as
+    adjusted (``adjusted`` false or null), else its first candidate; ``choice``
+    says which rule applied.  These are candidate effect sizes, not the
+    review's inputs (:data:`CANDIDATES_CAVEAT`).
+
+    Parameters
+    ----------
+    studies : path, optional
+        Study registry folder (default :data:`STUDIES_DIR`).
+
+    Raises
+    ------
+    ValueError
+        When :data:`ONE_PER_STUDY` names a result that is not among its study's candidates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per candidate, columns :data:`CANDIDATE_COLUMNS`, in registry order.
+
+    Examples
+    --------
+    >>> c = candidate_effect_sizes()
+    >>> c.loc[c["pooled"], "study"].is_unique
+    True
+    """
+    df = load_studies(studies)
+    has_ci = df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)
+    rows = df[(df["measure"] == "odds_ratio") & has_ci].reset_index(drop=True)
+    country = {s.id: s.country for s in load_registry(studies)}
+    fits = [se_from_ci(r.estimate, r.ci_low, r.ci_high, alpha=1 - r.ci_level) for r in rows.itertuples()]
+    out = rows.assign(
+        country=rows["study"].map(country),
+        label=[_short_label(r.result, r.adjusted) for r in rows.itertuples()],
+        yi=[f.log_estimate for f in fits],
+        se=[f.se for f in fits],
+        se_consistent=[f.consistent for f in fits],
+    )
+    out["vi"] = out["se"] ** 2
+    pooled, choice = [], []
+    for r in out.itertuples():
+        same = out[out["study"] == r.study]
+        if r.study in ONE_PER_STUDY:
+            chosen, why = ONE_PER_STUDY[r.study]
+            if chosen not in set(same["result"]):
+                raise ValueError(
+                    f"ONE_PER_STUDY names {chosen!r} for study {r.study!r}, which is not among its "
+                    f"candidate effect sizes ({', '.join(same['result'])})."
+                )
+        elif len(same) == 1:
+            chosen, why = r.result, "the study's only odds ratio with an interval"
+        else:
+            unadj = same[same["adjusted"] != True]  # noqa: E712 - None means 'not stated'
+            chosen = (unadj if len(unadj) else same)["result"].iloc[0]
+            why = (f"first {'unadjusted ' if len(unadj) else ''}candidate in the study file "
+                   f"(no choice recorded in ONE_PER_STUDY)")
+        pooled.append(r.result == chosen)
+        choice.append(why if r.result == chosen else f"same study as {chosen}: not pooled")
+    out["pooled"] = pooled
+    out["choice"] = choice
+    return out[list(CANDIDATE_COLUMNS)]

@@ -8,12 +8,12 @@ registry holds, the Cambridge 2x2 table behind OR 7.0, the analyst's toolkit
 (forest, funnel, radial, Baujat, GOSH, L'Abbe) on the candidate effect sizes,
 and the registry's results with the status of every number.
 
-The candidate effect sizes (:func:`candidate_effect_sizes`) are the registry's
-odds ratios that come with a confidence interval.  They are *not* the
-review's inputs: the five odds ratios behind the review's "average odds
-ratio 3.4" were never published.  Several candidates come from one cohort
-(the Mater-University study) and are not independent, so pooling takes one
-per study (:data:`ONE_PER_STUDY`).
+The candidate effect sizes (:func:`evidence.registry.candidate_effect_sizes`)
+are the registry's odds ratios that come with a confidence interval.  They are
+*not* the review's inputs: the five odds ratios behind the review's "average
+odds ratio 3.4" were never published.  Several candidates come from one cohort
+(the Mater-University study) and are not independent, so pooling takes one per
+study (:data:`evidence.registry.ONE_PER_STUDY`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
-import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,10 +37,10 @@ import pandas as pd  # noqa: E402
 from evidence import registry as reg  # noqa: E402
 from evidence.effect_sizes import odds_ratio  # noqa: E402
 from evidence.findings import VERDICTS, Finding, check_findings  # noqa: E402
+from evidence.registry import CANDIDATES_CAVEAT, candidate_effect_sizes  # noqa: E402
 
 __all__ = ["render_html", "write_report", "forest_figure", "cambridge_table_figure",
-           "ONE_PER_STUDY", "CANDIDATES_CAVEAT", "ReportFigure", "candidate_effect_sizes",
-           "toolkit_figures"]
+           "ReportFigure", "toolkit_figures"]
 
 _VERDICT_COLOURS = {
     "reproduced": "#1b7837",
@@ -75,8 +73,8 @@ def _png(fig: plt.Figure) -> str:
 
 def _forest_rows(studies: str | Path | None) -> pd.DataFrame:
     df = reg.load_studies(studies)
-    rows = df[df["measure"].isin(["odds_ratio"]) & df["estimate"].notna()].copy()
-    # the Danish cohort has a risk ratio; its OR is only implied -> not plotted as an OR
+    # odds ratios only: a risk ratio (e.g. the Danish cohort's) is not drawn on an OR axis
+    rows = df[(df["measure"] == "odds_ratio") & df["estimate"].notna()].copy()
     rows["label"] = rows["result"] + "  [" + rows["estimate_seen_in"].fillna("?") + "]"
     return rows.reset_index(drop=True)
 
@@ -84,46 +82,27 @@ def _forest_rows(studies: str | Path | None) -> pd.DataFrame:
 def forest_figure(studies: str | Path | None = None) -> tuple[plt.Figure, str]:
     """Forest plot of every odds ratio in the registry (point estimates; CIs where reported).
 
-    Uses :func:`evidence.plots.forest` (nothing is pooled from the frame); a
-    minimal matplotlib fallback is kept for when that module is absent.  Returns the figure and a note
-    saying which was used.  Estimates without a reported interval are drawn as
-    hollow markers; the source type (primary / review / secondary) is in the label.
+    Drawn with :func:`evidence.plots.forest`; nothing is pooled.  The source
+    type (primary / review / secondary) is in the label.  Returns the figure
+    and a note for the caption.
     """
+    from evidence.plots import forest
+
     rows = _forest_rows(studies)
-    try:
-        from evidence.plots import forest
-    except ImportError:  # pragma: no cover - plots is part of the package
-        forest = None
-    if forest is not None:
-        frame = rows[["estimate", "ci_low", "ci_high"]].copy()
-        frame["label"] = rows["label"]
-        drawn = forest(frame, ratio_scale=True, measure="OR", columns=("estimate",))
-        return drawn.figure, ("Drawn with evidence.plots.forest; 'NA' marks an interval that no "
-                              "source reports.")
-    note = "Drawn with a minimal matplotlib forest plot in evidence/report.py (evidence.plots absent)."
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
-    y = list(range(len(rows)))[::-1]
-    for yi, r in zip(y, rows.itertuples()):
-        has_ci = not (math.isnan(r.ci_low) or math.isnan(r.ci_high))
-        if has_ci:
-            ax.plot([r.ci_low, r.ci_high], [yi, yi], color="#333", lw=1.2)
-        ax.plot([r.estimate], [yi], marker="s", ms=6, color="#333",
-                markerfacecolor="#333" if has_ci else "white")
-    ax.axvline(1.0, color="#999", lw=0.8, ls="--")
-    ax.set_xscale("log")
-    ax.set_yticks(y)
-    ax.set_yticklabels(rows["label"], fontsize=8)
-    ax.set_xlabel("odds ratio (log scale); hollow = no interval reported")
-    ax.set_title("Odds ratios held in the study registry (not pooled)", fontsize=10)
-    fig.tight_layout()
-    return fig, note
+    frame = rows[["estimate", "ci_low", "ci_high"]].copy()
+    frame["label"] = rows["label"]
+    drawn = forest(frame, ratio_scale=True, measure="OR", columns=("estimate",))
+    return drawn.figure, "Drawn with evidence.plots.forest; 'NA' marks an interval that no source reports."
 
 
 def cambridge_table_figure(studies: str | Path | None = None) -> tuple[plt.Figure, str]:
-    """The Cambridge 2x2 table behind OR 7.0 (reconstructed counts) as a bar chart with its table."""
+    """The Cambridge 2x2 table behind the printed OR (``cambridge.conviction_19_32``) as a bar chart.
+
+    Returns the figure and a note saying which counts are reconstructed and from what.
+    """
     r = reg.find_result("cambridge.conviction_19_32", studies)
-    e1, n1, e0, n0 = (int(r.value(k)) for k in ("events_exposed", "n_exposed",
-                                                 "events_comparison", "n_comparison"))
+    cells = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
+    e1, n1, e0, n0 = (int(r.value(k)) for k in cells)
     res = odds_ratio(e1, n1, e0, n0)
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     groups = ["no imprisonment\nor separation", "separated by parental\nimprisonment (0-10)"]
@@ -139,105 +118,17 @@ def cambridge_table_figure(studies: str | Path | None = None) -> tuple[plt.Figur
     ax.set_title(f"OR = ({e1}x{n0 - e0})/({n1 - e1}x{e0}) = {res.estimate:.2f} "
                  f"({res.ci_low:.2f}, {res.ci_high:.2f}); RR = {(e1 / n1) / (e0 / n0):.2f}", fontsize=9)
     fig.tight_layout()
-    note = ("Counts 15/23 and 48/227 are reconstructed from the printed 65% and 21% with the printed "
-            "OR and interval (see studies/cambridge.yaml); they are not printed in any source read.")
+    recon = [k for k in cells if r.q(k).status == "reconstructed"]
+    pcts = [r.value(k) for k in ("pct_exposed", "pct_comparison")]
+    note = (f"Counts {e1}/{n1} and {e0}/{n0}: "
+            + (f"{', '.join(recon)} reconstructed" + (f" from the printed {pcts[0]:g}% and {pcts[1]:g}%"
+                                                       if None not in pcts else "")
+               + f" (see studies/{reg.load_study(r.study, studies).file}); not printed in any source read."
+               if recon else "as printed."))
     return fig, note
 
 
 # --------------------------------------------------------------------------- analyst's toolkit
-#: The one result pooled per study when a study has several candidate effect sizes, and why.
-#: A study with a single candidate needs no entry; a study with several and no entry
-#: contributes its first unadjusted candidate (and the report says so).
-ONE_PER_STUDY: dict[str, tuple[str, str]] = {
-    "mater_university": (
-        "mater_university.kinner_externalising",
-        "paternal imprisonment (the other exposure is arrest), unadjusted like the Cambridge OR, and "
-        "externalising behaviour is the outcome closest to the review's 'antisocial-delinquent "
-        "behaviour'",
-    ),
-}
-
-#: What every toolkit figure and table says about its inputs.
-CANDIDATES_CAVEAT = ("Candidate effect sizes - not the review's inputs: the odds ratios behind the "
-                     "review's 'average odds ratio 3.4' were never published.")
-
-#: Columns of :func:`candidate_effect_sizes`.
-CANDIDATE_COLUMNS: tuple[str, ...] = (
-    "result", "study", "country", "label", "estimate", "ci_low", "ci_high", "adjusted",
-    "exposure", "outcome", "estimate_status", "estimate_seen_in", "yi", "vi", "se",
-    "se_consistent", "pooled", "choice",
-)
-
-
-def _short_label(result_id: str, adjusted: object) -> str:
-    study, rest = result_id.split(".", 1)
-    text = f"{study.replace('_', ' ').title()}: {rest.replace('_', ' ')}"
-    return text + (" (adjusted)" if adjusted is True else "")
-
-
-def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
-    """The registry's odds ratios that have a confidence interval, on the log scale, one pooled per study.
-
-    Each reported OR and interval becomes ``yi = ln(OR)`` and
-    ``vi = se**2`` with ``se`` from :func:`evidence.published.se_from_ci`
-    (Wald interval on the log scale at the result's ``ci_level``; a
-    :class:`~evidence.exceptions.DataWarning` is issued when the OR is not at the
-    interval's log midpoint, and ``se_consistent`` is False).  ``pooled`` marks
-    one result per study: the one named in :data:`ONE_PER_STUDY`, else the
-    study's only candidate, else its first unadjusted candidate; ``choice``
-    says which rule applied.  These are candidate effect sizes, not the
-    review's inputs (:data:`CANDIDATES_CAVEAT`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per candidate, columns :data:`CANDIDATE_COLUMNS`, in registry order.
-
-    Examples
-    --------
-    >>> c = candidate_effect_sizes()
-    >>> c.loc[c["pooled"], "study"].is_unique
-    True
-    """
-    from evidence.published import se_from_ci
-
-    df = reg.load_studies(studies)
-    has_ci = df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)
-    rows = df[(df["measure"] == "odds_ratio") & has_ci].reset_index(drop=True)
-    country = {s.id: s.country for s in reg.load_registry(studies)}
-    fits = [se_from_ci(r.estimate, r.ci_low, r.ci_high, alpha=1 - r.ci_level) for r in rows.itertuples()]
-    out = rows.assign(
-        country=rows["study"].map(country),
-        label=[_short_label(r.result, r.adjusted) for r in rows.itertuples()],
-        yi=[f.log_estimate for f in fits],
-        se=[f.se for f in fits],
-        se_consistent=[f.consistent for f in fits],
-    )
-    out["vi"] = out["se"] ** 2
-    pooled, choice = [], []
-    for r in out.itertuples():
-        same = out[out["study"] == r.study]
-        if r.study in ONE_PER_STUDY:
-            chosen, why = ONE_PER_STUDY[r.study]
-            if chosen not in set(same["result"]):
-                raise ValueError(
-                    f"ONE_PER_STUDY names {chosen!r} for study {r.study!r}, which is not among its "
-                    f"candidate effect sizes ({', '.join(same['result'])})."
-                )
-        elif len(same) == 1:
-            chosen, why = r.result, "the study's only odds ratio with an interval"
-        else:
-            unadj = same[same["adjusted"] != True]  # noqa: E712 - None means 'not stated'
-            chosen = (unadj if len(unadj) else same)["result"].iloc[0]
-            why = (f"first {'unadjusted ' if len(unadj) else ''}candidate in the study file "
-                   f"(no choice recorded in ONE_PER_STUDY)")
-        pooled.append(r.result == chosen)
-        choice.append(why if r.result == chosen else f"same study as {chosen}: not pooled")
-    out["pooled"] = pooled
-    out["choice"] = choice
-    return out[list(CANDIDATE_COLUMNS)]
-
-
 @dataclass(frozen=True, eq=False)
 class ReportFigure:
     """A figure of the report: its HTML id, the matplotlib figure, alt text, caption, and the numbers drawn.
@@ -410,8 +301,9 @@ def toolkit_figures(studies: str | Path | None = None) -> tuple[ReportFigure, ..
             f"{CANDIDATES_CAVEAT} Baujat plot of all {kall} candidates as if independent: each result's "
             f"contribution to the heterogeneity statistic (x) against its influence on the pooled "
             f"estimate (y). Points: {key}. {labels[order[0]]} contributes {bj.x[order[0]]:.1f} of "
-            f"Q = {every.q:.1f}. With one result per study (k = {k1}) both studies contribute to Q and "
-            f"leaving either out leaves the other alone."
+            f"Q = {every.q:.1f}."
+            + (f" With one result per study (k = {k1}) both studies contribute to Q and leaving either "
+               f"out leaves the other alone." if k1 == 2 else "")
         ),
         numbers={"plot": bjp, "baujat": bj}))
 
@@ -433,10 +325,12 @@ def toolkit_figures(studies: str | Path | None = None) -> tuple[ReportFigure, ..
             f"of the {len(gs)} non-empty subsets of the {kall} candidates treated as independent. Red: "
             f"subsets containing {labels[top]} (the largest contribution to Q): I^2 up to "
             f"{gs.i2[with_top].max():.0f}%, against at most {gs.i2[~with_top].max():.0f}% without it. "
-            f"With one result per study "
-            f"there are {len(gone)} subsets: the two studies alone (leave-one-out ORs "
-            f"{', '.join(_ratio(x) for x in exp(loo.estimate))}) and both together "
-            f"(OR {exp(knha.estimate):.2f}, I^2 = {knha.i2:.0f}%)."
+            f"With one result per study there are {len(gone)} subsets"
+            + (f": the two studies alone (leave-one-out ORs "
+               f"{', '.join(_ratio(x) for x in exp(loo.estimate))}) and both together "
+               if k1 == 2 else f"; leave-one-out ORs {', '.join(_ratio(x) for x in exp(loo.estimate))}; all "
+               f"{k1} together ")
+            + f"(OR {exp(knha.estimate):.2f}, I^2 = {knha.i2:.0f}%)."
         ),
         numbers={"plot": gp, "gosh": gs, "gosh_one": gone, "leave_one_out": loo}))
 

@@ -56,7 +56,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from evidence._validation import check_alpha, check_choice
-from evidence.exceptions import ConvergenceWarning
+from evidence.exceptions import ConvergenceWarning, EvidenceWarning
 from evidence.options import POOLING_METHODS, SCHEDULERS, TESTS, V_SAMPLERS
 
 __all__ = ["coverage_grid", "sample_variances"]
@@ -114,7 +114,7 @@ def sample_variances(
     >>> v.shape, bool(((v >= 0.009) & (v <= 0.6)).all())
     ((2, 3), True)
     """
-    check_choice("v_sampler", design, V_SAMPLERS)
+    check_choice("design", design, V_SAMPLERS)
     lo, hi = BROCKWELL_GORDON_BOUNDS
     u = rng.random(size)
     if design == "uniform":
@@ -313,7 +313,9 @@ def coverage_grid(
         ``coverage_mcse`` (``sqrt(c (1 - c) / n_valid)``, Morris et al. 2019,
         Table 6), ``mean_ci_width``, ``mean_estimate``, ``mean_tau2`` and
         ``non_converged`` (fits whose estimator did not converge; they are
-        still counted with the values the batch fit returned).  ``attrs``
+        still counted with the values the batch fit returned).  A row whose
+        fits gave no finite interval (``n_valid == 0``) has NaN in the
+        columns computed from intervals, and a warning says so.  ``attrs``
         echoes ``alpha``, ``n_sim``, ``true_effect``, ``v_sampler`` and
         ``seed``.
 
@@ -321,6 +323,8 @@ def coverage_grid(
     -----
     ConvergenceWarning
         Once, when any fit did not converge (see column ``non_converged``).
+    EvidenceWarning
+        Once, when some ``(k, tau2, method, test)`` had no finite interval at all.
 
     Examples
     --------
@@ -423,6 +427,17 @@ def coverage_grid(
             "seed": root.entropy,
         }
     )
+    empty = df[df["n_valid"] == 0]
+    if len(empty):
+        first = empty.iloc[0]
+        warnings.warn(
+            EvidenceWarning(
+                f"{len(empty)} grid row(s) had no simulated fit with a finite interval (first: "
+                f"k={first['k']}, tau2={first['tau2']}, method={first['method']!r}, "
+                f"test={first['test']!r}); their coverage, width and means are NaN."
+            ),
+            stacklevel=2,
+        )
     n_nc = int(df["non_converged"].sum())
     if n_nc:
         warnings.warn(

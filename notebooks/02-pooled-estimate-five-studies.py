@@ -40,7 +40,7 @@ import pandas as pd
 import evidence
 from evidence import plots, published
 from evidence.findings import check_findings, load_claims
-from evidence.registry import find_result, load_studies
+from evidence.registry import candidate_effect_sizes, find_result, load_studies
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 70)
@@ -143,19 +143,17 @@ candidates[["label", "estimate", "ci_low", "ci_high", "estimate_status"]]
 # %% [markdown]
 # ### Averaging methods
 #
-# Only two candidates have a confidence interval from which a standard error can be recovered
-# (`published.se_from_ci`): Cambridge and the Mater externalising OR. An inverse-variance pooled estimate
-# (common effect, and random effects) can therefore use only those two. The arithmetic and geometric means
-# can use one candidate per study for the four studies that have one.
+# Only two studies have an odds ratio with a confidence interval from which a standard error can be
+# recovered (`published.se_from_ci`): Cambridge and the Mater cohort. The registry's candidate effect sizes
+# (`candidate_effect_sizes`, one per study: the Mater externalising OR) give their log ORs and variances.
+# An inverse-variance pooled estimate (common effect, and random effects) can therefore use only those two.
+# The arithmetic and geometric means can use one candidate per study for the four studies that have one.
 
 # %%
-with_se = candidates.dropna(subset=["ci_low", "ci_high"])
-with_se = with_se[with_se["label"].isin(["Cambridge: conviction 19-32",
-                                         "Mater (Kinner 2007): externalising"])]
-se = [published.se_from_ci(r.estimate, r.ci_low, r.ci_high).se for r in with_se.itertuples()]
-yi, vi = np.log(with_se["estimate"].to_numpy()), np.square(se)
-common = evidence.meta_analysis(yi, vi, method="FE", labels=list(with_se["label"]))
-random_effects = evidence.meta_analysis(yi, vi, method="REML", labels=list(with_se["label"]))
+with_se = candidate_effect_sizes().query("pooled")
+common = evidence.meta_analysis(with_se["yi"], with_se["vi"], method="FE", labels=list(with_se["label"]))
+random_effects = evidence.meta_analysis(with_se["yi"], with_se["vi"], method="REML",
+                                        labels=list(with_se["label"]))
 
 first_choice = candidates.set_index("label").loc[[
     "Cambridge: conviction 19-32", "Project Metropolitan: imprisonment at 0-6",
@@ -257,6 +255,7 @@ assert (candidates["estimate_status"].iloc[:-1] == "reported").all()
 # the answer depends on the averaging method by far more than the printed precision of 3.4
 assert methods["average OR"].max() - methods["average OR"].min() > 1.5
 assert grid["arithmetic mean (4)"].max() - grid["arithmetic mean (4)"].min() > 0.05
-# inverse-variance pooling of two studies lies between them
+# inverse-variance pooling uses one result per study with an interval, and lies between them
+assert list(with_se["result"]) == ["cambridge.conviction_19_32", "mater_university.kinner_externalising"]
 assert with_se["estimate"].min() < np.exp(common.estimate) < with_se["estimate"].max()
 assert len(grid) == 2 * 3 * 2

@@ -31,10 +31,9 @@
 import numpy as np
 import pandas as pd
 
-from evidence import published
 from evidence.compare import compare_odds_ratios
 from evidence.findings import check_findings
-from evidence.registry import load_studies, load_study
+from evidence.registry import candidate_effect_sizes, load_studies, load_study
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 100)
@@ -76,10 +75,8 @@ print("missing:", *age_bands.missing_inputs, sep="\n  ")
 # known.
 
 # %%
-reference_ses = pd.Series({
-    rid: published.se_from_ci(*results.set_index("result").loc[rid, ["estimate", "ci_low", "ci_high"]]).se
-    for rid in ("cambridge.conviction_19_32", "mater_university.kinner_externalising")
-}, name="SE of log OR (from the published CI)")
+reference_ses = (candidate_effect_sizes().query("pooled").set_index("result")["se"]
+                 .rename("SE of log OR (from the published CI)"))
 reference_ses
 
 # %%

@@ -29,8 +29,13 @@ import pandas as pd
 import evidence
 from evidence import plots, published
 from evidence.effect_sizes import odds_ratio
-from evidence.registry import find_result, load_studies
-from evidence.report import CANDIDATES_CAVEAT, ONE_PER_STUDY, candidate_effect_sizes
+from evidence.registry import (
+    CANDIDATES_CAVEAT,
+    ONE_PER_STUDY,
+    candidate_effect_sizes,
+    find_result,
+    load_studies,
+)
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 60)

@@ -98,13 +98,3 @@ def test_subcommand_is_required() -> None:
     with pytest.raises(SystemExit) as info:
         main([])
     assert info.value.code == 2
-
-
-def test_report_fallback_forest_without_plots_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The report still draws its forest plot when evidence.plots cannot be imported."""
-    from evidence import report
-
-    monkeypatch.setitem(sys.modules, "evidence.plots", None)
-    fig, note = report.forest_figure()
-    assert "minimal matplotlib" in note
-    assert len(fig.axes[0].get_yticklabels()) == len(report._forest_rows(None))

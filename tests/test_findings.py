@@ -220,3 +220,25 @@ def test_bad_ledger_entries(tmp_path: Path, edit: tuple[str, str], field: str, a
         load_claims(p)
     msg = str(info.value)
     assert msg.startswith("claims.yaml: claim 't.or'") and f"field {field!r}" in msg and allowed in msg
+
+
+def test_reconstructed_counts_make_a_match_consistent_not_reproduced(tmp_path: Path,
+                                                                     findings: dict[str, fnd.Finding]) -> None:
+    """The same counts, printed instead of reconstructed, reproduce the OR; reconstructed, they are consistent."""
+    import yaml
+
+    assert findings["review.cambridge_conviction_or"].verdict == fnd.CONSISTENT
+    d = tmp_path / "studies"
+    shutil.copytree(ROOT / "studies", d)
+    p = d / "cambridge.yaml"
+    raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    res = next(r for r in raw["results"] if r["id"] == "cambridge.conviction_19_32")
+    for k in ("events_exposed", "events_comparison"):
+        assert res[k]["status"] == "reconstructed"
+        res[k] = {"value": res[k]["value"], "status": "reported", "source": res["n_exposed"]["source"],
+                  "seen_in": "primary", "seen_at": {"file": "printed.txt"}}
+    p.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    f = {x.id: x for x in check_findings(d / "claims", d)}["review.cambridge_conviction_or"]
+    assert f.verdict == fnd.REPRODUCED
+    before = dict(findings["review.cambridge_conviction_or"].values)
+    assert dict(f.values)["estimate"] == pytest.approx(before["estimate"])

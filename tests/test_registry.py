@@ -7,7 +7,9 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from evidence import registry as reg
 from evidence.registry import (
@@ -179,3 +181,25 @@ def test_edit_is_picked_up(tmp_path: Path) -> None:
     os.utime(p, (p.stat().st_atime, p.stat().st_mtime + 5))
     with pytest.raises(ValueError, match="stanton_1980.yaml: study 'stanton_1980', field 'sample.mothers.value'"):
         load_study("stanton_1980", d)
+
+
+def test_candidates_are_registry_odds_ratios_with_an_interval() -> None:
+    cand = reg.candidate_effect_sizes()
+    df = load_studies()
+    with_ci = df[(df["measure"] == "odds_ratio") & df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)]
+    assert list(cand["result"]) == list(with_ci["result"])
+    assert np.allclose(cand["yi"], np.log(cand["estimate"]))
+    z = stats.norm.isf(0.025)
+    assert np.allclose(cand["se"], (np.log(cand["ci_high"]) - np.log(cand["ci_low"])) / (2 * z))
+    assert np.allclose(cand["vi"], cand["se"] ** 2)
+    pooled = cand[cand["pooled"]]
+    assert pooled["study"].is_unique and set(pooled["study"]) == set(cand["study"])
+    for study, (rid, _why) in reg.ONE_PER_STUDY.items():
+        assert pooled.set_index("study").loc[study, "result"] == rid
+    assert cand.loc[~cand["pooled"], "choice"].str.contains("not pooled").all()
+
+
+def test_one_per_study_naming_a_non_candidate_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(reg.ONE_PER_STUDY, "mater_university", ("mater_university.nope", "why"))
+    with pytest.raises(ValueError, match="mater_university.nope"):
+        reg.candidate_effect_sizes()

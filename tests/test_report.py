@@ -8,12 +8,11 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from scipy import stats
 
 import evidence
 from evidence import report
 from evidence.findings import check_findings
-from evidence.registry import load_studies
+from evidence.registry import candidate_effect_sizes
 
 #: Figure ids of the toolkit section (the check cannot quietly shrink).
 TOOLKIT_IDS = ("toolkit-forest", "toolkit-funnel", "toolkit-radial", "toolkit-baujat", "toolkit-gosh",
@@ -59,30 +58,8 @@ def test_report_is_still_self_contained(page: str) -> None:
     assert not re.search(r"https?://[^\s'\"<]*\.(?:png|js|css|svg)\b", page)
 
 
-def test_candidates_are_registry_odds_ratios_with_an_interval() -> None:
-    cand = report.candidate_effect_sizes()
-    df = load_studies()
-    with_ci = df[(df["measure"] == "odds_ratio") & df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)]
-    assert list(cand["result"]) == list(with_ci["result"])
-    assert np.allclose(cand["yi"], np.log(cand["estimate"]))
-    z = stats.norm.isf(0.025)
-    assert np.allclose(cand["se"], (np.log(cand["ci_high"]) - np.log(cand["ci_low"])) / (2 * z))
-    assert np.allclose(cand["vi"], cand["se"] ** 2)
-    pooled = cand[cand["pooled"]]
-    assert pooled["study"].is_unique and set(pooled["study"]) == set(cand["study"])
-    for study, (rid, _why) in report.ONE_PER_STUDY.items():
-        assert pooled.set_index("study").loc[study, "result"] == rid
-    assert cand.loc[~cand["pooled"], "choice"].str.contains("not pooled").all()
-
-
-def test_one_per_study_naming_a_non_candidate_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(report.ONE_PER_STUDY, "mater_university", ("mater_university.nope", "why"))
-    with pytest.raises(ValueError, match="mater_university.nope"):
-        report.candidate_effect_sizes()
-
-
 def test_toolkit_forest_draws_the_computed_numbers(figures: dict[str, report.ReportFigure]) -> None:
-    cand = report.candidate_effect_sizes()
+    cand = candidate_effect_sizes()
     one = cand[cand["pooled"]]
     knha = evidence.meta_analysis(one["yi"], one["vi"], method="REML", test="knha")
     plot = figures["toolkit-forest"].numbers["plot"]
@@ -109,7 +86,7 @@ def test_toolkit_forest_draws_the_computed_numbers(figures: dict[str, report.Rep
 
 
 def test_toolkit_gosh_baujat_funnel_labbe(figures: dict[str, report.ReportFigure]) -> None:
-    cand = report.candidate_effect_sizes()
+    cand = candidate_effect_sizes()
     k = len(cand)
     g = figures["toolkit-gosh"].numbers
     assert len(g["gosh"]) == 2 ** k - 1 and len(g["plot"].data) == 2 ** k - 1

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from evidence import options
-from evidence.exceptions import ConvergenceWarning
+from evidence.exceptions import ConvergenceWarning, EvidenceWarning
 from evidence.pooling import meta_analysis_many
 from evidence.simulate import COVERAGE_COLUMNS, coverage_grid, sample_variances
 
@@ -138,6 +138,26 @@ def test_bad_arguments(kw: dict[str, object], match: str) -> None:
         _grid(**kw)
 
 
+def test_sample_variances_bad_design_names_the_argument() -> None:
+    with pytest.raises(ValueError, match=r"design='chi2' is not a known option"):
+        sample_variances(np.random.default_rng(0), (2, 3), "chi2")
+
+
+def test_cells_without_a_finite_interval_are_nan_and_warned(monkeypatch: pytest.MonkeyPatch) -> None:
+    import evidence.pooling as pooling
+
+    real = pooling.meta_analysis_many
+
+    def no_interval(Y, V, **kw):  # type: ignore[no-untyped-def]
+        fit = real(Y, V, **kw)
+        return _Fake(fit, np.asarray(fit.converged), ci_low=np.full(len(Y), np.nan))
+
+    monkeypatch.setattr(pooling, "meta_analysis_many", no_interval)
+    with pytest.warns(EvidenceWarning, match="no simulated fit with a finite interval"):
+        df = _grid(k_values=[4], tau2_values=[0.1], methods=["REML"], tests=["z"], n_sim=10)
+    assert df["n_valid"].iloc[0] == 0 and math.isnan(df["coverage"].iloc[0])
+
+
 def test_non_convergence_is_counted_and_warned(monkeypatch: pytest.MonkeyPatch) -> None:
     import evidence.pooling as pooling
 
@@ -156,9 +176,10 @@ def test_non_convergence_is_counted_and_warned(monkeypatch: pytest.MonkeyPatch) 
 
 
 class _Fake:
-    def __init__(self, fit: object, converged: np.ndarray) -> None:
+    def __init__(self, fit: object, converged: np.ndarray, **override: object) -> None:
         self._fit = fit
         self.converged = converged
+        self.__dict__.update(override)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._fit, name)
