@@ -18,7 +18,7 @@ reproduce: $(STAMP)
 	$(BIN)/evidence reproduce --html report/index.html --json report/findings.json
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 tests evidence --doctest-modules -p no:cacheprovider
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -x -q -m "not slow and not notebooks"
