@@ -1,20 +1,22 @@
 """evidence: evidence synthesis on children of prisoners.
 
-Odds ratios and their intervals from 2x2 tables, metafor-grade meta-analysis,
-a registry of published study results (``studies/``) and the review's findings
-reproduced (``evidence reproduce``).
+The general library: effect sizes and their intervals, metafor-grade
+meta-analysis, meta-regression, sensitivity and small-study analyses, plots and
+simulation.  The review compendium -- the registry of published study results,
+the claims ledger and the report (``evidence reproduce``) -- is the subpackage
+:mod:`evidence.review`, built on this library.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from evidence import options
-from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
+from evidence import options, plots, published, tau2
+from evidence.compare import compare_odds_ratios, subgroup_analysis
 
 # Public API, in the order of the concepts: effect sizes, published numbers,
 # tau^2 kernels, pooling, comparing, meta-regression, sensitivity, small-study
-# effects, plots, simulation, registry and findings.
+# effects, plots, simulation.
 from evidence.effect_sizes import (
     log_odds_ratios,
     log_risk_ratios,
@@ -23,17 +25,12 @@ from evidence.effect_sizes import (
     risk_differences,
     risk_ratio,
 )
-from evidence import published
-from evidence import tau2
-from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
-from evidence.compare import compare_odds_ratios, subgroup_analysis
+from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
 from evidence.metareg import meta_regression, permutation_test
+from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
-from evidence.small_study import begg_test, egger_test, funnel_data, pet_peese, trim_and_fill
-from evidence import plots
 from evidence.simulate import coverage_grid
-from evidence.registry import load_studies, load_study
-from evidence.findings import check_findings
+from evidence.small_study import begg_test, egger_test, funnel_data, pet_peese, trim_and_fill
 
 __all__ = [
     "ConvergenceWarning",
@@ -42,7 +39,6 @@ __all__ = [
     "ZeroCellWarning",
     "baujat",
     "begg_test",
-    "check_findings",
     "compare_odds_ratios",
     "coverage_grid",
     "cumulative",
@@ -51,8 +47,6 @@ __all__ = [
     "gosh",
     "influence",
     "leave_one_out",
-    "load_studies",
-    "load_study",
     "log_odds_ratios",
     "log_risk_ratios",
     "meta_analysis",

@@ -33,7 +33,7 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -98,7 +98,7 @@ def _frozen(d: Mapping[str, Any]) -> Mapping[str, NDArray[np.float64]]:
     return types.MappingProxyType({k: np.asarray(v) for k, v in d.items()})
 
 
-def _axes(ax: Optional["Axes"], figsize: tuple[float, float]) -> tuple["Axes", "Figure"]:
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Axes, Figure]:
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -106,7 +106,7 @@ def _axes(ax: Optional["Axes"], figsize: tuple[float, float]) -> tuple["Axes", "
     return ax, ax.figure
 
 
-def _ratio_axis(ax: "Axes", lo: float, hi: float) -> None:
+def _ratio_axis(ax: Axes, lo: float, hi: float) -> None:
     """Log-scaled x axis between lo and hi (ratios) with plain-number tick labels."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
@@ -202,17 +202,17 @@ def _rows_from_frame(frame: pd.DataFrame, ratio_scale: bool) -> tuple[pd.DataFra
 def forest(
     result_or_frame: Any,
     *,
-    subgroups: Optional[Sequence[Any]] = None,
+    subgroups: Sequence[Any] | None = None,
     ratio_scale: bool = False,
     show_prediction: bool = True,
     columns: Sequence[str] = ("counts", "estimate", "weight"),
-    labels: Optional[Sequence[str]] = None,
-    counts: Optional[pd.DataFrame | ArrayLike] = None,
-    measure: Optional[str] = None,
-    xlabel: Optional[str] = None,
+    labels: Sequence[str] | None = None,
+    counts: pd.DataFrame | ArrayLike | None = None,
+    measure: str | None = None,
+    xlabel: str | None = None,
     digits: int = 2,
-    xlim: Optional[tuple[float, float]] = None,
-    ax: Optional["Axes"] = None,
+    xlim: tuple[float, float] | None = None,
+    ax: Axes | None = None,
 ) -> PlotResult:
     """Forest plot: one row per study, pooled diamond(s), prediction interval, text columns.
 
@@ -559,17 +559,17 @@ def forest(
 # --------------------------------------------------------------------------- #
 def funnel(
     data: Any,
-    vi: Optional[ArrayLike] = None,
+    vi: ArrayLike | None = None,
     *,
     contours: bool = True,
     contour_p: Sequence[float] = (0.10, 0.05, 0.01),
     pseudo_ci: bool = True,
     ratio_scale: bool = False,
     method: str = "REML",
-    alpha: Optional[float] = None,
+    alpha: float | None = None,
     null: float = 0.0,
-    xlabel: Optional[str] = None,
-    ax: Optional["Axes"] = None,
+    xlabel: str | None = None,
+    ax: Axes | None = None,
 ) -> PlotResult:
     """Funnel plot of estimate against standard error, optionally contour-enhanced.
 
@@ -692,14 +692,14 @@ def funnel(
 # --------------------------------------------------------------------------- #
 def labbe(
     events_exposed: ArrayLike | pd.DataFrame,
-    n_exposed: Optional[ArrayLike] = None,
-    events_unexposed: Optional[ArrayLike] = None,
-    n_unexposed: Optional[ArrayLike] = None,
+    n_exposed: ArrayLike | None = None,
+    events_unexposed: ArrayLike | None = None,
+    n_unexposed: ArrayLike | None = None,
     *,
-    weights: Optional[ArrayLike] = None,
-    pooled_or: Optional[float] = None,
-    labels: Optional[Sequence[str]] = None,
-    ax: Optional["Axes"] = None,
+    weights: ArrayLike | None = None,
+    pooled_or: float | None = None,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
 ) -> PlotResult:
     """L'Abbe plot: event rate among the exposed against the rate among the unexposed.
 
@@ -791,12 +791,12 @@ def labbe(
 # --------------------------------------------------------------------------- #
 def radial(
     result_or_yi: Any,
-    vi: Optional[ArrayLike] = None,
+    vi: ArrayLike | None = None,
     *,
     method: str = "FE",
-    alpha: Optional[float] = None,
-    labels: Optional[Sequence[str]] = None,
-    ax: Optional["Axes"] = None,
+    alpha: float | None = None,
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
 ) -> PlotResult:
     """Radial (Galbraith) plot: ``yi / s_i`` against ``1 / s_i`` with ``s_i = sqrt(vi + tau2)``.
 
@@ -895,9 +895,9 @@ def _pick(obj: Any, name: str) -> NDArray[np.float64]:
 def baujat(
     result: Any,
     *,
-    labels: Optional[Sequence[str]] = None,
+    labels: Sequence[str] | None = None,
     annotate: bool = True,
-    ax: Optional["Axes"] = None,
+    ax: Axes | None = None,
 ) -> PlotResult:
     """Baujat plot: each study's contribution to Cochran's Q against its influence on the pooled estimate.
 
@@ -966,7 +966,7 @@ def gosh(
     kind: str = "scatter",
     gridsize: int = 30,
     ratio_scale: bool = False,
-    ax: Optional["Axes"] = None,
+    ax: Axes | None = None,
 ) -> PlotResult:
     """GOSH plot: pooled estimate against I^2 for subsets of the studies.
 

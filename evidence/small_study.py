@@ -51,7 +51,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -216,7 +215,7 @@ def funnel_data(
     contour_p: Sequence[float] = (0.10, 0.05, 0.01),
     null: float = 0.0,
     n_grid: int = 1000,
-    labels: Optional[Sequence[str]] = None,
+    labels: Sequence[str] | None = None,
 ) -> FunnelData:
     """Coordinates of a funnel plot with pseudo-confidence region and significance contours.
 
@@ -607,7 +606,7 @@ def trim_and_fill(
     method: str = "REML",
     test: str = "z",
     alpha: float = 0.05,
-    labels: Optional[Sequence[str]] = None,
+    labels: Sequence[str] | None = None,
 ) -> TrimFillResult:
     """Duval & Tweedie trim and fill, as metafor ``trimfill``.
 

@@ -37,7 +37,7 @@ from scipy.stats import norm
 
 import evidence
 from evidence import options, published
-from evidence.registry import load_study
+from evidence.review.registry import load_study
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 80)

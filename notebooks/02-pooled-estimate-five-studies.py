@@ -39,8 +39,8 @@ import pandas as pd
 
 import evidence
 from evidence import plots, published
-from evidence.findings import check_findings, load_claims
-from evidence.registry import candidate_effect_sizes, find_result, load_studies
+from evidence.review.findings import check_findings, load_claims
+from evidence.review.registry import candidate_effect_sizes, find_result, load_studies
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 70)
@@ -64,7 +64,7 @@ held[["result", "measure", "adjusted", "estimate", "estimate_status", "estimate_
 # ## 2. What is missing
 #
 # The ledger of findings (`studies/claims/`) checks the sentence above. Its verdict is computed from the
-# registry by `evidence.findings.check_findings`:
+# registry by `evidence.review.findings.check_findings`:
 
 # %%
 findings = {f.id: f for f in check_findings()}

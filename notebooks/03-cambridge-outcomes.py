@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from evidence import published
-from evidence.findings import check_findings
-from evidence.registry import load_study
+from evidence.review.findings import check_findings
+from evidence.review.registry import load_study
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 90)

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from evidence.compare import compare_odds_ratios
-from evidence.findings import check_findings
-from evidence.registry import candidate_effect_sizes, load_studies, load_study
+from evidence.review.findings import check_findings
+from evidence.review.registry import candidate_effect_sizes, load_studies, load_study
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 100)

@@ -31,8 +31,8 @@ import pandas as pd
 
 import evidence
 from evidence import published
-from evidence.findings import check_findings
-from evidence.registry import load_studies, load_study
+from evidence.review.findings import check_findings
+from evidence.review.registry import load_studies, load_study
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 110)

@@ -16,7 +16,7 @@
 #
 # The findings ledger (`studies/claims/`) lists each quantitative claim of the review and of the
 # practitioner documents that quote it: the exact quote, the numbers printed and their precision, the check
-# that recomputes it and the registry results it uses. `evidence.findings.check_findings` runs every check
+# that recomputes it and the registry results it uses. `evidence.review.findings.check_findings` runs every check
 # and computes a verdict from the registry — the ledger only records which verdict is *expected*, so a change
 # in the data or the library that alters a verdict shows up here (and makes `evidence reproduce` fail).
 #
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from evidence import published
-from evidence.findings import VERDICTS, check_findings, load_claims
-from evidence.registry import find_result
+from evidence.review.findings import VERDICTS, check_findings, load_claims
+from evidence.review.registry import find_result
 
 pd.set_option("display.width", 180)
 pd.set_option("display.max_colwidth", 70)

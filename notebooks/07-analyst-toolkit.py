@@ -29,7 +29,7 @@ import pandas as pd
 import evidence
 from evidence import plots, published
 from evidence.effect_sizes import odds_ratio
-from evidence.registry import (
+from evidence.review.registry import (
     CANDIDATES_CAVEAT,
     ONE_PER_STUDY,
     candidate_effect_sizes,
@@ -161,7 +161,7 @@ forest.data[["kind", "label", "estimate", "ci_low", "ci_high", "weight", "text_e
 
 # %% [markdown]
 # The report (`evidence reproduce --html`) draws the fuller version: all six candidates grouped by country,
-# marked pooled or not, with the KH, z and all-six diamonds (`evidence.report.toolkit_figures`).
+# marked pooled or not, with the KH, z and all-six diamonds (`evidence.review.report.toolkit_figures`).
 #
 # ## 4. Leave-one-out, influence, Baujat, GOSH — with two studies
 #

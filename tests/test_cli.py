@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence.cli import main
-from evidence.findings import load_claims
+from evidence.review.cli import main
+from evidence.review.findings import load_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_KEYS = ["id", "claim", "reported", "computed", "verdict", "source"]
@@ -88,7 +88,7 @@ def test_invalid_ledger_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[s
 @pytest.mark.slow
 def test_command_line_entry_point(tmp_path: Path) -> None:
     js = tmp_path / "f.json"
-    proc = subprocess.run([sys.executable, "-m", "evidence.cli", "reproduce", "--json", str(js)],
+    proc = subprocess.run([sys.executable, "-m", "evidence.review.cli", "reproduce", "--json", str(js)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(js.read_text(encoding="utf-8"))) == len(load_claims())

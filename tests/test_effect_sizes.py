@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import R_DIR, load_reference, run_r
 from scipy import stats
 
 import evidence.effect_sizes
-from conftest import R_DIR, load_reference, run_r
 from evidence import options
 from evidence._results import FRAME_COLUMNS
 from evidence.effect_sizes import (

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from evidence import findings as fnd
 from evidence.effect_sizes import odds_ratio
-from evidence.findings import VERDICTS, check_findings, load_claims
 from evidence.published import counts_from_percentages
-from evidence.registry import find_result
+from evidence.review import findings as fnd
+from evidence.review.findings import VERDICTS, check_findings, load_claims
+from evidence.review.registry import find_result
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "studies" / "sources"

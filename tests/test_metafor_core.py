@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import load_reference
 
 from evidence import options, pooling
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
-from conftest import load_reference
 
 REFERENCE_FILE = "metafor_core.json"
 REF: dict[str, Any] = load_reference(REFERENCE_FILE)

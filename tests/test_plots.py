@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import load_reference  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from conftest import load_reference  # noqa: E402
 from evidence import meta_analysis, meta_analysis_2x2, plots  # noqa: E402
 from evidence.small_study import funnel_data, trim_and_fill  # noqa: E402
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evidence import registry as reg
-from evidence.registry import (
+from evidence.review import registry as reg
+from evidence.review.registry import (
     QUANTITY_FIELDS,
     RESULT_COLUMNS,
     STATUSES,

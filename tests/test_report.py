@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import evidence
-from evidence import report
-from evidence.findings import check_findings
-from evidence.registry import candidate_effect_sizes
+from evidence.review import report
+from evidence.review.findings import check_findings
+from evidence.review.registry import candidate_effect_sizes
 
 #: Figure ids of the toolkit section (the check cannot quietly shrink).
 TOOLKIT_IDS = ("toolkit-forest", "toolkit-funnel", "toolkit-radial", "toolkit-baujat", "toolkit-gosh",

@@ -14,8 +14,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import R_DIR, load_reference, run_r
+
 from evidence.exceptions import ConvergenceWarning, DataWarning
 from evidence.small_study import (
     begg_test,

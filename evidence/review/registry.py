@@ -59,6 +59,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +128,9 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "finding", "file",
 )
 
-#: Default location of the study files (``studies/`` beside the package).
-STUDIES_DIR: Path = Path(__file__).resolve().parents[1] / "studies"
+#: Default location of the study files: the package data ``evidence/review/studies``
+#: (the repository's ``studies/`` folder, shipped inside the wheel).
+STUDIES_DIR: Path = Path(str(files("evidence.review") / "studies"))
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _RESULT_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_.]+$")

@@ -48,10 +48,10 @@ from typing import Any
 import yaml
 from scipy import stats
 
-from evidence import registry as reg
 from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
+from evidence.review import registry as reg
 
 __all__ = [
     "VERDICTS",
@@ -83,12 +83,10 @@ ROUNDING_SLACK: float = 1e-9
 #: Level at which a printed "significant" / "not significantly different" is tested.
 SIGNIFICANCE_LEVEL: float = 0.05
 
-_ROOT = Path(__file__).resolve().parents[1]
 #: Default ledger folder.
-CLAIMS_DIR: Path = _ROOT / "studies" / "claims"
-#: The project's source documents (a copy of the seeds kept in the repository).
-SOURCES_DIR: Path = _ROOT / "studies" / "sources"
-_SHARED_SEEDS: Path = _ROOT.parent / "shared" / "seeds"
+CLAIMS_DIR: Path = reg.STUDIES_DIR / "claims"
+#: The project's source documents (copies kept with the study files).
+SOURCES_DIR: Path = reg.STUDIES_DIR / "sources"
 
 _CLAIM_KEYS_REQUIRED = ("id", "quote", "claim", "reported", "check", "uses", "expected")
 _CLAIM_KEYS_OPTIONAL = (
@@ -102,13 +100,13 @@ def normalise_whitespace(text: str) -> str:
 
 
 def source_text(document: str) -> str:
-    """Text of a source document: ``studies/sources/`` first, else ``../shared/seeds``."""
-    for folder in (SOURCES_DIR, _SHARED_SEEDS):
-        p = folder / document
-        if p.is_file():
-            return p.read_text(encoding="utf-8")
+    """Text of a source document kept in ``studies/sources/``."""
+    p = SOURCES_DIR / document
+    if p.is_file():
+        return p.read_text(encoding="utf-8")
+    known = sorted(q.name for q in SOURCES_DIR.glob("*.txt"))
     raise ValueError(
-        f"document={document!r} was found neither in {SOURCES_DIR} nor in {_SHARED_SEEDS}."
+        f"document={document!r} is not one of the source documents in studies/sources/ ({', '.join(known)})."
     )
 
 
@@ -495,7 +493,7 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
 def _stand_in(r: reg.Result) -> tuple[str, float] | None:
     """A visible odds ratio for the study of ``r`` when ``r``'s own estimate is missing.
 
-    In order: the study's result chosen in :data:`evidence.registry.ONE_PER_STUDY`;
+    In order: the study's result chosen in :data:`evidence.review.registry.ONE_PER_STUDY`;
     its first other odds ratio with an estimate; its first result with both
     percentages (the OR they imply).  ``None`` when the study has none of these.
     """
@@ -935,7 +933,7 @@ def check_findings(claims: str | Path | None = None,
     claims : path, optional
         Ledger folder or file (default :data:`CLAIMS_DIR`).
     studies : path, optional
-        Study registry folder (default :data:`evidence.registry.STUDIES_DIR`).
+        Study registry folder (default :data:`evidence.review.registry.STUDIES_DIR`).
 
     Examples
     --------

@@ -8,12 +8,12 @@ registry holds, the Cambridge 2x2 table behind OR 7.0, the analyst's toolkit
 (forest, funnel, radial, Baujat, GOSH, L'Abbe) on the candidate effect sizes,
 and the registry's results with the status of every number.
 
-The candidate effect sizes (:func:`evidence.registry.candidate_effect_sizes`)
+The candidate effect sizes (:func:`evidence.review.registry.candidate_effect_sizes`)
 are the registry's odds ratios that come with a confidence interval.  They are
 *not* the review's inputs: the five odds ratios behind the review's "average
 odds ratio 3.4" were never published.  Several candidates come from one cohort
 (the Mater-University study) and are not independent, so pooling takes one per
-study (:data:`evidence.registry.ONE_PER_STUDY`).
+study (:data:`evidence.review.registry.ONE_PER_STUDY`).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from evidence import registry as reg  # noqa: E402
 from evidence.effect_sizes import odds_ratio  # noqa: E402
-from evidence.findings import VERDICTS, Finding, check_findings  # noqa: E402
-from evidence.registry import CANDIDATES_CAVEAT, candidate_effect_sizes  # noqa: E402
+from evidence.review import registry as reg  # noqa: E402
+from evidence.review.findings import VERDICTS, Finding, check_findings  # noqa: E402
+from evidence.review.registry import CANDIDATES_CAVEAT, candidate_effect_sizes  # noqa: E402
 
 __all__ = ["render_html", "write_report", "forest_figure", "cambridge_table_figure",
            "ReportFigure", "toolkit_figures"]

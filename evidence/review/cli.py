@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from evidence.findings import Finding, check_findings
+from evidence.review.findings import Finding, check_findings
 
 __all__ = ["main", "format_table"]
 
@@ -50,7 +50,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         return 2
     print(format_table(findings))
     if args.html:
-        from evidence.report import write_report
+        from evidence.review.report import write_report
 
         p = write_report(args.html, findings, args.studies)
         print(f"\nHTML report written to {p}")
