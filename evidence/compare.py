@@ -33,9 +33,11 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from evidence._engine import check_effects
 from evidence._results import ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
-from evidence.metareg import _check_inputs, meta_regression
+from evidence.exceptions import ConvergenceWarning
+from evidence.metareg import meta_regression
 from evidence.options import POOLING_METHODS, SUBGROUP_TAU2, TESTS
 from evidence.pooling import meta_analysis
 from evidence.published import se_from_ci
@@ -61,8 +63,8 @@ class OddsRatioComparison(ResultMixin):
         Its log and the standard error ``sqrt(se1^2 + se2^2)`` of the log.
     ci_low, ci_high : float
         Confidence interval of the ratio (level ``1 - alpha``).
-    z, p_value : float
-        ``log_ratio / se`` and its two-sided normal p-value.
+    statistic, p_value : float
+        The z statistic ``log_ratio / se`` and its two-sided normal p-value.
     or1, or2, se1, se2 : float
         The inputs (odds ratios; standard errors of their logs).
     """
@@ -72,7 +74,7 @@ class OddsRatioComparison(ResultMixin):
     se: float
     ci_low: float
     ci_high: float
-    z: float
+    statistic: float
     p_value: float
     or1: float
     or2: float
@@ -98,7 +100,7 @@ class OddsRatioComparison(ResultMixin):
             lo, hi = math.exp(math.log(o) - z * s), math.exp(math.log(o) + z * s)
             st = math.log(o) / s
             rows.append([o, s, lo, hi, np.nan, st, 2 * stats.norm.sf(abs(st))])
-        rows.append([self.ratio, self.se, self.ci_low, self.ci_high, np.nan, self.z, self.p_value])
+        rows.append([self.ratio, self.se, self.ci_low, self.ci_high, np.nan, self.statistic, self.p_value])
         return pd.DataFrame(
             rows,
             columns=["estimate", "se", "ci_low", "ci_high", "weight", "statistic", "p_value"],
@@ -108,7 +110,7 @@ class OddsRatioComparison(ResultMixin):
     def __repr__(self) -> str:
         return (
             f"OddsRatioComparison(ratio={fmt(self.ratio)}, ci=({fmt(self.ci_low)}, {fmt(self.ci_high)}), "
-            f"z={fmt(self.z)}, p={fmt(self.p_value)}, alpha={self.alpha:g})"
+            f"statistic={fmt(self.statistic)}, p_value={fmt(self.p_value)}, alpha={self.alpha:g})"
         )
 
     __str__ = __repr__
@@ -187,7 +189,7 @@ def compare_odds_ratios(
     Examples
     --------
     >>> res = compare_odds_ratios(2.0, 1.0, se1=0.2, se2=0.15)
-    >>> round(res.ratio, 3), round(res.se, 3), round(res.z, 3), round(res.p_value, 4)
+    >>> round(res.ratio, 3), round(res.se, 3), round(res.statistic, 3), round(res.p_value, 4)
     (2.0, 0.25, 2.773, 0.0056)
     """
     a = check_alpha(alpha)
@@ -208,7 +210,7 @@ def compare_odds_ratios(
         se=se,
         ci_low=math.exp(d - crit * se),
         ci_high=math.exp(d + crit * se),
-        z=zval,
+        statistic=zval,
         p_value=float(2 * stats.norm.sf(abs(zval))),
         or1=o1,
         or2=o2,
@@ -355,7 +357,7 @@ def subgroup_analysis(
     >>> res.levels, round(res.q_between, 3)
     (('a', 'b'), 26.984)
     """
-    y, v = _check_inputs(yi, vi, what="subgroup_analysis")
+    y, v = check_effects(yi, vi, what="subgroup_analysis")
     check_choice("method", method, POOLING_METHODS)
     check_choice("tau2", tau2, SUBGROUP_TAU2)
     check_choice("test", test, TESTS)
@@ -403,7 +405,7 @@ def subgroup_analysis(
             se=se,
             ci_low=np.array([f.ci_low for f in fits]),
             ci_high=np.array([f.ci_high for f in fits]),
-            statistic=np.array([f.z for f in fits]),
+            statistic=np.array([f.statistic for f in fits]),
             p_value=np.array([f.p_value for f in fits]),
             tau2=np.array([f.tau2 for f in fits]),
             k=kk,
@@ -420,8 +422,8 @@ def subgroup_analysis(
     full = meta_regression(y, v, factor, method=method, test=test, alpha=a, intercept=True)
     with warnings.catch_warnings():
         # the cell-means parametrisation spans the same columns: the same tau^2, and any
-        # warning of its fit has just been given by the fit above
-        warnings.simplefilter("ignore")
+        # ConvergenceWarning of its fit has just been given by the fit above
+        warnings.simplefilter("ignore", ConvergenceWarning)
         cells = meta_regression(y, v, factor, method=method, test=test, alpha=a, intercept=False)
     return SubgroupResult(
         levels=tuple(levels),

@@ -26,3 +26,10 @@ class ZeroCellWarning(EvidenceWarning):
 
 class DataWarning(EvidenceWarning):
     """Something about the input data deserves the user's attention (not an error)."""
+
+
+class SingleStudyWarning(DataWarning):
+    """A method that needs two or more studies met a single one, and its documented fallback was used.
+
+    For example ``test="knha"`` with ``k = 1`` uses the z test (as metafor does).
+    """

@@ -52,18 +52,30 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special
 
 from evidence import tau2 as _tau2
-from evidence._results import ResultMixin, fmt
-from evidence._validation import (
-    as_float_array,
-    check_alpha,
-    check_choice,
-    check_finite,
-    check_positive_variances,
-    check_same_length,
+from evidence._engine import (
+    check_effects,
+    chi2_sf,
+    prepare,
+    he_start,
+    heterogeneity,
+    inv_stack,
+    likelihood_root,
+    r2_percent,
+    take,
+    trace_p,
+    wald,
+    warn_ll0,
+    warn_not_converged,
+    wls,
+    xb,
+    xtd,
+    xtdx,
 )
+from evidence._results import ResultMixin, fmt
+from evidence._validation import check_alpha, check_choice
 from evidence.exceptions import ConvergenceWarning
 from evidence.options import POOLING_METHODS, TESTS
 
@@ -75,7 +87,9 @@ __all__ = [
     "design_matrix",
     "tau2_mods",
     "fit_mods",
+    "fit_model",
     "ModsFit",
+    "ModelFit",
 ]
 
 #: Convergence tolerance of the iterative tau^2 estimators: iteration stops when
@@ -87,7 +101,6 @@ MAX_ITER: int = 1000
 #: metafor ``permutest`` control ``comptol``: a permuted statistic counts as at
 #: least as extreme when it is within this of the observed one.
 COMPTOL: float = float(np.sqrt(np.finfo(float).eps))
-_LL0_TOL: float = _tau2._LL0_TOL
 _PERM_CHUNK: int = 8192
 
 
@@ -230,117 +243,26 @@ class ModsFit(NamedTuple):
 def _prepare(
     y: ArrayLike, v: ArrayLike, X: ArrayLike, mask: ArrayLike | None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """:func:`evidence.tau2._prepare` (absent entries y = 0, v = 1, weight 0); X stays (k, p) or (n, k, p)."""
-    y0, v0, mf, k = _tau2._prepare(y, v, mask)
+    """:func:`evidence._engine.prepare` (absent entries y = 0, v = 1, weight 0); X stays (k, p) or (n, k, p)."""
+    y0, v0, mf, k = prepare(y, v, mask)
     return y0, v0, np.asarray(X, dtype=np.float64), mf, k
-
-
-def _take(X: NDArray[np.float64], idx: Any) -> NDArray[np.float64]:
-    """Rows ``idx`` of a batched design; a shared design is returned as is."""
-    return X if X.ndim == 2 else X[idx]
-
-
-def _xtdx(d: NDArray[np.float64], X: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``X' diag(d_n) X`` for each row n, shape (n, p, p) (a GEMM when X is shared)."""
-    p = X.shape[-1]
-    if X.ndim == 2:
-        XX = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], p * p)
-        return (d @ XX).reshape(d.shape[0], p, p)
-    return np.matmul(np.swapaxes(d[:, :, None] * X, 1, 2), X)
-
-
-def _xtd(d: NDArray[np.float64], X: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``X' d_n`` for each row n, shape (n, p)."""
-    return d @ X if X.ndim == 2 else np.einsum("nkp,nk->np", X, d)
-
-
-def _xb(beta: NDArray[np.float64], X: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``X beta_n`` for each row n, shape (n, k)."""
-    return beta @ X.T if X.ndim == 2 else np.einsum("nkp,np->nk", X, beta)
-
-
-def _inv(A: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Stacked inverse of ``(n, p, p)`` matrices; singular rows get NaN and ``ok = False``."""
-    p = A.shape[-1]
-    if p == 1:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv = 1.0 / A
-        ok = np.isfinite(inv[:, 0, 0]) & (A[:, 0, 0] != 0)
-    else:
-        try:
-            inv = np.linalg.inv(A)
-            ok = np.isfinite(inv).all(axis=(1, 2))
-        except np.linalg.LinAlgError:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cond = np.linalg.cond(A)
-            ok = np.isfinite(cond) & (cond < 1e14)
-            inv = np.linalg.inv(np.where(ok[:, None, None], A, np.eye(p)))
-    inv = np.where(ok[:, None, None], inv, np.nan)
-    return inv, ok
-
-
-def _wls(
-    tau2: NDArray[np.float64],
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    X: NDArray[np.float64],
-    mf: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """Weights, ``(X'WX)^-1``, ``beta`` and masked residuals at ``tau2``."""
-    w = mf / (v0 + tau2[:, None])
-    Ainv, ok = _inv(_xtdx(w, X))
-    beta = np.einsum("nij,nj->ni", Ainv, _xtd(w * y0, X))
-    r = (y0 - _xb(beta, X)) * mf
-    return w, Ainv, beta, r, ok
-
-
-def _tr(M: NDArray[np.float64], N: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``tr(M N)`` for stacked square matrices."""
-    return np.einsum("nij,nji->n", M, N)
-
-
-def _trace_p(w: NDArray[np.float64], X: NDArray[np.float64], Ainv: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``tr(P) = sum w - tr(A^-1 X'W^2X)``."""
-    return w.sum(axis=1) - _tr(Ainv, _xtdx(w * w, X))
-
-
-def _loglik(
-    tau2: NDArray[np.float64],
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    X: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    k: NDArray[np.int64],
-    reml: bool,
-) -> NDArray[np.float64]:
-    """(Restricted) log-likelihood as metafor ``rma.uni`` (``REMLf = TRUE`` term omitted)."""
-    w, _, _, r, _ = _wls(tau2, y0, v0, X, mf)
-    p = X.shape[-1]
-    rss = (w * r * r).sum(axis=1)
-    logdet = (np.log(v0 + tau2[:, None]) * mf).sum(axis=1)
-    if reml:
-        _, ld = np.linalg.slogdet(_xtdx(w, X))
-        return -0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * ld - 0.5 * rss
-    return -0.5 * k * np.log(2 * np.pi) - 0.5 * logdet - 0.5 * rss
 
 
 def _rss_at(
     tau2: NDArray[np.float64], y0: NDArray[np.float64], v0: NDArray[np.float64], X: NDArray[np.float64], mf: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    w, _, _, r, _ = _wls(tau2, y0, v0, X, mf)
+    w, _, _, r, _ = wls(tau2, y0, v0, X, mf)
     return (w * r * r).sum(axis=1)
 
 
 def _ols_parts(
     y0: NDArray[np.float64], v0: NDArray[np.float64], X: NDArray[np.float64], mf: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``RSS`` and ``tr(PV)`` of the unweighted fit (``P = I - X(X'X)^-1X'``)."""
-    Ainv, _ = _inv(_xtdx(mf, X))
-    beta = np.einsum("nij,nj->ni", Ainv, _xtd(mf * y0, X))
-    r = (y0 - _xb(beta, X)) * mf
-    rss = (r * r).sum(axis=1)
-    trpv = (v0 * mf).sum(axis=1) - _tr(Ainv, _xtdx(mf * v0, X))
-    return rss, trpv
+) -> NDArray[np.float64]:
+    """``RSS`` of the unweighted fit (``P = I - X(X'X)^-1X'``)."""
+    Ainv, _ = inv_stack(xtdx(mf, X))
+    beta = np.einsum("nij,nj->ni", Ainv, xtd(mf * y0, X))
+    r = (y0 - xb(beta, X)) * mf
+    return (r * r).sum(axis=1)
 
 
 def _pm_root(
@@ -367,9 +289,9 @@ def _pm_root(
     rows = np.flatnonzero(q0 > target)
     if rows.size == 0:
         return tau2, n_iter, conv
-    yy, vv, XX, mm, tg = y0[rows], v0[rows], _take(X, rows), mf[rows], target[rows]
+    yy, vv, XX, mm, tg = y0[rows], v0[rows], take(X, rows), mf[rows], target[rows]
     scale = (vv * mm).sum(axis=1) / k[rows]
-    rss_ols, _ = _ols_parts(yy, vv, XX, mm)
+    rss_ols = _ols_parts(yy, vv, XX, mm)
     lo = np.zeros(rows.size)
     hi = rss_ols / tg * (1 + 1e-12) + 1e-300
     flo = q0[rows] - tg
@@ -378,7 +300,7 @@ def _pm_root(
     act = np.arange(rows.size)
     while act.size:
         c = 0.5 * (lo[act] + hi[act])
-        fc = _rss_at(c, yy[act], vv[act], _take(XX, act), mm[act]) - tg[act]
+        fc = _rss_at(c, yy[act], vv[act], take(XX, act), mm[act]) - tg[act]
         it[act] += 1
         up = fc > 0
         lo[act[up]] = c[up]
@@ -437,9 +359,8 @@ def tau2_mods(
     ML/REML: metafor iterates Fisher scoring ``tau2 += S / I`` (with ``S = Y'PPY - tr(P)``
     and ``I = tr(PP)`` for REML, ``S = Y'PPY - sum w``, ``I = sum w^2`` for ML;
     Viechtbauer 2005 [3]_, eqs. 14, 16), which converges linearly.  Here the local
-    maximum that iteration reaches is found by the safeguarded Newton iteration of
-    the intercept-only kernel (:func:`evidence.tau2._safeguarded_step`, see
-    :func:`evidence.tau2.reml`): from ``max(0, HE)`` in the direction of the score
+    maximum that iteration reaches is found by the package's one ML/REML driver,
+    :func:`evidence._engine.likelihood_root` (see :func:`evidence.tau2.reml`): from ``max(0, HE)`` in the direction of the score
     until an iterate brackets a root of S, then Newton steps (on ``S (t + mean(v))^2``)
     with ``S' = -2 Y'PPPY + I`` inside that bracket (bisection when a step leaves it);
     ``Y'PPPY = sum w u^2 - u'WX A^-1 X'Wu`` with ``u = Py``.  0 is reached only
@@ -470,10 +391,10 @@ def tau2_mods(
         if method == "FE":
             return zeros, n_iter, conv
         if method in ("DL", "HS"):
-            w, Ainv, _, r, _ = _wls(zeros, y0, v0, Xb, mf)
+            w, Ainv, _, r, _ = wls(zeros, y0, v0, Xb, mf)
             q = (w * r * r).sum(axis=1)
             if method == "DL":
-                t = (q - dfr) / _trace_p(w, Xb, Ainv)
+                t = (q - dfr) / trace_p(w, Xb, Ainv)
             else:
                 t = (q - k) / w.sum(axis=1)
             return np.maximum(0.0, t), n_iter, conv
@@ -482,78 +403,15 @@ def tau2_mods(
             tau0 = (((y0 - ybar[:, None]) * mf) ** 2).sum(axis=1) / k
             t = tau0 * _rss_at(tau0, y0, v0, Xb, mf) / dfr
             return np.maximum(0.0, t), n_iter, conv
-        rss_ols, trpv = _ols_parts(y0, v0, Xb, mf)
-        he = (rss_ols - trpv) / dfr
+        he = he_start(y0, v0, mf, k, Xb)
         if method == "HE":
             return np.maximum(0.0, he), n_iter, conv
         if method in ("PM", "EB"):
             return _pm_root(y0, v0, Xb, mf, k, tol, max_iter)
-    reml = method == "REML"
-    tau2 = np.maximum(0.0, np.nan_to_num(he, nan=0.0))
-    scale = (v0 * mf).sum(axis=1) / k
-    conv = np.zeros(n, dtype=bool)
-    # Safeguarded Newton iteration on the score S (root bracketed by [lo, hi]); see the
-    # Notes.  Working copies of the unconverged rows are re-compacted when half converged.
-    vmin = np.where(mf > 0, v0, np.inf).min(axis=1)
-    lo = np.full(n, -1.0)  # nearest iterate with S > 0 (-1: none yet)
-    hi = np.full(n, np.inf)  # nearest iterate with S < 0
-    active = np.arange(n)
-    ya, va, Xa, ma = y0, v0, Xb, mf
-    sel = np.arange(n)  # rows of the working copies that are still active
-    while active.size:
-        if sel.size <= 0.5 * ya.shape[0]:
-            ya, va, Xa, ma = y0[active], v0[active], _take(Xb, active), mf[active]
-            sel = np.arange(active.size)
-        t = tau2[active]
-        if sel.size == ya.shape[0]:
-            Xs = Xa
-            w, Ainv, _, r, _ = _wls(t, ya, va, Xs, ma)
-        else:
-            Xs = _take(Xa, sel)
-            w, Ainv, _, r, _ = _wls(t, ya[sel], va[sel], Xs, ma[sel])
-        u = w * r  # P y
-        ypp = (u * u).sum(axis=1)
-        xu = _xtd(w * u, Xs)  # X'W P y
-        yppp = (w * u * u).sum(axis=1) - np.einsum("ni,nij,nj->n", xu, Ainv, xu)
-        w2 = w * w
-        if reml:
-            B2 = _xtdx(w2, Xs)
-            B3 = _xtdx(w2 * w, Xs)
-            C = np.matmul(Ainv, B2)
-            T = w.sum(axis=1) - np.einsum("nii->n", C)
-            Tp = w2.sum(axis=1) - 2.0 * _tr(Ainv, B3) + _tr(C, C)
-        else:
-            T = w.sum(axis=1)
-            Tp = w2.sum(axis=1)
-        S = ypp - T
-        dS = -2.0 * yppp + Tp
-        dS = dS + 2.0 * S / (t + scale[active])  # as evidence.tau2._likelihood_root
-        new, lo_a, hi_a, done = _tau2._safeguarded_step(
-            t, S, dS, Tp, lo[active], hi[active], tol * scale[active], vmin[active], tol
-        )
-        lo[active], hi[active] = lo_a, hi_a
-        tau2[active] = new
-        n_iter[active] += 1
-        conv[active[done]] = True
-        keep = ~done & (n_iter[active] < max_iter)
-        active = active[keep]
-        sel = sel[keep]
-    tau2 = np.maximum(tau2, 0.0)
-    if ll0check:
-        cand = np.flatnonzero(conv & (tau2 > 0.0))
-        if cand.size:
-            ll = _loglik(tau2[cand], y0[cand], v0[cand], _take(Xb, cand), mf[cand], k[cand], reml)
-            ll0 = _loglik(np.zeros(cand.size), y0[cand], v0[cand], _take(Xb, cand), mf[cand], k[cand], reml)
-            stuck = cand[(ll0 - ll) > _LL0_TOL]
-            if stuck.size:
-                warnings.warn(
-                    f"{method}: for {stuck.size} analysis row(s) the local maximum reached from "
-                    f"metafor's starting value has a lower likelihood than tau2 = 0, so tau2 was set "
-                    f"to 0 (metafor's ll0check does the same).",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-                tau2[stuck] = 0.0
+    tau2, n_iter, conv, stuck = likelihood_root(
+        y0, v0, mf, k, method == "REML", tol, max_iter, X=Xb, start=he, ll0check=ll0check
+    )
+    warn_ll0(method, stuck, n == 1, stacklevel=2)
     return tau2, n_iter, conv
 
 
@@ -592,7 +450,7 @@ def fit_mods(
     y0, v0, Xb, mf, k = _prepare(y, v, X, mask)
     n, p = y0.shape[0], Xb.shape[-1]
     t = np.broadcast_to(np.asarray(tau2, dtype=np.float64), (n,))
-    w, Ainv, beta, r, ok = _wls(t, y0, v0, Xb, mf)
+    w, Ainv, beta, r, ok = wls(t, y0, v0, Xb, mf)
     if test == "knha":
         rss = (w * r * r).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -606,39 +464,11 @@ def fit_mods(
         bidx = np.arange(p) if btt is None else np.asarray(btt, dtype=int)
         vbb = vb[:, bidx[:, None], bidx[None, :]]
         bb = beta[:, bidx]
-        vinv, okb = _inv(vbb) if len(bidx) else (vbb, ok)
+        vinv, okb = inv_stack(vbb) if len(bidx) else (vbb, ok)
         qm = np.einsum("ni,nij,nj->n", bb, vinv, bb)
         if test == "knha":
             qm = qm / len(bidx)
     return ModsFit(beta, vb, se, stat, qm, s2w, ok)
-
-
-def _heterogeneity(
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    Xb: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    k: NDArray[np.int64],
-    tau2: NDArray[np.float64],
-    fe: bool,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """``QE``, its p-value, ``I^2`` and ``H^2`` as metafor ``rma.uni`` (``i2def = "1"``)."""
-    n, p = y0.shape[0], Xb.shape[-1]
-    w, Ainv, _, r, _ = _wls(np.zeros(n), y0, v0, Xb, mf)
-    df = (k - p).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        qe = np.maximum(0.0, (w * r * r).sum(axis=1))
-        qep = stats.chi2.sf(qe, np.maximum(df, 1.0))
-        vt = df / _trace_p(w, Xb, Ainv)
-        if fe:
-            i2 = np.maximum(0.0, 100.0 * (qe - df) / qe)
-            h2 = qe / df
-        else:
-            i2 = 100.0 * tau2 / (vt + tau2)
-            h2 = tau2 / vt + 1.0
-    none = df <= 0
-    qe[none], qep[none], i2[none], h2[none] = 0.0, 1.0, 0.0, 1.0
-    return qe, qep, i2, h2
 
 
 # ---------------------------------------------------------------------------
@@ -751,40 +581,66 @@ class MetaRegressionResult(ResultMixin):
     __str__ = __repr__
 
 
-def _check_inputs(
-    yi: ArrayLike, vi: ArrayLike, *, min_k: int = 1, what: str = "meta_regression"
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``yi`` and ``vi`` as float arrays: equal length, finite, variances > 0, at least ``min_k`` studies.
+class ModelFit(NamedTuple):
+    """One fitted (meta-)regression at its estimated tau^2 (see :func:`fit_model`)."""
 
-    The one check of effect sizes and variances used by :mod:`evidence.metareg`,
-    :mod:`evidence.compare`, :mod:`evidence.sensitivity` and :mod:`evidence.small_study`.
+    beta: NDArray[np.float64]  # (p,)
+    se: NDArray[np.float64]  # (p,)
+    vb: NDArray[np.float64]  # (p, p)
+    tau2: float
+    statistic: NDArray[np.float64]  # (p,) z, or t with df
+    p_value: NDArray[np.float64]  # (p,)
+    ci_low: NDArray[np.float64]
+    ci_high: NDArray[np.float64]
+    df: float  # inf for the normal reference
+    weights: NDArray[np.float64]  # percent
+    qm: float
+    n_iter: int
+    converged: bool
+
+
+def fit_model(
+    y: NDArray[np.float64],
+    v: NDArray[np.float64],
+    X: NDArray[np.float64],
+    *,
+    method: str,
+    test: str,
+    alpha: float,
+    btt: Sequence[int] | None = None,
+    stacklevel: int = 2,
+) -> ModelFit:
+    """One fit of a (meta-)regression as metafor ``rma.uni(yi, vi, mods=X, intercept=FALSE)``.
+
+    The single-model front door of the engine: tau^2 by :func:`tau2_mods` (0 for
+    ``"FE"``), coefficients, covariance, Knapp-Hartung scaling and ``QM`` by
+    :func:`fit_mods`, tests and intervals by :func:`evidence._engine.wald`
+    (Viechtbauer 2010 [2]_, section 3.3).  ``method="FE", test="knha"`` is
+    weighted least squares with a multiplicative dispersion (R
+    ``lm(y ~ X - 1, weights = 1/v)``).  Non-convergence follows the package's
+    policy (:mod:`evidence._engine`).  Inputs are not checked.
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(4), [0.1, 0.2, 0.3, 0.4]])
+    >>> fit = fit_model(np.array([0.1, 0.3, 0.2, 0.5]), np.full(4, 0.01), X, method="FE", test="z", alpha=0.05)
+    >>> fit.beta.round(3).tolist(), fit.df
+    ([0.0, 1.1], inf)
     """
-    y = as_float_array("yi", yi)
-    v = as_float_array("vi", vi)
-    k = check_same_length(yi=y, vi=v)
-    check_finite("yi", y)
-    check_positive_variances("vi", v)
-    if k < min_k:
-        raise ValueError(
-            f"{what} needs at least {min_k} stud{'y' if min_k == 1 else 'ies'}; got yi with "
-            f"{k} value{'s' if k != 1 else ''}."
-        )
-    return y, v
-
-
-def _wald(
-    beta: NDArray[np.float64], se: NDArray[np.float64], df: float | None, alpha: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Statistic ``beta/se``, two-sided p-value and ``1 - alpha`` Wald interval.
-
-    Normal reference when ``df`` is None, else t with ``df`` degrees of freedom
-    (metafor ``rma.uni``, ``test="z"`` / ``test="knha"``).
-    """
-    dist = stats.norm if df is None else stats.t(df)
-    crit = dist.isf(alpha / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
-    return stat, 2 * dist.sf(np.abs(stat)), beta - crit * se, beta + crit * se
+    k, p = X.shape
+    t2, it, conv = tau2_mods(y[None, :], v[None, :], X, method=method)
+    warn_not_converged(f"The {method} estimator of tau2", np.flatnonzero(~conv), True, MAX_ITER, TOL,
+                       stacklevel + 1)
+    fit = fit_mods(y[None, :], v[None, :], X, t2, test=test, btt=btt)
+    beta, se = fit.beta[0], fit.se[0]
+    df = float(k - p) if test == "knha" else None
+    stat, pval, ci_low, ci_high = wald(beta, se, df, alpha)
+    w = 1.0 / (v + t2[0])
+    return ModelFit(
+        beta=beta, se=se, vb=fit.vb[0], tau2=float(t2[0]), statistic=stat, p_value=pval, ci_low=ci_low,
+        ci_high=ci_high, df=np.inf if df is None else df, weights=100.0 * w / w.sum(), qm=float(fit.qm[0]),
+        n_iter=int(it[0]), converged=bool(conv[0]),
+    )
 
 
 def _r2(
@@ -803,12 +659,11 @@ def _r2(
         adj = 1.0 - (qe / tss) * (k - 1) / (k - p)
         return max(0.0, 100.0 * adj)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # the intercept-only fit is only a reference for R^2; its ll0check or
+        # non-convergence is not news about the meta-regression itself
+        warnings.simplefilter("ignore", ConvergenceWarning)
         fit0 = _tau2.estimate(method, y[None, :], v[None, :])
-    t0 = float(fit0.tau2[0])
-    if t0 == 0.0:
-        return 0.0
-    return max(0.0, 100.0 * (t0 - tau2) / t0)
+    return r2_percent(float(fit0.tau2[0]), tau2)
 
 
 def meta_regression(
@@ -870,7 +725,7 @@ def meta_regression(
     >>> res.names, res.estimate.round(3).tolist(), round(res.r2, 1)
     (('intercept', 'ablat'), [0.249, -0.029], 75.6)
     """
-    y, v = _check_inputs(yi, vi)
+    y, v = check_effects(yi, vi, what="meta_regression")
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     a = check_alpha(alpha)
@@ -882,23 +737,16 @@ def meta_regression(
             f"meta_regression needs more studies than coefficients: k={k} studies, p={p} "
             f"coefficients ({', '.join(names)})."
         )
-    tau2, n_iter, conv = tau2_mods(y[None, :], v[None, :], X, method=method)
-    if not conv[0]:
-        warnings.warn(
-            f"The {method} estimator of tau2 did not converge in {MAX_ITER} iterations; the last "
-            f"iterate tau2={tau2[0]:.6g} is used (converged=False).",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
     btt = list(range(1, p)) if (intercept and p > 1) else list(range(p))
-    fit = fit_mods(y[None, :], v[None, :], X, tau2, test=test, btt=btt)
+    fit = fit_model(y, v, X, method=method, test=test, alpha=a, btt=btt, stacklevel=2)
+    tau2 = np.array([fit.tau2])
     y0, v0, Xb, mf, kk = _prepare(y[None, :], v[None, :], X, None)
-    qe, qep, i2, h2 = _heterogeneity(y0, v0, Xb, mf, kk, tau2, method == "FE")
+    qe, qep, i2, h2 = heterogeneity(y0, v0, mf, kk, tau2, method == "FE", Xb)
     m = len(btt)
     df = k - p if test == "knha" else None
-    qmp = float(stats.chi2.sf(fit.qm[0], m) if df is None else stats.f.sf(fit.qm[0], m, df))
-    beta, se = fit.beta[0], fit.se[0]
-    stat, pval, ci_low, ci_high = _wald(beta, se, df, a)
+    qmp = float(chi2_sf(fit.qm, m) if df is None else special.fdtrc(m, df, fit.qm))
+    beta, se = fit.beta, fit.se
+    stat, pval, ci_low, ci_high = fit.statistic, fit.p_value, fit.ci_low, fit.ci_high
     return MetaRegressionResult(
         names=names,
         estimate=beta,
@@ -907,7 +755,7 @@ def meta_regression(
         p_value=pval,
         ci_low=ci_low,
         ci_high=ci_high,
-        vcov=fit.vb[0],
+        vcov=fit.vb,
         tau2=float(tau2[0]),
         i2=float(i2[0]),
         h2=float(h2[0]),
@@ -915,7 +763,7 @@ def meta_regression(
         qe=float(qe[0]),
         qe_df=k - p,
         qe_pvalue=float(qep[0]),
-        qm=float(fit.qm[0]),
+        qm=fit.qm,
         qm_df=m,
         qm_df2=df,
         qm_pvalue=qmp,
@@ -926,8 +774,8 @@ def meta_regression(
         test=test,
         alpha=a,
         intercept=intercept,
-        converged=bool(conv[0]),
-        n_iter=int(n_iter[0]),
+        converged=fit.converged,
+        n_iter=fit.n_iter,
         moderators=modnames,
         yi=y,
         vi=v,
@@ -1136,7 +984,7 @@ def permutation_test(
             inv = np.argsort(idx, axis=1)
             Y, V = y[inv], v[inv]
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+                warnings.simplefilter("ignore", ConvergenceWarning)  # counted in n_failed below
                 t2, _, conv = tau2_mods(Y, V, X, method=method)
                 fit = fit_mods(Y, V, X, t2, test=test, btt=btt)
             good = conv & fit.ok

@@ -37,16 +37,21 @@ Edge cases (as metafor unless said otherwise):
 
 * ``k = 1``: ``tau2 = 0``, ``q = 0``, ``q_df = 0``, ``q_pvalue = 1``, ``i2 = 0``,
   ``h2 = 1``, the tau2 interval is NaN (undefined), and ``test="knha"`` is
-  replaced by ``"z"`` with a :class:`~evidence.exceptions.DataWarning`;
+  replaced by ``"z"`` with a :class:`~evidence.exceptions.SingleStudyWarning`;
 * ``Q < k - 1``: the moment estimators are truncated at 0; REML/ML may reach the
   boundary 0 (see :func:`evidence.tau2.reml`);
 * identical studies: ``q = 0``, ``tau2 = 0``; with ``test="knha"`` the adjusted
   SE is 0 (metafor's ``s2w = 0``), so the CI collapses to the point estimate
-  and ``z`` is infinite (NaN if the estimate is exactly 0), as in metafor;
-* non-convergence of REML/ML/PM/EB: a
-  :class:`~evidence.exceptions.ConvergenceWarning` naming the estimator and the
-  row(s), tau2 replaced by the DL estimate, ``converged = False`` (metafor stops
-  with an error);
+  and ``statistic`` is infinite (NaN if the estimate is exactly 0), as in metafor;
+* non-convergence of REML/ML/PM/EB (possible only with a very small ``max_iter``:
+  the search is bracketed): the package's one policy (:mod:`evidence._engine`):
+  a :class:`~evidence.exceptions.ConvergenceWarning` naming the estimator and the
+  row(s), the last iterate kept, ``converged = False``; no fallback to another
+  estimator (metafor stops with an error);
+* variances below 1e-100 or above 1e100: the fit runs on the rescaled problem
+  ``y/c``, ``v/c^2`` (every quantity is scale-equivariant) so that no weight
+  overflows; I^2 is always in [0, 100], H^2 >= 1 and the tau2 interval is never
+  inverted;
 * non-convergence of the Q-profile root search (possible only with a very small
   ``max_iter``: the root is always bracketed): a
   :class:`~evidence.exceptions.ConvergenceWarning`; the bounds are the last
@@ -85,9 +90,21 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from evidence import tau2 as _tau2
+from evidence._engine import (
+    check_effects,
+    chi2_sf,
+    critical,
+    heterogeneity,
+    i2_h2,
+    prepare,
+    read_only,
+    rows_text,
+    study_labels,
+    wald,
+    warn_not_converged,
+)
 from evidence._validation import (
     as_float_array,
     check_alpha,
@@ -97,7 +114,7 @@ from evidence._validation import (
     check_positive_variances,
     check_same_length,
 )
-from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning
+from evidence.exceptions import EvidenceWarning, SingleStudyWarning
 from evidence.options import (
     DOUBLE_ZERO,
     POOLING_METHODS,
@@ -130,14 +147,38 @@ def _check_iteration(tol: Any, max_iter: Any) -> tuple[float, int]:
     return t, int(max_iter)
 
 
-def _rows_text(idx: NDArray[np.int64], single: bool) -> str:
-    return "" if single else f" for analysis row(s) {_tau2._rows(idx)}"
+#: Sampling variances outside [_V_SAFE_LOW, _V_SAFE_HIGH] make the fit run on a rescaled problem.
+_V_SAFE_LOW: float = 1e-100
+_V_SAFE_HIGH: float = 1e100
+
+
+def _rescale(
+    y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
+    """Divide ``y`` by ``c`` and ``v`` by ``c^2`` where the variances leave the safe range.
+
+    Every estimator and interval is scale-equivariant (``y -> y/c``, ``v -> v/c^2``
+    gives ``tau2/c^2``, ``estimate/c``, the same Q, I^2, H^2 and weights), so a row
+    whose variances reach below 1e-100 or above 1e100 is fitted with ``c^2`` the
+    geometric midpoint of its smallest and largest variance, where the weights
+    ``1/v``, their squares and cubes stay inside the double range (with
+    ``v = 1e-300`` they would overflow and give H^2 = -inf and an inverted tau^2
+    interval).  Returns the scaled arrays and ``c`` per row (None when no row needed it).
+    """
+    vmin = np.where(mf > 0, v0, np.inf).min(axis=1)
+    vmax = np.where(mf > 0, v0, 0.0).max(axis=1)
+    extreme = (vmin < _V_SAFE_LOW) | (vmax > _V_SAFE_HIGH)
+    if not extreme.any():
+        return y0, v0, None
+    c = np.where(extreme, np.sqrt(np.sqrt(vmin) * np.sqrt(vmax)), 1.0)
+    return y0 / c[:, None], np.where(mf > 0, v0 / (c * c)[:, None], 1.0), c
 
 
 def _fit(
-    y: NDArray[np.float64],
-    v: NDArray[np.float64],
-    mask: NDArray[np.bool_],
+    y0: NDArray[np.float64],
+    v0: NDArray[np.float64],
+    mf: NDArray[np.float64],
+    k: NDArray[np.int64],
     method: str,
     test: str,
     alpha: float,
@@ -146,116 +187,57 @@ def _fit(
     single: bool,
     stacklevel: int,
 ) -> dict[str, NDArray[Any]]:
-    """The shared kernel of every inverse-variance fit: arrays in, dict of arrays out."""
-    y0 = np.where(mask, y, 0.0)
-    v0 = np.where(mask, v, 1.0)
-    mf = mask.astype(np.float64)
-    n = y0.shape[0]
-    k = mask.sum(axis=1).astype(np.int64)
-    df = k - 1
+    """The shared kernel of every inverse-variance fit: prepared arrays in, dict of arrays out.
 
-    fit = _tau2._estimate_prepared(method, y0, v0, mf, k, tol, max_iter, stacklevel + 1)
-    tau2 = fit.tau2.copy()
-    converged = fit.converged.copy()
-    bad = np.flatnonzero(~converged)
-    if bad.size:
-        tau2[bad] = _tau2.dl(y0[bad], v0[bad], mask[bad])
-        warnings.warn(
-            f"The {method} estimator of tau2 did not converge within max_iter={max_iter} "
-            f"iterations (tol={tol:g}){_rows_text(bad, single)}; fell back to the DL "
-            f"(DerSimonian-Laird) estimate of tau2 there and set converged=False.",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
+    ``y0``, ``v0``, ``mf``, ``k`` as :func:`evidence._engine.prepare` returns them.
+    """
+    y0, v0, c = _rescale(y0, v0, mf)
+    df = k - 1
+    fit = _tau2.estimate_arrays(method, y0, v0, mf, k, tol, max_iter, stacklevel + 1, single)
+    tau2 = fit.tau2
+    warn_not_converged(f"The {method} estimator of tau2", np.flatnonzero(~fit.converged), single,
+                       max_iter, tol, stacklevel)
 
     # pooled estimate
     w = mf / (v0 + tau2[:, None])
     sw = w.sum(axis=1)
-    est = (w * y0).sum(axis=1) / sw
+    est = np.einsum("ij,ij->i", w, y0) / sw
     se = np.sqrt(1.0 / sw)
 
-    use_t = np.zeros(n, dtype=bool)
+    use_t = (k > 1) if test == "knha" else np.zeros(k.shape, dtype=bool)
     if test == "knha":
-        if method == "FE":
-            warnings.warn(
-                "The Knapp-Hartung method (test='knha') is not meant to be used with "
-                "method='FE' (as metafor warns); it was applied as requested.",
-                EvidenceWarning,
-                stacklevel=stacklevel,
-            )
-        one = np.flatnonzero(k == 1)
-        if one.size:
-            warnings.warn(
-                f"test='knha' needs at least 2 studies{_rows_text(one, single)}; with k = 1 "
-                f"the z test was used instead (as metafor does).",
-                DataWarning,
-                stacklevel=stacklevel,
-            )
-        use_t = k > 1
+        _warn_knha(method, k, single, stacklevel + 1)
         r = (y0 - est[:, None]) * mf
-        rss = (w * r * r).sum(axis=1)
+        rss = np.einsum("ij,ij,ij->i", w, r, r)
         with np.errstate(divide="ignore", invalid="ignore"):
             s2w = np.where(rss <= _EPS, 0.0, rss / np.maximum(df, 1))
         se = np.where(use_t, se * np.sqrt(s2w), se)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zval = est / se
-    tdf = np.maximum(df, 1).astype(np.float64)
-    crit = np.full(n, float(stats.norm.isf(alpha / 2.0)))
-    pval = 2.0 * stats.norm.sf(np.abs(zval))
-    if use_t.any():
-        t_rows = np.flatnonzero(use_t)
-        udf, inv = np.unique(tdf[t_rows], return_inverse=True)  # t quantiles once per df
-        crit[t_rows] = stats.t.isf(alpha / 2.0, udf)[inv]
-        pval[t_rows] = 2.0 * stats.t.sf(np.abs(zval[t_rows]), tdf[t_rows])
-    ci_low = est - crit * se
-    ci_high = est + crit * se
+    tdf = np.where(use_t, np.maximum(df, 1), np.inf) if use_t.any() else None
+    zval, pval, ci_low, ci_high = wald(est, se, tdf, alpha)
+    crit = critical(tdf, alpha)
     pse = np.sqrt(se * se + tau2)
     pi_low = est - crit * pse
     pi_high = est + crit * pse
 
-    # heterogeneity (fixed-effect weights)
-    w0 = mf / v0
-    sw0 = w0.sum(axis=1)
-    mu0 = (w0 * y0).sum(axis=1) / sw0
-    r0 = (y0 - mu0[:, None]) * mf
-    q = np.maximum(0.0, (w0 * r0 * r0).sum(axis=1))
-    multi = k > 1
-    q = np.where(multi, q, 0.0)
-    q_p = np.where(multi, stats.chi2.sf(q, tdf), 1.0)
-    trp = sw0 - (w0 * w0).sum(axis=1) / sw0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "FE":
-            i2 = np.maximum(0.0, 100.0 * (q - df) / q)
-            h2 = q / df
-        else:
-            vt = df / trp
-            i2 = 100.0 * tau2 / (vt + tau2)
-            h2 = tau2 / vt + 1.0
-    i2 = np.where(multi, np.nan_to_num(i2, nan=0.0), 0.0)
-    h2 = np.where(multi, h2, 1.0)
-
-    ci = _tau2._q_profile(y0, v0, mf, k, alpha, tol, max_iter)
-    open_ci = np.flatnonzero(~ci.converged)
-    if open_ci.size:
-        warnings.warn(
-            f"The Q-profile interval for tau2 did not converge within max_iter={max_iter} "
-            f"iterations (tol={tol:g}){_rows_text(open_ci, single)}; its bounds there are the "
-            f"last iterates of the root search, not the exact bounds.",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
-
+    q, q_p, i2, h2 = heterogeneity(y0, v0, mf, k, tau2, method == "FE")
+    ci = _tau2.q_profile_arrays(y0, v0, mf, k, alpha, tol, max_iter)
+    warn_not_converged("The Q-profile interval for tau2", np.flatnonzero(~ci.converged), single,
+                       max_iter, tol, stacklevel)
+    t_low, t_high = ci.low, np.maximum(ci.high, ci.low)  # never inverted, even by rounding
+    if c is not None:  # back to the scale of the data
+        c2 = c * c
+        est, se, ci_low, ci_high, pi_low, pi_high = (a * c for a in (est, se, ci_low, ci_high, pi_low, pi_high))
+        tau2, t_low, t_high = tau2 * c2, t_low * c2, t_high * c2
     return {
         "estimate": est,
         "se": se,
         "ci_low": ci_low,
         "ci_high": ci_high,
-        "z": zval,
+        "statistic": zval,
         "p_value": pval,
         "tau2": tau2,
-        "tau2_ci_low": ci.low,
-        "tau2_ci_high": ci.high,
+        "tau2_ci_low": t_low,
+        "tau2_ci_high": t_high,
         "i2": i2,
         "h2": h2,
         "q": q,
@@ -264,10 +246,30 @@ def _fit(
         "pi_low": pi_low,
         "pi_high": pi_high,
         "k": k,
-        "converged": converged,
+        "converged": fit.converged,
         "n_iter": fit.n_iter,
         "weights": w / sw[:, None] * 100.0,
     }
+
+
+def _warn_knha(method: str, k: NDArray[np.int64], single: bool, stacklevel: int) -> None:
+    """The warnings of metafor's Knapp-Hartung method: with FE, and with one study (z used)."""
+    if method == "FE":
+        warnings.warn(
+            "The Knapp-Hartung method (test='knha') is not meant to be used with "
+            "method='FE' (as metafor warns); it was applied as requested.",
+            EvidenceWarning,
+            stacklevel=stacklevel + 1,
+        )
+    one = np.flatnonzero(k == 1)
+    if one.size:
+        where = "" if single else f" for analysis row(s) {rows_text(one)}"
+        warnings.warn(
+            f"test='knha' needs at least 2 studies{where}; with k = 1 "
+            f"the z test was used instead (as metafor does).",
+            SingleStudyWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def meta_analysis_many(
@@ -347,12 +349,12 @@ def meta_analysis_many(
     empty = np.flatnonzero(~mask.any(axis=1))
     if empty.size:
         raise ValueError(
-            f"Analysis row(s) {_tau2._rows(empty)} have no study "
+            f"Analysis row(s) {rows_text(empty)} have no study "
             f"(all values NaN); every row needs at least one study."
         )
-    out = _fit(y, v, mask, method, test, alpha, tol, max_iter, single=False, stacklevel=3)
+    out = _fit(*prepare(y, v, mask), method, test, alpha, tol, max_iter, single=False, stacklevel=3)
     return MetaAnalysisBatch(
-        **{name: _ro(out[name]) for name in POOLED_FIELDS}, method=method, test=test, alpha=alpha
+        **{name: read_only(out[name]) for name in POOLED_FIELDS}, method=method, test=test, alpha=alpha
     )
 
 
@@ -404,38 +406,15 @@ def meta_analysis(
     test = check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
     tol, max_iter = _check_iteration(tol, max_iter)
-    y = as_float_array("yi", yi)
-    v = as_float_array("vi", vi)
-    k = check_same_length(yi=y, vi=v)
-    if k == 0:
-        raise ValueError("yi and vi are empty; at least one study is needed.")
-    check_finite("yi", y)
-    check_positive_variances("vi", v)
-    labs = _labels(labels, k)
+    y, v = check_effects(yi, vi, what="meta_analysis")
+    k = y.size
+    labs = study_labels(labels, k)
     out = _fit(
-        y[None, :], v[None, :], np.ones((1, k), dtype=bool), method, test, alpha, tol, max_iter,
+        y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
         single=True, stacklevel=3,
     )
     used_test = "z" if (test == "knha" and k == 1) else test
     return _single(out, y, v, labs, method, used_test, alpha)
-
-
-def _ro(a: NDArray[Any]) -> NDArray[Any]:
-    """A read-only copy, so that a frozen result cannot be changed through its arrays."""
-    out = np.array(a, copy=True)
-    out.setflags(write=False)
-    return out
-
-
-def _labels(labels: Sequence[str] | None, k: int) -> Sequence[str]:
-    if labels is None:
-        return StudyLabels(k)  # "Study 1", ..., made only when read
-    if isinstance(labels, str):
-        raise TypeError(f"labels must be a sequence of {k} strings, not the single string {labels!r}.")
-    labs = tuple(str(x) for x in labels)
-    if len(labs) != k:
-        raise ValueError(f"labels has {len(labs)} entries but there are {k} studies; give one label per study.")
-    return labs
 
 
 def _single(
@@ -449,9 +428,9 @@ def _single(
 ) -> MetaAnalysisResult:
     return MetaAnalysisResult(
         **{name: out[name][0].item() for name in POOLED_FIELDS},
-        yi=_ro(y),
-        vi=_ro(v),
-        weights=_ro(out["weights"][0]),
+        yi=read_only(y),
+        vi=read_only(v),
+        weights=read_only(out["weights"][0]),
         labels=labs,
         method=method,
         test=test,
@@ -467,13 +446,13 @@ def _single(
 def _heterogeneity_from_q(q: float, k: int) -> tuple[float, float, float, float]:
     """Q, its p-value, I^2 and H^2 of a common-effect model (metafor ``rma.mh``/``rma.peto``).
 
-    With ``k = 1`` there is no heterogeneity to measure: ``Q = 0``, ``p = 1``, ``I^2 = 0``, ``H^2 = 1``.
+    I^2 and H^2 by the engine's :func:`evidence._engine.i2_h2`; with ``k = 1``
+    there is no heterogeneity to measure: ``Q = 0``, ``p = 1``, ``I^2 = 0``, ``H^2 = 1``.
     """
     if k > 1:
-        df = k - 1
-        p = float(stats.chi2.sf(q, df))
-        i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
-        return q, p, i2, q / df
+        qa, dfa = np.array([q]), np.array([k - 1.0])
+        i2, h2 = i2_h2(np.zeros(1), np.ones(1), qa, dfa, True)
+        return q, float(chi2_sf(q, k - 1)), float(i2[0]), float(h2[0])
     return 0.0, 1.0, 0.0, 1.0
 
 
@@ -553,7 +532,7 @@ def meta_analysis_2x2(
     >>> round(res.estimate, 4), res.method, res.k
     (2.1528, 'MH', 3)
     """
-    from evidence.effect_sizes import continuity_corrections, log_odds_ratios
+    from evidence.effect_sizes import log_odds_ratios
 
     method = check_choice("method", method, POOLING_METHODS_2X2)
     test = check_choice("test", test, TESTS)
@@ -570,7 +549,7 @@ def meta_analysis_2x2(
     a, n1 = check_counts("events_exposed", events_exposed, "n_exposed", n_exposed)
     c, n2 = check_counts("events_unexposed", events_unexposed, "n_unexposed", n_unexposed)
     check_same_length(events_exposed=a, events_unexposed=c)
-    labs_all = _labels(labels, a.size)
+    labs_all = study_labels(labels, a.size)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -590,7 +569,7 @@ def meta_analysis_2x2(
     labs = tuple(labs_all[int(i)] for i in idx)
     excluded = tuple(int(i) for i in np.flatnonzero(~included))
     common: dict[str, Any] = dict(
-        labels=labs, included=_ro(included), excluded=excluded, corrected=_ro(corrected),
+        labels=labs, included=read_only(included), excluded=excluded, corrected=read_only(corrected),
         method=method, alpha=alpha, correction=correction, double_zero=double_zero,
     )
 
@@ -604,7 +583,7 @@ def meta_analysis_2x2(
                 f"correction) for method={method!r}, or method='MH'/'Peto'."
             )
         out = _fit(
-            yi[None, :], vi[None, :], np.ones((1, yi.size), dtype=bool), method, test, alpha,
+            yi[None, :], vi[None, :], np.ones((1, yi.size)), np.array([yi.size]), method, test, alpha,
             tol, max_iter, single=True, stacklevel=3,
         )
         used_test = "z" if (test == "knha" and yi.size == 1) else test
@@ -615,9 +594,9 @@ def meta_analysis_2x2(
         return MetaAnalysis2x2Result(
             **g,
             log_estimate=log_estimate,
-            yi=_ro(yi),
-            vi=_ro(vi),
-            weights=_ro(out["weights"][0]),
+            yi=read_only(yi),
+            vi=read_only(vi),
+            weights=read_only(out["weights"][0]),
             test=used_test,
             **common,
         )
@@ -625,70 +604,21 @@ def meta_analysis_2x2(
     # raw counts of the tables used (a double-zero table contributes nothing to MH/Peto)
     aa, cc = a[idx], c[idx]
     bb, dd = n1[idx] - aa, n2[idx] - cc
-    m1, m2 = n1[idx], n2[idx]
-    N = m1 + m2
     k = int(idx.size)
-    zcrit = float(stats.norm.isf(alpha / 2.0))
     if method == "MH":
-        R_i = aa * dd / N
-        S_i = bb * cc / N
-        P_i = (aa + dd) / N
-        Q_i = (bb + cc) / N
-        R, S = R_i.sum(), S_i.sum()
-        if R == 0 or S == 0:
-            raise ValueError(
-                "The Mantel-Haenszel odds ratio is undefined for these tables ("
-                + ("no table has events among the exposed with non-events among the unexposed"
-                   if R == 0 else "no table has non-events among the exposed with events among the unexposed")
-                + "); use an inverse-variance method with a zero-cell correction, e.g. method='REML'."
-            )
-        beta = float(np.log(R / S))
-        se = float(np.sqrt(0.5 * ((P_i * R_i).sum() / R**2
-                                  + (P_i * S_i + Q_i * R_i).sum() / (R * S)
-                                  + (Q_i * S_i).sum() / S**2)))
-        weights = S_i / S * 100.0
+        beta, se, weights = _mantel_haenszel(aa, bb, cc, dd)
         # yi, vi are finite: log_odds_ratios raises on a zero cell left uncorrected
         q, q_p, i2, h2 = _heterogeneity_from_q(float(max(0.0, np.sum((yi - beta) ** 2 / vi))), k)
-        q_df = k - 1
-    else:  # Peto
-        xt = aa + cc
-        yt = bb + dd
-        E_i = xt * m1 / N
-        V_i = xt * yt * (m1 / N) * (m2 / N) / (N - 1)
-        sV = V_i.sum()
-        if sV == 0:
-            raise ValueError(
-                "Peto's odds ratio is undefined: one of the two outcomes never occurred in any "
-                "table (sum of the hypergeometric variances is 0)."
-            )
-        beta = float((aa - E_i).sum() / sV)
-        se = float(1.0 / np.sqrt(sV))
-        weights = V_i / sV * 100.0
-        pos = V_i > 0
-        q = float(max(0.0, np.sum((aa[pos] - E_i[pos]) ** 2 / V_i[pos]) - (aa - E_i).sum() ** 2 / sV))
-        q_df = k - 1
-        if int(pos.sum()) > 1:
-            q, q_p, i2, h2 = _heterogeneity_from_q(q, k)
-        else:
-            q_p, i2, h2 = 1.0, 0.0, 1.0
-        # per-study yi, vi: Peto's one-step log odds ratios (O_i - E_i)/V_i and 1/V_i of the
-        # tables after the zero-cell correction, as metafor rma.peto (escalc measure="PETO")
-        ke, ku = continuity_corrections(aa, bb, cc, dd, correction)
-        a2, b2, c2, d2 = aa + ke, bb + ke, cc + ku, dd + ku
-        n1c, n2c = a2 + b2, c2 + d2
-        Nc = n1c + n2c
-        Vc = (a2 + c2) * (b2 + d2) * n1c * n2c / (Nc**2 * (Nc - 1))
-        yi, vi = (a2 - (a2 + c2) * n1c / Nc) / Vc, 1.0 / Vc
-    zval = beta / se
-    p = float(2.0 * stats.norm.sf(abs(zval)))
-    lo, hi = beta - zcrit * se, beta + zcrit * se
+    else:
+        beta, se, weights, (q, q_p, i2, h2), yi, vi = _peto(aa, bb, cc, dd, correction)
+    zval, p, lo, hi = (float(x) for x in wald(beta, se, None, alpha))
     return MetaAnalysis2x2Result(
         estimate=float(np.exp(beta)),
         ci_low=float(np.exp(lo)),
         ci_high=float(np.exp(hi)),
         log_estimate=beta,
         se=se,
-        z=float(zval),
+        statistic=zval,
         p_value=p,
         tau2=0.0,
         tau2_ci_low=float("nan"),
@@ -696,16 +626,80 @@ def meta_analysis_2x2(
         i2=float(i2),
         h2=float(h2),
         q=float(q),
-        q_df=int(q_df),
+        q_df=k - 1,
         q_pvalue=float(q_p),
         pi_low=float(np.exp(lo)),
         pi_high=float(np.exp(hi)),
         k=k,
-        yi=_ro(yi),
-        vi=_ro(vi),
-        weights=_ro(weights),
+        yi=read_only(yi),
+        vi=read_only(vi),
+        weights=read_only(weights),
         test="z",
         converged=True,
         n_iter=0,
         **common,
     )
+
+
+def _mantel_haenszel(
+    aa: NDArray[np.float64], bb: NDArray[np.float64], cc: NDArray[np.float64], dd: NDArray[np.float64]
+) -> tuple[float, float, NDArray[np.float64]]:
+    """Log Mantel-Haenszel odds ratio, its Robins-Breslow-Greenland SE and the weights (percent).
+
+    Mantel & Haenszel (1959) [5]_, Robins et al. (1986) [4]_; metafor ``rma.mh(measure="OR")``.
+    """
+    N = aa + bb + cc + dd
+    R_i = aa * dd / N
+    S_i = bb * cc / N
+    P_i = (aa + dd) / N
+    Q_i = (bb + cc) / N
+    R, S = R_i.sum(), S_i.sum()
+    if R == 0 or S == 0:
+        raise ValueError(
+            "The Mantel-Haenszel odds ratio is undefined for these tables ("
+            + ("no table has events among the exposed with non-events among the unexposed"
+               if R == 0 else "no table has non-events among the exposed with events among the unexposed")
+            + "); use an inverse-variance method with a zero-cell correction, e.g. method='REML'."
+        )
+    beta = float(np.log(R / S))
+    se = float(np.sqrt(0.5 * ((P_i * R_i).sum() / R**2
+                              + (P_i * S_i + Q_i * R_i).sum() / (R * S)
+                              + (Q_i * S_i).sum() / S**2)))
+    return beta, se, S_i / S * 100.0
+
+
+def _peto(
+    aa: NDArray[np.float64], bb: NDArray[np.float64], cc: NDArray[np.float64], dd: NDArray[np.float64],
+    correction: str,
+) -> tuple[float, float, NDArray[np.float64], tuple[float, float, float, float], NDArray[np.float64],
+           NDArray[np.float64]]:
+    """Peto's one-step log odds ratio, SE, weights, heterogeneity and per-study ``yi``, ``vi``.
+
+    ``exp(sum(O_i - E_i)/sum V_i)``, ``se = 1/sqrt(sum V_i)`` (Yusuf et al. 1985 [6]_);
+    ``Q = sum (O_i - E_i)^2/V_i - (sum (O_i - E_i))^2 / sum V_i`` over tables with
+    ``V_i > 0``; per-study ``(O_i - E_i)/V_i`` and ``1/V_i`` of the tables after
+    the zero-cell correction (metafor ``rma.peto``, ``escalc(measure="PETO")``).
+    """
+    from evidence.effect_sizes import continuity_corrections
+
+    m1, m2 = aa + bb, cc + dd
+    N = m1 + m2
+    E_i = (aa + cc) * m1 / N
+    V_i = (aa + cc) * (bb + dd) * (m1 / N) * (m2 / N) / (N - 1)
+    sV = V_i.sum()
+    if sV == 0:
+        raise ValueError(
+            "Peto's odds ratio is undefined: one of the two outcomes never occurred in any "
+            "table (sum of the hypergeometric variances is 0)."
+        )
+    beta = float((aa - E_i).sum() / sV)
+    se = float(1.0 / np.sqrt(sV))
+    pos = V_i > 0
+    q = float(max(0.0, np.sum((aa[pos] - E_i[pos]) ** 2 / V_i[pos]) - (aa - E_i).sum() ** 2 / sV))
+    het = _heterogeneity_from_q(q, aa.size) if int(pos.sum()) > 1 else (q, 1.0, 0.0, 1.0)
+    ke, ku = continuity_corrections(aa, bb, cc, dd, correction)
+    a2, b2, c2, d2 = aa + ke, bb + ke, cc + ku, dd + ku
+    n1c, n2c = a2 + b2, c2 + d2
+    Nc = n1c + n2c
+    Vc = (a2 + c2) * (b2 + d2) * n1c * n2c / (Nc**2 * (Nc - 1))
+    return beta, se, V_i / sV * 100.0, het, (a2 - (a2 + c2) * n1c / Nc) / Vc, 1.0 / Vc

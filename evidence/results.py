@@ -36,7 +36,7 @@ _KIND = "kind"
 #: (floats in :class:`MetaAnalysisResult` and :class:`MetaAnalysis2x2Result`, arrays
 #: over the analyses in :class:`MetaAnalysisBatch`).
 POOLED_FIELDS: tuple[str, ...] = (
-    "estimate", "se", "ci_low", "ci_high", "z", "p_value", "tau2", "tau2_ci_low", "tau2_ci_high",
+    "estimate", "se", "ci_low", "ci_high", "statistic", "p_value", "tau2", "tau2_ci_low", "tau2_ci_high",
     "i2", "h2", "q", "q_df", "q_pvalue", "pi_low", "pi_high", "k", "converged", "n_iter",
 )
 
@@ -154,11 +154,11 @@ class MetaAnalysisResult(ResultMixin):
         under ``test="knha"``).
     ci_low, ci_high : float
         ``1 - alpha`` confidence interval of the pooled effect.
-    z : float
+    statistic : float
         Test statistic ``estimate / se`` (a t statistic with ``q_df`` degrees of
         freedom under ``test="knha"``).
     p_value : float
-        Two-sided p-value of ``z``.
+        Two-sided p-value of ``statistic``.
     tau2, tau2_ci_low, tau2_ci_high : float
         Between-study variance and its Q-profile interval (the interval is NaN
         when ``k = 1``: with no degrees of freedom it is undefined, and metafor
@@ -192,7 +192,7 @@ class MetaAnalysisResult(ResultMixin):
     se: float
     ci_low: float
     ci_high: float
-    z: float
+    statistic: float
     p_value: float
     tau2: float
     tau2_ci_low: float
@@ -277,7 +277,7 @@ def _summary_text(r: MetaAnalysisResult | MetaAnalysis2x2Result, scale_name: str
     if isinstance(r, MetaAnalysis2x2Result):
         lines += [
             f"Pooled odds ratio = {fmt(r.estimate)} ({level} CI {fmt(r.ci_low)} to {fmt(r.ci_high)})",
-            f"log OR = {fmt(r.log_estimate)}, se = {fmt(r.se)}, {stat} = {fmt(r.z)}, "
+            f"log OR = {fmt(r.log_estimate)}, se = {fmt(r.se)}, {stat} = {fmt(r.statistic)}, "
             f"p = {fmt(r.p_value)}",
         ]
         if r.method not in ("MH", "Peto", "FE"):
@@ -288,7 +288,7 @@ def _summary_text(r: MetaAnalysisResult | MetaAnalysis2x2Result, scale_name: str
         )
     else:
         lines += [
-            f"Pooled {scale_name} = {fmt(r.estimate)}, se = {fmt(r.se)}, {stat} = {fmt(r.z)}, "
+            f"Pooled {scale_name} = {fmt(r.estimate)}, se = {fmt(r.se)}, {stat} = {fmt(r.statistic)}, "
             f"p = {fmt(r.p_value)}",
             f"{level} CI {fmt(r.ci_low)} to {fmt(r.ci_high)}; "
             f"prediction interval {fmt(r.pi_low)} to {fmt(r.pi_high)}",
@@ -303,7 +303,7 @@ class MetaAnalysisBatch(ResultMixin):
     """Many meta-analyses at once; every numeric attribute has shape ``(n_analyses,)``.
 
     The attributes are named exactly as in :class:`MetaAnalysisResult`
-    (:data:`POOLED_FIELDS`: ``estimate, se, ci_low, ci_high, z, p_value, tau2,
+    (:data:`POOLED_FIELDS`: ``estimate, se, ci_low, ci_high, statistic, p_value, tau2,
     tau2_ci_low, tau2_ci_high, i2, h2, q, q_df, q_pvalue, pi_low, pi_high, k``,
     the per-row ``converged`` mask and ``n_iter``); ``method``, ``test`` and
     ``alpha`` are shared by all rows (``test`` is the one requested: rows with
@@ -316,7 +316,7 @@ class MetaAnalysisBatch(ResultMixin):
     se: NDArray[np.float64]
     ci_low: NDArray[np.float64]
     ci_high: NDArray[np.float64]
-    z: NDArray[np.float64]
+    statistic: NDArray[np.float64]
     p_value: NDArray[np.float64]
     tau2: NDArray[np.float64]
     tau2_ci_low: NDArray[np.float64]
@@ -377,7 +377,7 @@ class MetaAnalysis2x2Result(ResultMixin):
     log_estimate, se : float
         Pooled log odds ratio and its standard error (Robins-Breslow-Greenland
         for ``"MH"``, ``1/sqrt(sum V_i)`` for ``"Peto"``).
-    z, p_value : float
+    statistic, p_value : float
         Test statistic (t under ``"knha"``) and two-sided p-value.
     tau2, tau2_ci_low, tau2_ci_high, i2, h2, q, q_df, q_pvalue : float
         Heterogeneity, as in :class:`MetaAnalysisResult`.  ``MH`` and ``Peto``
@@ -414,7 +414,7 @@ class MetaAnalysis2x2Result(ResultMixin):
     ci_high: float
     log_estimate: float
     se: float
-    z: float
+    statistic: float
     p_value: float
     tau2: float
     tau2_ci_low: float

@@ -48,11 +48,23 @@ from scipy import stats
 
 from evidence import metareg as _mr
 from evidence import tau2 as _tau2
+from evidence._engine import (
+    DEFAULT_MAX_ITER,
+    DEFAULT_TOL,
+    check_effects,
+    heterogeneity,
+    inv_stack,
+    prepare,
+    likelihood_root,
+    study_labels,
+    wls,
+    xtdx,
+)
 from evidence._results import ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
-from evidence.exceptions import ConvergenceWarning, DataWarning
+from evidence.exceptions import ConvergenceWarning, DataWarning, SingleStudyWarning
 from evidence.options import POOLING_METHODS, TESTS
-from evidence.pooling import _labels, meta_analysis_many
+from evidence.pooling import meta_analysis_many
 
 __all__ = [
     "LeaveOneOutResult",
@@ -168,7 +180,7 @@ def _from_batch(cls: type, batch: Any, labels: tuple[str, ...], **extra: Any) ->
         se=batch.se,
         ci_low=batch.ci_low,
         ci_high=batch.ci_high,
-        statistic=batch.z,
+        statistic=batch.statistic,
         p_value=batch.p_value,
         q=batch.q,
         q_pvalue=batch.q_pvalue,
@@ -219,10 +231,10 @@ def leave_one_out(
     >>> res.estimate.round(3).tolist()
     [0.646, 0.577, 0.498, 0.252]
     """
-    y, v = _mr._check_inputs(yi, vi, what="leave_one_out")
+    y, v = check_effects(yi, vi, what="leave_one_out")
     k = len(y)
     _need_two(k, "leave_one_out")
-    labs = tuple(_labels(labels, k))
+    labs = tuple(study_labels(labels, k))
     Y = np.tile(y, (k, 1))
     V = np.tile(v, (k, 1))
     np.fill_diagonal(Y, np.nan)
@@ -290,7 +302,7 @@ def cumulative(
             raise ValueError(
                 f"{arg}={col!r} is not a column of data; the columns are {', '.join(repr(c) for c in cols)}."
             )
-    y, v = _mr._check_inputs(
+    y, v = check_effects(
         data[yi].to_numpy(dtype=np.float64), data[vi].to_numpy(dtype=np.float64), what="cumulative"
     )
     k = len(y)
@@ -316,7 +328,7 @@ def cumulative(
     V = np.where(tri, vs[None, :], np.nan)
     with warnings.catch_warnings():
         # the one-study fit of test="knha" falls back to z (as metafor) -- expected here
-        warnings.filterwarnings("ignore", message="test='knha' needs at least 2 studies")
+        warnings.simplefilter("ignore", SingleStudyWarning)
         batch = meta_analysis_many(Y, V, method=method, test=test, alpha=alpha)
     return _from_batch(
         CumulativeResult, batch, labs, order=np.asarray(order, dtype=np.int64), order_by=order_by, ascending=ascending
@@ -388,8 +400,8 @@ class _Deletion:
         self.vb_del = np.where(ok[:, None, None], dele.vb, np.nan)
         self.s2w_del = np.where(ok, dele.s2w, np.nan)
         # QE without study i
-        y0, v0, Xb, mf, kk = _mr._prepare(Y, V, X, mask)
-        qe, _, _, _ = _mr._heterogeneity(y0, v0, Xb, mf, kk, t_del, method == "FE")
+        y0, v0, mf, kk = prepare(Y, V, mask)
+        qe, _, _, _ = heterogeneity(y0, v0, mf, kk, t_del, method == "FE", X)
         self.qe_del = np.where(ok, qe, np.nan)
         self.pred_full = X @ self.beta
         self.delpred = np.einsum("ij,ij->i", X, self.beta_del)
@@ -471,11 +483,11 @@ def _model_inputs(
     test: str,
     what: str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], tuple[str, ...], tuple[str, ...]]:
-    y, v = _mr._check_inputs(yi, vi, what=what)
+    y, v = check_effects(yi, vi, what=what)
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     k = len(y)
-    labs = tuple(_labels(labels, k))
+    labs = tuple(study_labels(labels, k))
     if moderators is None:
         X = np.ones((k, 1))
         names: tuple[str, ...] = ("intercept",)
@@ -550,7 +562,7 @@ def influence(
         dffits = (d.pred_full - d.delpred) / np.sqrt(d.s2w_del * hat * (d.tau2_del + v))
         # dfbetas: (X'W_del X)^-1 with W_del = 1/(v + tau2_(-i)) over all k studies
         wd = 1.0 / (v[None, :] + d.tau2_del[:, None])
-        vb_del_all, _ = _mr._inv(_mr._xtdx(np.nan_to_num(wd, nan=1.0), X))
+        vb_del_all, _ = inv_stack(xtdx(np.nan_to_num(wd, nan=1.0), X))
         dfb = d.beta[None, :] - d.beta_del
         dfbetas = dfb / np.sqrt(d.s2w_del[:, None] * np.einsum("nii->ni", vb_del_all))
         dfbetas[~d.ok] = np.nan
@@ -736,21 +748,19 @@ def _gosh_chunk(
     if method in ("REML", "ML"):
         # the intercept-only ML/REML kernel of evidence.tau2 (metafor's optimum and its
         # ll0check); like metafor's gosh(), no warning for subsets set to 0 by the ll0check
-        tau2, _, conv, _ = _tau2._likelihood_root(
-            y0, v0, mf, k, method == "REML", _tau2.DEFAULT_TOL, _tau2.DEFAULT_MAX_ITER
-        )
+        tau2, _, conv, _ = likelihood_root(y0, v0, mf, k, method == "REML", DEFAULT_TOL, DEFAULT_MAX_ITER)
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             fit = _tau2.estimate(method, y0, v0, member)
         tau2, conv = fit.tau2, fit.converged
-    # pooled estimate and heterogeneity (QE, I2, H2; i2def = "1") by the intercept-only
-    # case of the meta-regression kernels, as the case deletions of influence() use them
+    # pooled estimate and heterogeneity (QE, I2, H2; i2def = "1") by the engine's
+    # weighted least squares and heterogeneity routine, intercept-only model
     ones = np.ones((y.shape[0], 1))
-    _, Ainv, beta, _, _ = _mr._wls(tau2, y0, v0, ones, mf)
+    _, Ainv, beta, _, _ = wls(tau2, y0, v0, ones, mf)
     est = beta[:, 0]
     se = np.sqrt(Ainv[:, 0, 0])
-    q, _, i2, h2 = _mr._heterogeneity(y0, v0, ones, mf, k, tau2, method == "FE")
+    q, _, i2, h2 = heterogeneity(y0, v0, mf, k, tau2, method == "FE")
     return {
         "estimate": est, "se": se, "ci_low": est - z * se, "ci_high": est + z * se,
         "tau2": tau2, "i2": i2, "h2": h2, "q": q, "k": k, "converged": conv,
@@ -840,12 +850,12 @@ def gosh(
     """
     from tqdm.auto import tqdm
 
-    y, v = _mr._check_inputs(yi, vi, what="gosh")
+    y, v = check_effects(yi, vi, what="gosh")
     check_choice("method", method, POOLING_METHODS)
     a = check_alpha(alpha)
     k = len(y)
     _need_two(k, "gosh")
-    labs = tuple(_labels(labels, k))
+    labs = tuple(study_labels(labels, k))
     if isinstance(max_exact, bool) or not isinstance(max_exact, (int, np.integer)) or not 1 <= max_exact <= _GOSH_HARD_LIMIT:
         raise ValueError(f"max_exact={max_exact!r} must be a whole number between 1 and {_GOSH_HARD_LIMIT}.")
     if n_subsets is not None and (

@@ -57,10 +57,11 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from evidence._engine import check_effects, study_labels
 from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
 from evidence.exceptions import ConvergenceWarning, DataWarning
-from evidence.metareg import _check_inputs, _wald, fit_mods, tau2_mods
+from evidence.metareg import ModelFit, fit_model
 from evidence.options import (
     ALTERNATIVES,
     EGGER_MODELS,
@@ -70,7 +71,6 @@ from evidence.options import (
     TRIMFILL_ESTIMATORS,
     TRIMFILL_SIDES,
 )
-from evidence.pooling import _labels
 
 __all__ = [
     "FunnelData",
@@ -90,56 +90,14 @@ __all__ = [
 TRIMFILL_MAXITER: int = 100
 
 
-# --------------------------------------------------------------------------- #
-# Kernel: weighted (mixed-effects) meta-regression as metafor rma.uni
-# --------------------------------------------------------------------------- #
-@dataclass(frozen=True)
-class _Fit:
-    beta: NDArray[np.float64]
-    se: NDArray[np.float64]
-    vb: NDArray[np.float64]
-    tau2: float
-    stat: NDArray[np.float64]
-    pval: NDArray[np.float64]
-    ci_low: NDArray[np.float64]
-    ci_high: NDArray[np.float64]
-    df: float  # inf for the normal reference
-    weights: NDArray[np.float64]  # percent
-    n_iter: int
-    converged: bool
-
-
 def _rma(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64], *,
-         method: str, test: str, alpha: float) -> _Fit:
-    """One fit of the meta-regression kernels of :mod:`evidence.metareg` (metafor ``rma.uni`` with ``mods``).
-
-    tau^2 from :func:`evidence.metareg.tau2_mods` (every pooling method, iterations
-    to 1e-12; 0 for ``"FE"``), coefficients, covariance and the Knapp-Hartung
-    scaling from :func:`evidence.metareg.fit_mods`, tests and intervals as
-    :func:`evidence.metareg.meta_regression` (Viechtbauer 2010, section 3.3).
-    """
-    k, p = X.shape
-    t2, it, conv = tau2_mods(y[None, :], v[None, :], X, method=method)
-    tau2, n_iter, converged = float(t2[0]), int(it[0]), bool(conv[0])
-    if not converged:
-        warnings.warn(
-            f"The {method} tau^2 estimator did not converge in {n_iter} steps; "
-            f"the last value tau^2={tau2:.6g} was used.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    fit = fit_mods(y[None, :], v[None, :], X, t2, test=test)
-    beta, se = fit.beta[0], fit.se[0]
-    df = float(k - p) if test == "knha" else None
-    stat, pval, ci_low, ci_high = _wald(beta, se, df, alpha)
-    w = 1.0 / (v + tau2)
-    return _Fit(beta=beta, se=se, vb=fit.vb[0], tau2=tau2, stat=stat, pval=pval,
-                ci_low=ci_low, ci_high=ci_high, df=np.inf if df is None else df,
-                weights=100 * w / w.sum(), n_iter=n_iter, converged=converged)
+         method: str, test: str, alpha: float) -> ModelFit:
+    """One fit of the package's regression engine, :func:`evidence.metareg.fit_model`."""
+    return fit_model(y, v, X, method=method, test=test, alpha=alpha, stacklevel=3)
 
 
 def _wls(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64],
-         alpha: float) -> _Fit:
+         alpha: float) -> ModelFit:
     """Weighted least squares with a multiplicative dispersion (R ``lm(y ~ X, weights=1/vi)``)."""
     return _rma(y, v, X, method="FE", test="knha", alpha=alpha)
 
@@ -267,7 +225,7 @@ def funnel_data(
     >>> round(float(fd.contour_high[1, -1]), 6)   # contours meet at se = 0
     0.0
     """
-    y, v = _check_inputs(yi, vi, min_k=1, what="funnel_data")
+    y, v = check_effects(yi, vi, min_k=1, what="funnel_data")
     check_choice("method", method, POOLING_METHODS)
     alpha = check_alpha(alpha)
     ps = tuple(check_alpha(p, "contour_p") for p in contour_p)
@@ -275,7 +233,7 @@ def funnel_data(
         raise ValueError("contour_p is empty; give at least one level, e.g. (0.10, 0.05, 0.01).")
     if int(n_grid) != n_grid or n_grid < 2:
         raise ValueError(f"n_grid={n_grid!r} must be an integer >= 2.")
-    lab = tuple(_labels(labels, len(y)))
+    lab = tuple(study_labels(labels, len(y)))
     null = float(null)
     se = np.sqrt(v)
     if estimate is None:
@@ -430,7 +388,7 @@ def egger_test(
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
-    y, v = _check_inputs(yi, vi, min_k=3, what="egger_test")
+    y, v = check_effects(yi, vi, min_k=3, what="egger_test")
     x = np.sqrt(v) if predictor == "sei" else v
     if np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
         raise ValueError(
@@ -441,7 +399,7 @@ def egger_test(
     fit = _wls(y, v, X, alpha) if model == "lm" else _rma(y, v, X, method=method, test=test,
                                                          alpha=alpha)
     return EggerResult(
-        statistic=float(fit.stat[1]), p_value=float(fit.pval[1]), df=float(fit.df),
+        statistic=float(fit.statistic[1]), p_value=float(fit.p_value[1]), df=float(fit.df),
         slope=float(fit.beta[1]), slope_se=float(fit.se[1]),
         estimate=float(fit.beta[0]), se=float(fit.se[0]),
         ci_low=float(fit.ci_low[0]), ci_high=float(fit.ci_high[0]),
@@ -510,7 +468,7 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
     >>> round(res.tau, 4), res.exact, round(res.p_value, 4)
     (0.2, True, 0.8167)
     """
-    y, v = _check_inputs(yi, vi, min_k=3, what="begg_test")
+    y, v = check_effects(yi, vi, min_k=3, what="begg_test")
     alpha = check_alpha(alpha)
     w = 1.0 / v
     theta = float(np.sum(w * y) / np.sum(w))
@@ -674,11 +632,11 @@ def trim_and_fill(
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
-    y0, v0 = _check_inputs(yi, vi, min_k=2, what="trim_and_fill")
-    lab = tuple(_labels(labels, len(y0)))
+    y0, v0 = check_effects(yi, vi, min_k=2, what="trim_and_fill")
+    lab = tuple(study_labels(labels, len(y0)))
     k = len(y0)
 
-    def fit(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64] | None = None) -> _Fit:
+    def fit(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64] | None = None) -> ModelFit:
         Xm = np.ones((len(y), 1)) if X is None else X
         with warnings.catch_warnings():  # metafor suppresses warnings of the inner fits
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -750,7 +708,7 @@ def trim_and_fill(
         k0=int(k0), se_k0=float(se_k0), p_k0=p_k0, side=side, estimator=estimator,
         estimate=float(final.beta[0]), se=float(final.se[0]),
         ci_low=float(final.ci_low[0]), ci_high=float(final.ci_high[0]),
-        statistic=float(final.stat[0]), p_value=float(final.pval[0]), tau2=float(final.tau2),
+        statistic=float(final.statistic[0]), p_value=float(final.p_value[0]), tau2=float(final.tau2),
         yi=y_fill, vi=v_fill, filled=filled, weights=final.weights, labels=labels_out,
         method=method, test=test, alpha=alpha, n_iter=n_iter,
     )
@@ -820,9 +778,9 @@ class PetPeeseResult(ResultMixin):
 def _limit(y: NDArray[np.float64], v: NDArray[np.float64], x: NDArray[np.float64],
            alternative: str, alpha: float) -> LimitEstimate:
     fit = _wls(y, v, np.column_stack([np.ones(len(y)), x]), alpha)
-    t = float(fit.stat[0])
+    t = float(fit.statistic[0])
     if alternative == "two-sided":
-        p = float(fit.pval[0])
+        p = float(fit.p_value[0])
     elif alternative == "greater":
         p = float(stats.t.sf(t, fit.df))
     else:
@@ -892,7 +850,7 @@ def pet_peese(
     """
     check_choice("alternative", alternative, ALTERNATIVES)
     alpha = check_alpha(alpha)
-    y, v = _check_inputs(yi, vi, min_k=3, what="pet_peese")
+    y, v = check_effects(yi, vi, min_k=3, what="pet_peese")
     if np.ptp(v) <= 1e-12 * float(v.max()):
         raise ValueError(
             "pet_peese needs studies of different precision; every vi is the same, so the "

@@ -6,10 +6,10 @@ studies present in each of the ``n`` analyses.  Absent entries may hold any
 value (NaN included) and never affect a result.  Each kernel returns one tau^2
 per analysis row, shape ``(n,)``; the iterative ones return an
 :class:`IterativeFit` with the iteration count and a per-row convergence flag,
-and leave the decision of what to do on non-convergence to the caller
-(:mod:`evidence.pooling` warns and falls back to DL).  The ML/REML kernel
-(:func:`_likelihood_root`) is the one every intercept-only fit of the package
-uses, :func:`evidence.sensitivity.gosh` included.
+and leave the warning on non-convergence to the caller (the package's one
+policy, :mod:`evidence._engine`: last iterate kept, ``converged = False``, a
+ConvergenceWarning, no fallback).  ML/REML use the package's one driver,
+:func:`evidence._engine.likelihood_root`, shared with meta-regression.
 
 Only the intercept-only random-effects model ``y_i ~ N(mu, v_i + tau^2)`` is
 covered, so every matrix expression of metafor's ``rma.uni`` (which works with
@@ -55,15 +55,14 @@ References
 
 from __future__ import annotations
 
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special
 
+from evidence import _engine
 from evidence._validation import check_choice
-from evidence.exceptions import ConvergenceWarning
 from evidence.options import POOLING_METHODS
 
 __all__ = [
@@ -81,31 +80,15 @@ __all__ = [
     "pm",
     "eb",
     "estimate",
+    "estimate_arrays",
     "q_profile_ci",
+    "q_profile_arrays",
 ]
 
-#: Convergence tolerance of the iterative estimators: iteration stops when the
-#: change in tau^2 (or the width of the root bracket) is at most
-#: ``DEFAULT_TOL * (tau2 + mean(v))``, i.e. 1e-12 relative to the scale of the
-#: marginal variance.  (metafor's default ``threshold`` is an absolute 1e-5.)
-DEFAULT_TOL: float = 1e-12
+#: Convergence tolerance of the iterative estimators (see :data:`evidence._engine.DEFAULT_TOL`).
+DEFAULT_TOL: float = _engine.DEFAULT_TOL
 #: Maximum number of steps of an iterative estimator (ML/REML iteration, root search).
-DEFAULT_MAX_ITER: int = 1000
-
-#: metafor's ``ll0check`` tolerance (``.Machine$double.eps^0.25``): a converged
-#: ML/REML tau^2 > 0 whose log-likelihood is worse than at tau^2 = 0 by more than
-#: this is replaced by 0.
-_LL0_TOL: float = float(np.finfo(float).eps ** 0.25)
-#: ML/REML: outside a bracket of the score's root, a step down shrinks tau^2 by at most
-#: this factor, so that no interior maximum is stepped over on the way to 0 (metafor's
-#: step halving at the boundary shrinks it by at least 2 per step).
-_MAX_SHRINK: float = 8.0
-#: ML/REML: a tau^2 below this multiple of mean(v) still heading down goes to 0 (where the
-#: score is evaluated next, so an interior maximum closer to 0 is still found).
-_ZERO_SNAP: float = 1e-10
-#: ML/REML: heading down with a score that is negative and increasing in tau^2, an iterate
-#: below this multiple of min(v) goes to 0 (the score is nearly linear on [0, tau^2] there).
-_NEAR_ZERO: float = 0.1
+DEFAULT_MAX_ITER: int = _engine.DEFAULT_MAX_ITER
 
 
 class IterativeFit(NamedTuple):
@@ -139,28 +122,7 @@ class QProfileInterval(NamedTuple):
 # ---------------------------------------------------------------------------
 
 
-def _prepare(
-    y: ArrayLike, v: ArrayLike, mask: ArrayLike | None
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """Return y and v with absent entries neutralised, a float mask, and k per row.
-
-    Absent entries get y = 0 and v = 1 so that no NaN or infinity can leak into
-    a sum; the float mask (0/1) then removes them from every weighted sum.
-    """
-    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    v = np.atleast_2d(np.asarray(v, dtype=np.float64))
-    if y.shape != v.shape:
-        raise ValueError(f"y has shape {y.shape} but v has shape {v.shape}; they must agree.")
-    if mask is None:
-        m = np.ones(y.shape, dtype=bool)
-    else:
-        m = np.atleast_2d(np.asarray(mask, dtype=bool))
-        if m.shape != y.shape:
-            raise ValueError(f"mask has shape {m.shape} but y has shape {y.shape}; they must agree.")
-    y0 = np.where(m, y, 0.0)
-    v0 = np.where(m, v, 1.0)
-    k = m.sum(axis=1).astype(np.int64)
-    return y0, v0, m.astype(np.float64), k
+_prepare = _engine.prepare
 
 
 def _wsums(
@@ -241,21 +203,10 @@ def dl(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
     zero = np.zeros(y0.shape[0])
     w, sw, r = _wsums(zero, y0, v0, mf)
     q = (w * r * r).sum(axis=1)
-    trp = sw - (w * w).sum(axis=1) / sw
+    trp = _engine.trace_p(w, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = (q - (k - 1)) / trp
     return _finish(tau2, k)
-
-
-def _he_raw(
-    y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64], k: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    kk = np.maximum(k, 1)
-    ybar = y0.sum(axis=1) / kk
-    rss = (((y0 - ybar[:, None]) * mf) ** 2).sum(axis=1)
-    trpv = (v0 * mf).sum(axis=1) * (k - 1) / kk
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (rss - trpv) / (k - 1)
 
 
 def he(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.float64]:
@@ -271,7 +222,7 @@ def he(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
     0.016667
     """
     y0, v0, mf, k = _prepare(y, v, mask)
-    return _finish(_he_raw(y0, v0, mf, k), k)
+    return _finish(_engine.he_start(y0, v0, mf, k), k)
 
 
 def hs(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.float64]:
@@ -321,246 +272,6 @@ def sj(y: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.
 # ---------------------------------------------------------------------------
 
 
-def _score_parts(
-    t: NDArray[np.float64], Y: NDArray[np.float64], V: NDArray[np.float64], M: NDArray[np.float64], reml: bool
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Score ``S``, its derivative ``S'`` and the Fisher information ``I`` at ``t`` (one per row).
-
-    With ``w = 1/(v + t)``, ``r = y - mu_w`` and ``P y = w r``:
-    ``S = Y'PPY - T`` where ``Y'PPY = sum w^2 r^2`` and ``T = tr(P) = s_1 - s_2/s_1``
-    (REML) or ``T = s_1`` (ML); ``I = tr(PP) = s_2 - 2 s_3/s_1 + (s_2/s_1)^2`` (REML)
-    or ``s_2`` (ML), metafor's scoring denominator; and, since ``dP/dt = -PP``,
-    ``S' = -2 Y'PPPY + I`` with ``Y'PPPY = sum w^3 r^2 - (sum w^2 r)^2 / s_1``.
-    """
-    es = np.einsum
-    w = M / (V + t[:, None])
-    s1 = w.sum(axis=1)
-    mu = es("ij,ij->i", w, Y) / s1
-    wr = w * (Y - mu[:, None])  # P y (0 where absent)
-    ypp = es("ij,ij->i", wr, wr)
-    a = es("ij,ij->i", w, wr)
-    yppp = es("ij,ij,ij->i", w, wr, wr) - a * a / s1
-    s2 = es("ij,ij->i", w, w)
-    if reml:
-        s3 = es("ij,ij,ij->i", w, w, w)
-        q = s2 / s1
-        T = s1 - q
-        info = s2 - 2.0 * s3 / s1 + q * q
-    else:
-        T = s1
-        info = s2
-    return ypp - T, info - 2.0 * yppp, info
-
-
-def _safeguarded_step(
-    t: NDArray[np.float64],
-    S: NDArray[np.float64],
-    dS: NDArray[np.float64],
-    info: NDArray[np.float64],
-    lo: NDArray[np.float64],
-    hi: NDArray[np.float64],
-    sc: NDArray[np.float64],
-    vmin: NDArray[np.float64],
-    tol: float,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-    """One step of the ML/REML iteration of :func:`_likelihood_root`, for any model.
-
-    ``S``, ``dS`` and ``info`` are the score, its derivative and the Fisher
-    information at the iterates ``t``; ``lo`` (``-1``: none yet) and ``hi``
-    (``inf``: none yet) are the nearest iterates so far with ``S > 0`` and
-    ``S < 0``; ``sc = tol * mean(v)`` and ``vmin = min(v)`` per row.  Returns the next iterates, the updated
-    ``lo`` and ``hi``, and which rows have converged (a change, or a bracket, of
-    at most ``tol * t + sc``).  Shared by :func:`evidence.metareg.tau2_mods`.
-    """
-    pos = S > 0.0
-    neg = S < 0.0
-    lo = np.where(pos, t, lo)
-    hi = np.where(neg, t, hi)
-    inside = (lo >= 0.0) & (hi < np.inf)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        step = t + np.where(dS < 0.0, -S / dS, S / info)  # Newton where S is decreasing
-        # Outside a bracket, move in the direction of the score.  Where S' >= 0 a
-        # scoring step downwards can creep (S is further below 0 lower down): go down
-        # by at least half, as metafor's step halving does near 0.  A step down shrinks
-        # tau2 by at most _MAX_SHRINK, so an interior maximum below is not stepped over,
-        # and once below _ZERO_SNAP * mean(v) the iterate goes to 0 (where the score is
-        # evaluated next: a positive score there brackets a maximum close to 0).
-        free = np.where(neg & ~(dS < 0.0), np.minimum(step, 0.5 * t), step)
-        # likewise upwards (S > 0 growing with t): at least double t plus a tenth of
-        # mean(v); a step past the maximum only brackets it
-        free = np.where(pos & ~(dS < 0.0), np.maximum(step, 2.0 * t + 0.1 * sc / tol), free)
-        free = np.where(neg, np.maximum(free, t / _MAX_SHRINK), free)
-        free = np.where(neg & (free <= _ZERO_SNAP / tol * sc), 0.0, free)
-        # S < 0 and growing at t, with t small against every v_i (S nearly linear on
-        # [0, t]): the score stays negative down to 0, where it is evaluated next
-        free = np.where(neg & ~(dS < 0.0) & (t <= _NEAR_ZERO * vmin), 0.0, free)
-        # inside the bracket: the step if it stays inside, else bisection
-        bisect = ~((step > lo) & (step < hi))
-        new = np.where(inside, np.where(bisect, 0.5 * (lo + hi), step), free)
-    new = np.where(np.isfinite(new) & ~(S == 0.0), new, t)
-    new = np.maximum(new, 0.0)
-    thr = tol * new + sc
-    done = (np.abs(new - t) <= thr) | (inside & (hi - lo <= thr))
-    return new, lo, hi, done
-
-
-#: A Newton iterate counts as converged when its predicted next step is below this
-#: fraction of the tolerance (see :func:`_quadratic_done`).
-_QUADRATIC_MARGIN: float = 0.01
-
-
-def _quadratic_done(
-    step: NDArray[np.float64], prev: NDArray[np.float64], thr: NDArray[np.float64]
-) -> NDArray[np.bool_]:
-    """Whether a Newton step makes the next one negligible, saving the confirming step.
-
-    Near a simple root Newton's steps shrink quadratically, ``s_{n+1} ~ C s_n^2``;
-    estimating ``C`` from the last two steps (``s_n / s_{n-1}^2``) predicts
-    ``s_{n+1} ~ s_n^3 / s_{n-1}^2``.  The iterate is accepted when the steps are
-    shrinking and that prediction is below ``_QUADRATIC_MARGIN * thr``.
-    """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        pred = step * (step / prev) ** 2
-    return np.isfinite(prev) & (step < 0.5 * prev) & (pred <= _QUADRATIC_MARGIN * thr)
-
-
-def _likelihood_root(
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    k: NDArray[np.int64],
-    reml: bool,
-    tol: float,
-    max_iter: int,
-    start: NDArray[np.float64] | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
-    """The ML/REML tau^2 that metafor's Fisher scoring reaches, by a safeguarded Newton iteration.
-
-    The one kernel for the intercept-only model, used by :func:`reml`, :func:`ml`,
-    :func:`evidence.pooling.meta_analysis_many` (hence :func:`~evidence.pooling.meta_analysis`,
-    :func:`~evidence.sensitivity.leave_one_out`, ...) and :func:`evidence.sensitivity.gosh`.
-
-    The restricted (or full) likelihood can have two local maxima, one at 0 and
-    one inside.  metafor's answer is the one its Fisher scoring ``t <- t + S/I``
-    reaches from ``max(0, HE)``, followed by its ``ll0check``; this kernel
-    returns that same local maximum:
-
-    1. From ``start`` (default metafor's ``max(0, HE)``), iterates move in the
-       direction of the score ``S`` -- Newton steps on ``G = S (t + c)^2`` with
-       ``c = mean(v)``, i.e. ``-S / (S' + 2 S/(t + c))``, where that denominator is
-       negative (``G`` is linear in t when all ``v_i`` are equal, so these steps
-       are nearly exact), Fisher-scoring steps ``S/I`` otherwise -- until one iterate with ``S > 0``
-       and one with ``S < 0`` bracket a root of S.  Going down, a step shrinks tau2
-       by at least half where scoring would creep (``S' >= 0``) and by at most a
-       factor :data:`_MAX_SHRINK`, so an interior maximum below is met, not
-       stepped over; the boundary 0 is reached only when the score stays negative
-       all the way down (the iterate goes to 0 below :data:`_ZERO_SNAP` ``* mean(v)``,
-       or below :data:`_NEAR_ZERO` ``* min(v)`` with S increasing, where S is
-       nearly linear on ``[0, t]``; the score at 0 is then evaluated, and a
-       positive value brackets a maximum near 0).  Going up where scoring would
-       creep, t at least doubles (plus ``mean(v)/10``).
-    2. Inside the bracket ``[lo, hi]`` (``S(lo) > 0 > S(hi)``): the same Newton
-       steps, bisection whenever a step would leave the bracket, which shrinks
-       with every iterate.  Convergence is quadratic, including where metafor's scoring
-       oscillates without converging (its remedy ``stepadj < 1`` converges to the
-       same root).
-    3. metafor's ``ll0check``: a ``tau2 > 0`` whose (restricted) log-likelihood is
-       below that at 0 by more than ``eps^0.25`` is replaced by 0.
-
-    A row stops when the change of tau2, or the bracket, is at most
-    ``tol * (tau2 + mean(v))``, or when a Newton step makes the next one
-    negligible (:func:`_quadratic_done`); rows with ``k <= 1`` are 0 without
-    iterating.
-    Finished rows leave the lock-step working set (once half of it has finished).
-
-    Returns
-    -------
-    tau2, n_iter, converged
-        Per row; ``tau2`` is the last iterate where a row did not converge.
-    ll0_rows
-        Rows that the ``ll0check`` set to 0 (the caller decides whether to warn).
-    """
-    n = y0.shape[0]
-    if start is None:  # metafor's starting value
-        start = _he_raw(y0, v0, mf, k)
-    tau2 = np.maximum(0.0, np.nan_to_num(np.asarray(start, dtype=np.float64), nan=0.0))
-    tau2[k <= 1] = 0.0
-    n_iter = np.zeros(n, dtype=np.int64)
-    converged = k <= 1
-    idx = np.flatnonzero(~converged)
-    Y, V, M = y0[idx], v0[idx], mf[idx]
-    t = tau2[idx]
-    cv = (V * M).sum(axis=1) / k[idx]
-    sc = cv * tol
-    vmin = np.where(M > 0, V, np.inf).min(axis=1)
-    lo = np.full(idx.size, -1.0)  # largest iterate with S > 0 (-1: none yet)
-    hi = np.full(idx.size, np.inf)  # smallest iterate with S < 0
-    live = np.ones(idx.size, dtype=bool)  # rows of the working set still iterating
-    prev = np.full(idx.size, np.inf)  # size of the previous step
-    it = 0
-    while idx.size and it < max_iter:
-        it += 1
-        S, dS, info = _score_parts(t, Y, V, M, reml)
-        dS = dS + 2.0 * S / (t + cv)  # derivative of S (t + cv)^2 over (t + cv)^2: see below
-        new, lo, hi, done = _safeguarded_step(t, S, dS, info, lo, hi, sc, vmin, tol)
-        step = np.abs(new - t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = (dS < 0.0) & (new == t - S / dS)  # a plain Newton step was taken
-        done |= newton & _quadratic_done(step, prev, tol * new + sc)
-        prev = step
-        t = np.where(live, new, t)
-        done &= live
-        if done.any():
-            fin = idx[done]
-            tau2[fin] = t[done]
-            n_iter[fin] = it
-            converged[fin] = True
-            live &= ~done
-            # drop finished rows from the working set once half of it has finished
-            # (copying the arrays every step would cost more than the idle rows)
-            if live.sum() <= 0.7 * live.size:
-                idx, Y, V, M, t, sc, cv, vmin, lo, hi, prev = (
-                    idx[live], Y[live], V[live], M[live], t[live], sc[live], cv[live], vmin[live], lo[live],
-                    hi[live], prev[live],
-                )
-                live = np.ones(idx.size, dtype=bool)
-    tau2[idx[live]] = t[live]
-    n_iter[idx[live]] = it
-    # metafor's ll0check: a tau2 > 0 whose likelihood is below that at 0 is replaced by 0.
-    cand_rows = np.flatnonzero(converged & (tau2 > 0.0))
-    ll0_rows = cand_rows[:0]
-    if cand_rows.size:
-        gain = _ll0_gain(tau2[cand_rows], y0[cand_rows], v0[cand_rows], mf[cand_rows], reml)
-        ll0_rows = cand_rows[gain > _LL0_TOL]
-        tau2[ll0_rows] = 0.0
-    return tau2, n_iter, converged, ll0_rows
-
-
-def _ll0_gain(
-    tau2: NDArray[np.float64], y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64], reml: bool
-) -> NDArray[np.float64]:
-    """``ll(0) - ll(tau2)`` of the (restricted) log-likelihood of metafor ``rma.uni``, per row.
-
-    ``= (sum log((v_i + tau2)/v_i) + [log s_1(tau2) - log s_1(0)] + Q(tau2) - Q(0)) / 2``
-    (the bracket for REML only), with one logarithm per row: the product of the
-    ratios ``1 + tau2/v_i`` (rows where it overflows fall back to a sum of logarithms).
-    """
-    zero = np.zeros(tau2.shape[0])
-    w0, s0, r0 = _wsums(zero, y0, v0, mf)
-    w1, s1, r1 = _wsums(tau2, y0, v0, mf)
-    dq = (w1 * r1 * r1).sum(axis=1) - (w0 * r0 * r0).sum(axis=1)
-    with np.errstate(divide="ignore", over="ignore"):  # an overflow is caught just below
-        ratio = np.prod(1.0 + tau2[:, None] * w0, axis=1)
-        if reml:
-            ratio = ratio * (s1 / s0)
-        logs = np.log(ratio)
-    bad = ~np.isfinite(logs)
-    if bad.any():
-        logs[bad] = (np.log1p(tau2[bad, None] * w0[bad]).sum(axis=1)
-                     + (np.log(s1[bad] / s0[bad]) if reml else 0.0))
-    return 0.5 * (logs + dq)
-
-
 def _likelihood_fit(
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
@@ -570,23 +281,12 @@ def _likelihood_fit(
     tol: float,
     max_iter: int,
     stacklevel: int,
+    single: bool = False,
 ) -> IterativeFit:
-    """:func:`_likelihood_root` on prepared arrays, warning where the ``ll0check`` set tau2 to 0."""
-    tau2, n_iter, converged, stuck = _likelihood_root(y0, v0, mf, k, reml, tol, max_iter)
-    if stuck.size:
-        warnings.warn(
-            f"{'REML' if reml else 'ML'}: for analysis row(s) {_rows(stuck)} the local maximum reached "
-            f"from metafor's starting value has a lower likelihood than tau2 = 0, so tau2 was set to 0 "
-            f"(metafor's ll0check does the same).",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
+    """:func:`evidence._engine.likelihood_root` on prepared arrays, warning where the ``ll0check`` set tau2 to 0."""
+    tau2, n_iter, converged, stuck = _engine.likelihood_root(y0, v0, mf, k, reml, tol, max_iter)
+    _engine.warn_ll0("REML" if reml else "ML", stuck, single, stacklevel + 1)
     return IterativeFit(tau2, n_iter, converged)
-
-
-def _rows(idx: NDArray[np.int64], limit: int = 10) -> str:
-    shown = ", ".join(str(int(i)) for i in idx[:limit])
-    return shown + (f" and {idx.size - limit} more" if idx.size > limit else "")
 
 
 def reml(
@@ -607,7 +307,7 @@ def reml(
     likelihood is higher at 0).  Where the likelihood has two local maxima (one
     at 0), the one reported is the one that iteration reaches.  This kernel
     reaches the same local maximum by a safeguarded Newton iteration
-    (:func:`_likelihood_root`: steps in the direction of the score until a root
+    (:func:`evidence._engine.likelihood_root`: steps in the direction of the score until a root
     is bracketed, then Newton steps kept inside the bracket), which converges
     quadratically rather than linearly, also where metafor's scoring oscillates
     and stops with "did not converge" (there metafor's ``stepadj = 0.5`` gives
@@ -709,7 +409,7 @@ def _solve_q(
             new = np.where(f == 0.0, t, new)
             thr = tol * new + sc
             step = np.abs(new - t)
-            done = (step <= thr) | (hi - lo <= thr) | (inside & _quadratic_done(step, prev, thr))
+            done = (step <= thr) | (hi - lo <= thr) | (inside & _engine.quadratic_done(step, prev, thr))
             prev = step
             t = new
             if done.any():
@@ -825,10 +525,10 @@ def estimate(
     (0.017143, 0, True)
     """
     check_choice("method", method, POOLING_METHODS)
-    return _estimate_prepared(method, *_prepare(y, v, mask), tol, max_iter, stacklevel=3)
+    return estimate_arrays(method, *_prepare(y, v, mask), tol, max_iter, stacklevel=3)
 
 
-def _estimate_prepared(
+def estimate_arrays(
     method: str,
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
@@ -837,10 +537,14 @@ def _estimate_prepared(
     tol: float,
     max_iter: int,
     stacklevel: int,
+    single: bool = False,
 ) -> IterativeFit:
-    """:func:`estimate` on arrays already passed through :func:`_prepare` (``method`` already checked)."""
+    """:func:`estimate` on arrays already passed through :func:`evidence._engine.prepare` (``method`` already checked).
+
+    ``single`` says the batch is one analysis (a warning then names no row).
+    """
     if method in ("REML", "ML"):
-        return _likelihood_fit(y0, v0, mf, k, method == "REML", tol, max_iter, stacklevel + 1)
+        return _likelihood_fit(y0, v0, mf, k, method == "REML", tol, max_iter, stacklevel + 1, single)
     if method in ("PM", "EB"):
         return _q_root_fit(y0, v0, mf, k, tol, max_iter)
     n = y0.shape[0]
@@ -887,10 +591,10 @@ def q_profile_ci(
     >>> round(float(ci.low[0]), 5), round(float(ci.high[0]), 4)
     (0.00908, 1.2172)
     """
-    return _q_profile(*_prepare(y, v, mask), alpha, tol, max_iter)
+    return q_profile_arrays(*_prepare(y, v, mask), alpha, tol, max_iter)
 
 
-def _q_profile(
+def q_profile_arrays(
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
     mf: NDArray[np.float64],
@@ -904,9 +608,12 @@ def _q_profile(
     df = (k - 1).astype(np.float64)
     ok = k > 1
     # chi^2 quantiles once per distinct df (a batch has few)
-    udf, inv = np.unique(np.maximum(df, 1.0), return_inverse=True)
-    crit_u = np.where(ok, stats.chi2.isf(alpha / 2.0, udf)[inv], np.nan)
-    crit_l = np.where(ok, stats.chi2.ppf(alpha / 2.0, udf)[inv], np.nan)
+    if n == 1:
+        udf, inv = np.maximum(df, 1.0), np.zeros(1, dtype=np.intp)
+    else:
+        udf, inv = np.unique(np.maximum(df, 1.0), return_inverse=True)
+    crit_u = np.where(ok, special.chdtri(udf, alpha / 2.0)[inv], np.nan)
+    crit_l = np.where(ok, special.chdtri(udf, 1.0 - alpha / 2.0)[inv], np.nan)
     q0 = _q(np.zeros(n), y0, v0, mf)
     low = np.where(ok, 0.0, np.nan)
     high = np.where(ok, 0.0, np.nan)

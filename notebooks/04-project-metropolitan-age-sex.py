@@ -86,7 +86,7 @@ hypothetical_se = np.array([0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 
 sketch = pd.DataFrame([
     {
         "hypothetical SE per OR": s,
-        "ratio": c.ratio, "ci_low": c.ci_low, "ci_high": c.ci_high, "z": c.z, "p_value": c.p_value,
+        "ratio": c.ratio, "ci_low": c.ci_low, "ci_high": c.ci_high, "z": c.statistic, "p_value": c.p_value,
         "significant at 5%": c.p_value < 0.05,
     }
     for s in hypothetical_se

@@ -33,7 +33,7 @@ def test_reference_grid_is_complete() -> None:
 @pytest.mark.parametrize("case", REF["compare"], ids=lambda c: f"{c['or1']}-vs-{c['or2']}")
 def test_compare_odds_ratios_matches_metafor(case: dict) -> None:
     res = compare_odds_ratios(case["or1"], case["or2"], ci1=(case["lb1"], case["ub1"]), ci2=(case["lb2"], case["ub2"]))
-    for mine, theirs in [("log_ratio", "log_ratio"), ("se", "se"), ("z", "z"), ("p_value", "pval"),
+    for mine, theirs in [("log_ratio", "log_ratio"), ("se", "se"), ("statistic", "z"), ("p_value", "pval"),
                          ("ci_low", "ci_lb"), ("ci_high", "ci_ub")]:
         assert getattr(res, mine) == pytest.approx(case[theirs], rel=RTOL, abs=ATOL), mine
     assert res.ratio == pytest.approx(case["or1"] / case["or2"], rel=1e-12)
@@ -46,7 +46,7 @@ def test_compare_odds_ratios_hand_computation() -> None:
     se = math.sqrt(0.09 + 0.16)
     d = math.log(0.5)
     assert res.se == pytest.approx(se, rel=1e-15)
-    assert res.z == pytest.approx(d / se, rel=1e-15)
+    assert res.statistic == pytest.approx(d / se, rel=1e-15)
     assert res.p_value == pytest.approx(2 * stats.norm.sf(abs(d / se)), rel=1e-12)
     assert res.ci_low == pytest.approx(math.exp(d - stats.norm.isf(0.05) * se), rel=1e-12)
     assert res.confidence_interval() == (res.ci_low, res.ci_high)

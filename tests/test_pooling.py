@@ -35,7 +35,7 @@ Y4 = np.array([0.1, 0.3, 0.5, -0.2])
 V4 = np.array([0.01, 0.02, 0.04, 0.01])
 
 SCALARS = (
-    "estimate", "se", "ci_low", "ci_high", "z", "p_value", "tau2", "tau2_ci_low",
+    "estimate", "se", "ci_low", "ci_high", "statistic", "p_value", "tau2", "tau2_ci_low",
     "tau2_ci_high", "i2", "h2", "q", "q_df", "q_pvalue", "pi_low", "pi_high", "k",
 )
 
@@ -56,7 +56,7 @@ def test_dl_three_studies_by_hand() -> None:
     assert res.estimate == pytest.approx(est, rel=RTOL_EXACT)
     assert res.se == pytest.approx(se, rel=RTOL_EXACT)
     assert (res.ci_low, res.ci_high) == pytest.approx((est - z * se, est + z * se), rel=RTOL_EXACT)
-    assert res.z == pytest.approx(est / se, rel=RTOL_EXACT)
+    assert res.statistic == pytest.approx(est / se, rel=RTOL_EXACT)
     assert res.p_value == pytest.approx(2 * stats.norm.sf(est / se), rel=RTOL_EXACT)
     assert res.q == pytest.approx(26 / 7, rel=RTOL_EXACT)
     assert res.q_df == 2
@@ -233,11 +233,15 @@ def test_identical_studies() -> None:
     assert kn.ci_low == kn.ci_high == pytest.approx(0.2, rel=RTOL_EXACT)
 
 
-def test_nonconvergence_warns_and_falls_back_to_dl() -> None:
-    with pytest.warns(ConvergenceWarning, match=r"REML.*did not converge.*max_iter=1.*DL"):
+def test_nonconvergence_warns_and_keeps_the_last_iterate() -> None:
+    # the package's one policy: last iterate, converged=False, a warning; no fallback to DL
+    with pytest.warns(ConvergenceWarning, match=r"REML.*did not converge.*max_iter=1.*last iterate"):
         res = meta_analysis(Y4, V4, method="REML", max_iter=1)
     assert not res.converged
-    assert res.tau2 == pytest.approx(T.dl(Y4[None], V4[None])[0], rel=RTOL_EXACT)
+    last = T.reml(Y4[None], V4[None], max_iter=1)
+    assert not last.converged[0]
+    assert res.tau2 == pytest.approx(last.tau2[0], rel=RTOL_EXACT)
+    assert res.tau2 != pytest.approx(T.dl(Y4[None], V4[None])[0], rel=1e-6)
     assert np.isfinite(res.estimate)
     assert "did not converge" in res.summary()
 

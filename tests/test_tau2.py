@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from evidence import _engine as E
 from evidence import tau2 as T
 from evidence.options import TAU2_METHODS
 
@@ -423,10 +424,10 @@ def test_ll0_gain_is_the_likelihood_difference() -> None:
     # the ll0check of the kernel compares ll(0) with ll(tau2) through _ll0_gain
     y, v = np.asarray(LOCAL_MAX_Y), np.asarray(LOCAL_MAX_V)
     grid = np.array([1e-8, 1e-3, 0.05, 0.3, 4.0, 1e6, 1e30])  # 1e30: the product of ratios overflows
-    y0, v0, mf, _ = T._prepare(np.repeat(y[None], grid.size, 0), np.repeat(v[None], grid.size, 0), None)
+    y0, v0, mf, _ = E.prepare(np.repeat(y[None], grid.size, 0), np.repeat(v[None], grid.size, 0), None)
     for reml in (True, False):
         expected = _loglik(np.zeros(1), y, v, reml)[0] - _loglik(grid, y, v, reml)
-        np.testing.assert_allclose(T._ll0_gain(grid, y0, v0, mf, reml), expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(E.ll0_gain(grid, y0, v0, mf, None, reml), expected, rtol=1e-9, atol=1e-12)
 
 
 def test_ml_slow_scoring_ends_on_the_boundary() -> None:
@@ -435,7 +436,7 @@ def test_ml_slow_scoring_ends_on_the_boundary() -> None:
     # the estimate on the boundary.
     fit = T.ml([LOCAL_MAX_Y], [LOCAL_MAX_V])
     assert fit.converged[0] and fit.tau2[0] == 0.0
-    assert T._score_parts(np.zeros(1), *T._prepare([LOCAL_MAX_Y], [LOCAL_MAX_V], None)[:3], False)[0][0] < 0
+    assert E.score_parts(np.zeros(1), *E.prepare([LOCAL_MAX_Y], [LOCAL_MAX_V], None)[:3], None, False)[0][0] < 0
 
 
 def test_ml_local_maximum_check_sets_zero_like_metafor() -> None:
@@ -452,9 +453,9 @@ def test_ml_local_maximum_check_sets_zero_like_metafor() -> None:
     assert fit.converged.all() and (fit.tau2 == 0.0).all()
     grid = np.logspace(-6, 1, 2000)
     for r in rows:
-        y0, v0, mf, k = T._prepare(np.repeat(y[r][None], grid.size, 0), np.repeat(v[r][None], grid.size, 0), None)
+        y0, v0, mf, k = E.prepare(np.repeat(y[r][None], grid.size, 0), np.repeat(v[r][None], grid.size, 0), None)
         ll = _loglik(grid, y[r], v[r], reml=False)
-        score = T._score_parts(grid, y0, v0, mf, False)[0]
+        score = E.score_parts(grid, y0, v0, mf, None, False)[0]
         # a local maximum above 0 exists (the score turns from + to -) ...
         assert ((score[:-1] > 0) & (score[1:] < 0)).any()
         # ... but the likelihood is highest at tau2 = 0
@@ -467,7 +468,7 @@ def test_reml_oscillation_is_solved_on_the_score_equation() -> None:
     assert not _plain_fisher_scoring(OSCILLATING_Y, OSCILLATING_V, True, 1000)[1]
     scoring_only = T.reml([OSCILLATING_Y], [OSCILLATING_V], max_iter=T.DEFAULT_MAX_ITER)
     assert scoring_only.converged[0]
-    score = T._score_parts(scoring_only.tau2, *T._prepare([OSCILLATING_Y], [OSCILLATING_V], None)[:3], True)[0]
+    score = E.score_parts(scoring_only.tau2, *E.prepare([OSCILLATING_Y], [OSCILLATING_V], None)[:3], None, True)[0]
     assert abs(score[0]) < 1e-8
 
 
@@ -507,9 +508,9 @@ def test_reml_reaches_the_interior_maximum_like_metafor(trials, expected) -> Non
     fit = T.reml(y, v)
     assert fit.converged[0]
     assert fit.tau2[0] == pytest.approx(expected, rel=1e-9)
-    y0, v0, mf, k = T._prepare(y, v, None)
+    y0, v0, mf, k = E.prepare(y, v, None)
     # the premise: 0 is a local maximum too (score < 0 there), but a lower one
-    assert T._score_parts(np.zeros(1), y0, v0, mf, True)[0][0] < 0
+    assert E.score_parts(np.zeros(1), y0, v0, mf, None, True)[0][0] < 0
     assert _loglik(fit.tau2, y[0], v[0], reml=True)[0] > _loglik(np.zeros(1), y[0], v[0], reml=True)[0]
     # ML on the same subsets: metafor ends on the boundary
     assert T.ml(y, v).tau2[0] == pytest.approx(0.0, abs=1e-10)
@@ -552,12 +553,12 @@ def test_a_descent_does_not_jump_to_zero_on_a_negative_score_at_zero(factor: flo
     # Started above the interior maximum (score < 0 there) the iteration must stop at
     # that maximum, although the score at 0 is negative as well.
     sel = np.array([4, 10, 12]) - 1
-    y0, v0, mf, k = T._prepare(BCG_YI[sel][None], BCG_VI[sel][None], None)
+    y0, v0, mf, k = E.prepare(BCG_YI[sel][None], BCG_VI[sel][None], None)
     root = 0.529584923486015
     start = np.array([factor * root])
-    assert T._score_parts(start, y0, v0, mf, True)[0][0] < 0  # above the maximum the score is negative ...
-    assert T._score_parts(np.zeros(1), y0, v0, mf, True)[0][0] < 0  # ... and at 0 too
-    tau2, _, conv, ll0 = T._likelihood_root(y0, v0, mf, k, True, T.DEFAULT_TOL, T.DEFAULT_MAX_ITER, start=start)
+    assert E.score_parts(start, y0, v0, mf, None, True)[0][0] < 0  # above the maximum the score is negative ...
+    assert E.score_parts(np.zeros(1), y0, v0, mf, None, True)[0][0] < 0  # ... and at 0 too
+    tau2, _, conv, ll0 = E.likelihood_root(y0, v0, mf, k, True, T.DEFAULT_TOL, T.DEFAULT_MAX_ITER, start=start)
     assert conv[0] and ll0.size == 0 and tau2[0] == pytest.approx(root, rel=1e-9)
 
 
@@ -565,12 +566,12 @@ def test_a_descent_reaches_zero_when_the_score_stays_negative() -> None:
     # Below the local minimum of the restricted likelihood the score is negative all the
     # way down to 0: the iteration ends on the boundary.
     sel = np.array([4, 10, 12]) - 1
-    y0, v0, mf, k = T._prepare(BCG_YI[sel][None], BCG_VI[sel][None], None)
+    y0, v0, mf, k = E.prepare(BCG_YI[sel][None], BCG_VI[sel][None], None)
     grid = np.linspace(0.0, 0.5296, 2000)
     n = grid.size
-    S = T._score_parts(grid, np.repeat(y0, n, 0), np.repeat(v0, n, 0), np.repeat(mf, n, 0), True)[0]
+    S = E.score_parts(grid, np.repeat(y0, n, 0), np.repeat(v0, n, 0), np.repeat(mf, n, 0), None, True)[0]
     first_up = grid[np.argmax(S > 0)]  # the score turns positive above the local minimum
     start = np.array([0.5 * first_up])
     assert (S[grid <= start[0]] < 0).all()
-    tau2, _, conv, _ = T._likelihood_root(y0, v0, mf, k, True, T.DEFAULT_TOL, T.DEFAULT_MAX_ITER, start=start)
+    tau2, _, conv, _ = E.likelihood_root(y0, v0, mf, k, True, T.DEFAULT_TOL, T.DEFAULT_MAX_ITER, start=start)
     assert conv[0] and tau2[0] == 0.0

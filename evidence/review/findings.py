@@ -711,9 +711,9 @@ def check_odds_ratio_difference(claim: Claim) -> _Outcome:
                              alpha=1 - x.ci_level).se for x in (ra, rb))
         test = compare_odds_ratios(rb.value("estimate"), ra.value("estimate"), se1=sb, se2=sa,
                                    alpha=SIGNIFICANCE_LEVEL)
-        computed = f"ratio of ORs {test.ratio:.3f}, z = {test.z:.2f}, p = {test.p_value:.2g}"
+        computed = f"ratio of ORs {test.ratio:.3f}, z = {test.statistic:.2f}, p = {test.p_value:.2g}"
         return _Outcome(computed, REPRODUCED if test.p_value >= SIGNIFICANCE_LEVEL else CONTRADICTED,
-                        values=(("z", test.z), ("p", test.p_value)))
+                        values=(("z", test.statistic), ("p", test.p_value)))
     computed = (f"ratio of ORs {b / a:.3f}; log difference {diff:.3f} ({dlo:.3f} to {dhi:.3f} allowing "
                 f"for rounding); significant at {100 * SIGNIFICANCE_LEVEL:g}% only if SE of the difference "
                 f"< {diff / z:.3f} "
