@@ -38,9 +38,11 @@ References
 
 from __future__ import annotations
 
+import math
+import operator
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -68,6 +70,10 @@ __all__ = [
     "trace_p",
     "he_start",
     "likelihood_root",
+    "likelihood_root_single",
+    "Ops",
+    "BATCH",
+    "SCALAR",
     "score_parts",
     "ll0_gain",
     "quadratic_done",
@@ -109,6 +115,54 @@ _QUADRATIC_MARGIN: float = 0.01
 _EPS: float = float(np.finfo(float).eps)
 
 F = NDArray[np.float64]
+
+
+class Ops(NamedTuple):
+    """The elementwise and per-row operations an iteration step is written in.
+
+    One step function serves a batch of rows (:data:`BATCH`: NumPy ufuncs over
+    arrays of shape ``(n,)`` and per-row sums over ``(n, k)``) and a single fit
+    (:data:`SCALAR`: Python's ``max``/``min``/``abs`` and a conditional on NumPy
+    float scalars, dot products of 1-D arrays), so the safeguarded steps are
+    written once while a single fit pays no per-call overhead of array
+    machinery on one-element arrays.
+    """
+
+    where: Callable[..., Any]
+    maximum: Callable[..., Any]
+    minimum: Callable[..., Any]
+    isfinite: Callable[..., Any]
+    abs: Callable[..., Any]
+    not_: Callable[..., Any]
+    dot: Callable[..., Any]  # per-row sum of a * b
+    total: Callable[..., Any]  # per-row sum
+    col: Callable[..., Any]  # a per-row value as a column that broadcasts over the studies
+
+
+def _pick(cond: Any, a: Any, b: Any) -> Any:
+    return a if cond else b
+
+
+def _rowdot(a: F, b: F) -> F:
+    return np.einsum("ij,ij->i", a, b)
+
+
+def _rowsum(a: F) -> F:
+    return a.sum(axis=1)
+
+
+def _column(a: F) -> F:
+    return a[:, None]
+
+
+def _same(a: Any) -> Any:
+    return a
+
+
+#: Operations over a batch of rows.
+BATCH = Ops(np.where, np.maximum, np.minimum, np.isfinite, np.abs, np.logical_not, _rowdot, _rowsum, _column)
+#: Operations of a single fit (NumPy float scalars and 1-D arrays of the studies).
+SCALAR = Ops(_pick, max, min, math.isfinite, abs, operator.not_, np.dot, np.add.reduce, _same)
 
 
 # ---------------------------------------------------------------------------
@@ -160,7 +214,7 @@ def check_effects(yi: ArrayLike, vi: ArrayLike, *, min_k: int = 1, what: str = "
     if k < max(min_k, 1):
         raise ValueError(
             f"{what} needs at least {max(min_k, 1)} stud{'y' if max(min_k, 1) == 1 else 'ies'}; got yi with "
-            f"{k} value{'s' if k != 1 else ''}."
+            f"{k} value{'s' if k != 1 else ''}" + (" (yi and vi are empty)." if k == 0 else ".")
         )
     check_finite("yi", y)
     check_positive_variances("vi", v)
@@ -277,27 +331,28 @@ def _tr(M: F, N: F) -> F:
 
 
 def trace_p(w: F, X: F | None, Ainv: F | None = None) -> F:
-    """``tr(P) = sum w - tr(A^-1 X'W^2X)`` (``s_1 - s_2/s_1`` for the intercept-only model)."""
+    """``tr(P) = sum w - tr(A^-1 X'W^2X)`` (``s_1 - s_2/s_1`` for the intercept-only model).
+
+    Rows of ``(n, k)`` weights, or one fit's ``(k,)`` weights when ``X`` is None.
+    """
     if X is None:
         # s_1 - s_2/s_1 = sum_i w_i (s_1 - w_i) / s_1, with s_1 - w_i summed over the
         # other studies (prefix plus suffix sums): no cancellation when one weight
         # dwarfs the others (e.g. v = [1e-49, 1, 1], where s_1 - s_2/s_1 rounds to 0).
-        zero = np.zeros((w.shape[0], 1))
-        before = np.cumsum(np.concatenate([zero, w[:, :-1]], axis=1), axis=1)
-        after = np.cumsum(np.concatenate([zero, w[:, :0:-1]], axis=1), axis=1)[:, ::-1]
-        return np.einsum("ij,ij->i", w, before + after) / w.sum(axis=1)
+        before = np.cumsum(w, axis=-1) - w
+        after = np.cumsum(w[..., ::-1], axis=-1)[..., ::-1] - w
+        return (w * (before + after)).sum(axis=-1) / w.sum(axis=-1)
     assert Ainv is not None
     return w.sum(axis=1) - _tr(Ainv, xtdx(w * w, X))
 
 
-def _q_resid(tau2: F, y0: F, v0: F, mf: F, X: F | None) -> tuple[F, F]:
-    """Generalized residual sum of squares ``Y'P(tau2)Y`` and ``tr(P)`` per row."""
+def _q_resid(tau2: Any, y0: F, v0: F, mf: Any, X: F | None, ops: Ops = BATCH) -> tuple[Any, Any]:
+    """Generalized residual sum of squares ``Y'P(tau2)Y`` and ``tr(P)`` per row (or of one fit)."""
     if X is None:
-        w = mf / (v0 + tau2[:, None])
-        s1 = w.sum(axis=1)
-        mu = np.einsum("ij,ij->i", w, y0) / s1
-        r = (y0 - mu[:, None]) * mf
-        return np.einsum("ij,ij,ij->i", w, r, r), trace_p(w, None)
+        w = mf / (v0 + ops.col(tau2))
+        s1 = ops.total(w)
+        r = y0 - ops.col(ops.dot(w, y0) / s1)
+        return ops.dot(w * r, r), trace_p(w, None)
     w, Ainv, _, r, _ = wls(tau2, y0, v0, X, mf)
     return (w * r * r).sum(axis=1), trace_p(w, X, Ainv)
 
@@ -326,7 +381,7 @@ def he_start(y0: F, v0: F, mf: F, k: NDArray[np.int64], X: F | None = None) -> F
 # ---------------------------------------------------------------------------
 
 
-def score_parts(t: F, Y: F, V: F, M: F, X: F | None, reml: bool) -> tuple[F, F, F]:
+def score_parts(t: Any, Y: F, V: F, M: Any, X: F | None, reml: bool, ops: Ops = BATCH) -> tuple[Any, Any, Any]:
     """Score ``S``, its derivative ``S'`` and the Fisher information ``I`` at ``t`` (one per row).
 
     With ``P = W - W X A^-1 X'W`` (``A = X'WX``) and ``u = P y``:
@@ -338,20 +393,24 @@ def score_parts(t: F, Y: F, V: F, M: F, X: F | None, reml: bool) -> tuple[F, F, 
     ``tr(P) = s_1 - s_2/s_1``, ``tr(PP) = s_2 - 2 s_3/s_1 + (s_2/s_1)^2``.
     """
     es = np.einsum
-    w = M / (V + t[:, None])
+    w = M / (V + ops.col(t))
     if X is None:
-        s1 = w.sum(axis=1)
-        mu = es("ij,ij->i", w, Y) / s1
-        u = w * (Y - mu[:, None])
-        a = es("ij,ij->i", w, u)
-        yppp = es("ij,ij,ij->i", w, u, u) - a * a / s1
-        s2 = es("ij,ij->i", w, w)
+        dot = ops.dot
+        s1 = ops.total(w)
+        mu = dot(w, Y) / s1
+        u = w * (Y - ops.col(mu))
+        wu = w * u
+        a = ops.total(wu)
+        yppp = dot(wu, u) - a * a / s1
+        ww = w * w
+        s2 = ops.total(ww)
         if reml:
             q = s2 / s1
             T = s1 - q
-            info = s2 - 2.0 * es("ij,ij,ij->i", w, w, w) / s1 + q * q
+            info = s2 - 2.0 * dot(ww, w) / s1 + q * q
         else:
             T, info = s1, s2
+        ypp = dot(u, u)
     else:
         _, Ainv, _, r, _ = wls(t, Y, V, X, M)
         u = w * r
@@ -364,56 +423,58 @@ def score_parts(t: F, Y: F, V: F, M: F, X: F | None, reml: bool) -> tuple[F, F, 
             info = w2.sum(axis=1) - 2.0 * _tr(Ainv, xtdx(w2 * w, X)) + _tr(C, C)
         else:
             T, info = w.sum(axis=1), w2.sum(axis=1)
-    ypp = es("ij,ij->i", u, u)
+        ypp = es("ij,ij->i", u, u)
     return ypp - T, info - 2.0 * yppp, info
 
 
 def _safeguarded_step(
-    t: F, S: F, dS: F, info: F, lo: F, hi: F, sc: F, vmin: F, tol: float
-) -> tuple[F, F, F, NDArray[np.bool_]]:
-    """One step of :func:`likelihood_root`.
+    t: Any, S: Any, dS: Any, info: Any, lo: Any, hi: Any, sc: Any, vmin: Any, tol: float, ops: Ops = BATCH
+) -> tuple[Any, Any, Any, Any]:
+    """One step of the ML/REML iteration (:func:`likelihood_root`, :func:`likelihood_root_single`).
 
     ``S``, ``dS`` and ``info`` are the score, its derivative and the Fisher
     information at the iterates ``t``; ``lo`` (``-1``: none yet) and ``hi``
     (``inf``: none yet) are the nearest iterates so far with ``S > 0`` and
     ``S < 0``; ``sc = tol * mean(v)`` and ``vmin = min(v)`` per row.  Returns
     the next iterates, the updated ``lo`` and ``hi``, and which rows have
-    converged (a change, or a bracket, of at most ``tol * t + sc``).
+    converged (a change, or a bracket, of at most ``tol * t + sc``).  Called
+    under ``np.errstate(all="ignore")`` (a division by a zero derivative gives
+    an infinite step, which is then not taken).
     """
+    W, nt = ops.where, ops.not_
     pos = S > 0.0
     neg = S < 0.0
-    lo = np.where(pos, t, lo)
-    hi = np.where(neg, t, hi)
+    lo = W(pos, t, lo)
+    hi = W(neg, t, hi)
     inside = (lo >= 0.0) & (hi < np.inf)
     falling = dS < 0.0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        step = t + np.where(falling, -S / dS, S / info)  # Newton where S is decreasing
-        # Outside a bracket, move in the direction of the score.  Where S' >= 0 a
-        # scoring step downwards can creep (S is further below 0 lower down): go down
-        # by at least half, as metafor's step halving does near 0.  A step down shrinks
-        # tau2 by at most _MAX_SHRINK, so an interior maximum below is not stepped over,
-        # and once below _ZERO_SNAP * mean(v) the iterate goes to 0 (where the score is
-        # evaluated next: a positive score there brackets a maximum close to 0).
-        free = np.where(neg & ~falling, np.minimum(step, 0.5 * t), step)
-        # likewise upwards (S > 0 growing with t): at least double t plus a tenth of
-        # mean(v); a step past the maximum only brackets it
-        free = np.where(pos & ~falling, np.maximum(step, 2.0 * t + 0.1 * sc / tol), free)
-        free = np.where(neg, np.maximum(free, t / _MAX_SHRINK), free)
-        free = np.where(neg & (free <= _ZERO_SNAP / tol * sc), 0.0, free)
-        # S < 0 and growing at t, with t small against every v_i (S nearly linear on
-        # [0, t]): the score stays negative down to 0, where it is evaluated next
-        free = np.where(neg & ~falling & (t <= _NEAR_ZERO * vmin), 0.0, free)
-        # inside the bracket: the step if it stays inside, else bisection
-        bisect = ~((step > lo) & (step < hi))
-        new = np.where(inside, np.where(bisect, 0.5 * (lo + hi), step), free)
-    new = np.where(np.isfinite(new) & ~(S == 0.0), new, t)
-    new = np.maximum(new, 0.0)
+    step = t + W(falling, -S / dS, S / info)  # Newton where S is decreasing
+    # Outside a bracket, move in the direction of the score.  Where S' >= 0 a
+    # scoring step downwards can creep (S is further below 0 lower down): go down
+    # by at least half, as metafor's step halving does near 0.  A step down shrinks
+    # tau2 by at most _MAX_SHRINK, so an interior maximum below is not stepped over,
+    # and once below _ZERO_SNAP * mean(v) the iterate goes to 0 (where the score is
+    # evaluated next: a positive score there brackets a maximum close to 0).
+    free = W(neg & nt(falling), ops.minimum(step, 0.5 * t), step)
+    # likewise upwards (S > 0 growing with t): at least double t plus a tenth of
+    # mean(v); a step past the maximum only brackets it
+    free = W(pos & nt(falling), ops.maximum(step, 2.0 * t + 0.1 * sc / tol), free)
+    free = W(neg, ops.maximum(free, t / _MAX_SHRINK), free)
+    free = W(neg & (free <= _ZERO_SNAP / tol * sc), 0.0, free)
+    # S < 0 and growing at t, with t small against every v_i (S nearly linear on
+    # [0, t]): the score stays negative down to 0, where it is evaluated next
+    free = W(neg & nt(falling) & (t <= _NEAR_ZERO * vmin), 0.0, free)
+    # inside the bracket: the step if it stays inside, else bisection
+    bisect = nt((step > lo) & (step < hi))
+    new = W(inside, W(bisect, 0.5 * (lo + hi), step), free)
+    new = W(ops.isfinite(new) & nt(S == 0.0), new, t)
+    new = ops.maximum(new, 0.0)
     thr = tol * new + sc
-    done = (np.abs(new - t) <= thr) | (inside & (hi - lo <= thr))
+    done = (ops.abs(new - t) <= thr) | (inside & (hi - lo <= thr))
     return new, lo, hi, done
 
 
-def quadratic_done(step: F, prev: F, thr: F) -> NDArray[np.bool_]:
+def quadratic_done(step: Any, prev: Any, thr: Any, ops: Ops = BATCH) -> Any:
     """Whether a Newton step makes the next one negligible, saving the confirming step.
 
     Near a simple root Newton's steps shrink quadratically, ``s_{n+1} ~ C s_n^2``;
@@ -421,9 +482,8 @@ def quadratic_done(step: F, prev: F, thr: F) -> NDArray[np.bool_]:
     ``s_{n+1} ~ s_n^3 / s_{n-1}^2``.  The iterate is accepted when the steps are
     shrinking and that prediction is below ``_QUADRATIC_MARGIN * thr``.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        pred = step * (step / prev) ** 2
-    return np.isfinite(prev) & (step < 0.5 * prev) & (pred <= _QUADRATIC_MARGIN * thr)
+    pred = step * (step / prev) ** 2  # under np.errstate(all="ignore") (prev may be 0 or inf)
+    return ops.isfinite(prev) & (step < 0.5 * prev) & (pred <= _QUADRATIC_MARGIN * thr)
 
 
 def likelihood_root(
@@ -498,32 +558,32 @@ def likelihood_root(
     live = np.ones(idx.size, dtype=bool)  # rows of the working set still iterating
     prev = np.full(idx.size, np.inf)  # size of the previous step
     it = 0
-    while idx.size and it < max_iter:
-        it += 1
-        S, dS, info = score_parts(t, Y, V, M, XX, reml)
-        dS = dS + 2.0 * S / (t + cv)  # derivative of S (t + cv)^2 over (t + cv)^2
-        new, lo, hi, done = _safeguarded_step(t, S, dS, info, lo, hi, sc, vmin, tol)
-        step = np.abs(new - t)
-        with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):  # a zero derivative gives an infinite step, not taken
+        while idx.size and it < max_iter:
+            it += 1
+            S, dS, info = score_parts(t, Y, V, M, XX, reml)
+            dS = dS + 2.0 * S / (t + cv)  # derivative of S (t + cv)^2 over (t + cv)^2
+            new, lo, hi, done = _safeguarded_step(t, S, dS, info, lo, hi, sc, vmin, tol)
+            step = np.abs(new - t)
             newton = (dS < 0.0) & (new == t - S / dS)  # a plain Newton step was taken
-        done |= newton & quadratic_done(step, prev, tol * new + sc)
-        prev = step
-        t = np.where(live, new, t)
-        done &= live
-        if done.any():
-            fin = idx[done]
-            tau2[fin] = t[done]
-            n_iter[fin] = it
-            converged[fin] = True
-            live &= ~done
-            # drop finished rows from the working set once a third of it has finished
-            # (copying the arrays every step would cost more than the idle rows)
-            if live.sum() <= 0.7 * live.size:
-                idx, Y, V, M, XX, t, sc, cv, vmin, lo, hi, prev = (
-                    idx[live], Y[live], V[live], M[live], take(XX, live), t[live], sc[live], cv[live],
-                    vmin[live], lo[live], hi[live], prev[live],
-                )
-                live = np.ones(idx.size, dtype=bool)
+            done |= newton & quadratic_done(step, prev, tol * new + sc)
+            prev = step
+            t = np.where(live, new, t)
+            done &= live
+            if done.any():
+                fin = idx[done]
+                tau2[fin] = t[done]
+                n_iter[fin] = it
+                converged[fin] = True
+                live &= ~done
+                # drop finished rows from the working set once a third of it has finished
+                # (copying the arrays every step would cost more than the idle rows)
+                if live.sum() <= 0.7 * live.size:
+                    idx, Y, V, M, XX, t, sc, cv, vmin, lo, hi, prev = (
+                        idx[live], Y[live], V[live], M[live], take(XX, live), t[live], sc[live], cv[live],
+                        vmin[live], lo[live], hi[live], prev[live],
+                    )
+                    live = np.ones(idx.size, dtype=bool)
     tau2[idx[live]] = t[live]
     n_iter[idx[live]] = it
     # metafor's ll0check: a tau2 > 0 whose likelihood is below that at 0 is replaced by 0.
@@ -536,7 +596,51 @@ def likelihood_root(
     return tau2, n_iter, converged, ll0_rows
 
 
-def ll0_gain(tau2: F, y0: F, v0: F, mf: F, X: F | None, reml: bool) -> F:
+def likelihood_root_single(
+    y: F, v: F, reml: bool, tol: float, max_iter: int, start: float | None = None
+) -> tuple[float, int, bool, bool]:
+    """:func:`likelihood_root` for one analysis with every study present, without batch overhead.
+
+    The same steps (:func:`_safeguarded_step`, :func:`quadratic_done` and
+    :func:`ll0_gain` with the :data:`SCALAR` operations), so the same iterates
+    and the same answer; returns ``tau2``, ``n_iter``, ``converged`` and whether
+    the ``ll0check`` set tau2 to 0.
+    """
+    k = y.size
+    if k <= 1:
+        return 0.0, 0, True, False
+    if start is None:
+        ybar = np.add.reduce(y) / k
+        d = y - ybar
+        start = (np.dot(d, d) - np.add.reduce(v) * (k - 1) / k) / (k - 1)  # metafor's HE start
+    t = start if start > 0.0 else 0.0  # NaN too
+    cv = np.add.reduce(v) / k
+    sc = cv * tol
+    vmin = v.min()
+    lo, hi, prev = -1.0, np.inf, np.inf
+    ops = SCALAR
+    converged = False
+    it = 0
+    with np.errstate(all="ignore"):
+        while it < max_iter:
+            it += 1
+            S, dS, info = score_parts(t, y, v, 1.0, None, reml, ops)
+            dS = dS + 2.0 * S / (t + cv)
+            new, lo, hi, done = _safeguarded_step(t, S, dS, info, lo, hi, sc, vmin, tol, ops)
+            step = abs(new - t)
+            if not done and dS < 0.0 and new == t - S / dS:
+                done = quadratic_done(step, prev, tol * new + sc, ops)
+            prev, t = step, new
+            if done:
+                converged = True
+                break
+        ll0 = False
+        if converged and t > 0.0 and ll0_gain(t, y, v, 1.0, None, reml, ops) > LL0_TOL:
+            t, ll0 = 0.0, True
+    return float(t), it, converged, ll0
+
+
+def ll0_gain(tau2: Any, y0: F, v0: F, mf: Any, X: F | None, reml: bool, ops: Ops = BATCH) -> Any:
     """``ll(0) - ll(tau2)`` of the (restricted) log-likelihood of metafor ``rma.uni``, per row.
 
     ``= (sum log((v_i + tau2)/v_i) + [log det A(tau2) - log det A(0)] + Q(tau2) - Q(0)) / 2``
@@ -544,22 +648,27 @@ def ll0_gain(tau2: F, y0: F, v0: F, mf: F, X: F | None, reml: bool) -> F:
     intercept-only model).  The first sum is one logarithm of a product of the
     ratios ``1 + tau2/v_i`` (rows where it overflows fall back to a sum of logarithms).
     """
-    zero = np.zeros(tau2.shape[0])
-    q1, _ = _q_resid(tau2, y0, v0, mf, X)
-    q0, _ = _q_resid(zero, y0, v0, mf, X)
     w0 = mf / v0
-    with np.errstate(divide="ignore", over="ignore"):  # an overflow is caught just below
-        logs = np.log(np.prod(1.0 + tau2[:, None] * w0, axis=1))
-    bad = ~np.isfinite(logs)
-    if bad.any():
-        logs[bad] = np.log1p(tau2[bad, None] * w0[bad]).sum(axis=1)
-    if reml:
+    if X is None:
+        dot, tot = ops.dot, ops.total
+        w1 = mf / (v0 + ops.col(tau2))
+        s0, s1 = tot(w0), tot(w1)
+        r0 = y0 - ops.col(dot(w0, y0) / s0)
+        r1 = y0 - ops.col(dot(w1, y0) / s1)
+        dq = dot(w1 * r1, r1) - dot(w0 * r0, r0)
+        logdet = np.log(s1 / s0) if reml else 0.0
+    else:
+        q1, _ = _q_resid(tau2, y0, v0, mf, X)
+        q0, _ = _q_resid(np.zeros(tau2.shape[0]), y0, v0, mf, X)
+        dq = q1 - q0
         w1 = mf / (v0 + tau2[:, None])
-        if X is None:
-            logs = logs + np.log(w1.sum(axis=1) / w0.sum(axis=1))
-        else:
-            logs = logs + np.linalg.slogdet(xtdx(w1, X))[1] - np.linalg.slogdet(xtdx(w0, X))[1]
-    return 0.5 * (logs + q1 - q0)
+        logdet = np.linalg.slogdet(xtdx(w1, X))[1] - np.linalg.slogdet(xtdx(w0, X))[1] if reml else 0.0
+    with np.errstate(divide="ignore", over="ignore"):  # an overflow is caught just below
+        logs = np.log(np.multiply.reduce(1.0 + ops.col(tau2) * w0, axis=-1))
+    bad = np.logical_not(np.isfinite(logs))
+    if np.any(bad):
+        logs = np.where(bad, np.log1p(ops.col(tau2) * w0).sum(axis=-1), logs)
+    return 0.5 * (logs + logdet + dq)
 
 
 def warn_ll0(method: str, rows: NDArray[np.int64], single: bool, stacklevel: int) -> None:
@@ -593,8 +702,8 @@ def warn_not_converged(
 # ---------------------------------------------------------------------------
 
 
-def i2_h2(tau2: F, vt: F, q: F, df: F, fe: bool) -> tuple[F, F]:
-    """``I^2`` (percent, in [0, 100]) and ``H^2`` (>= 1) as metafor ``rma.uni`` (``i2def = "1"``).
+def i2_h2(tau2: Any, vt: Any, q: Any, df: Any, fe: bool, ops: Ops = BATCH) -> tuple[Any, Any]:
+    """``I^2`` (percent, in [0, 100]) and ``H^2`` as metafor ``rma.uni`` (``i2def = "1"``).
 
     Random effects: ``I^2 = 100 tau2/(vt + tau2)``, ``H^2 = tau2/vt + 1`` with the
     typical within-study variance ``vt = (k - p)/tr(P_0)``; common effect:
@@ -603,42 +712,45 @@ def i2_h2(tau2: F, vt: F, q: F, df: F, fe: bool) -> tuple[F, F]:
     (or an overflow of ``vt`` or ``tau2`` at the edge of the double range) can
     never give an impossible value: I^2 outside [0, 100], a random-effects H^2
     below 1, a negative common-effect H^2 (which, as in metafor, is below 1
-    whenever ``Q < df``).
+    whenever ``Q < df``).  NaN (``0/0``) gives I^2 = 0 and H^2 = 1.
+    Called under ``np.errstate(all="ignore")``.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if fe:
-            i2 = 100.0 * (1.0 - df / q)
-            h2 = q / df
-        else:
-            ratio = tau2 / vt
-            i2 = np.where(np.isinf(ratio), 100.0, 100.0 * ratio / (1.0 + ratio))
-            h2 = ratio + 1.0
-    i2 = np.clip(np.nan_to_num(i2, nan=0.0), 0.0, 100.0)
-    h2 = np.maximum(np.nan_to_num(h2, nan=1.0), 0.0 if fe else 1.0)
+    W = ops.where
+    if fe:
+        i2 = 100.0 * (1.0 - df / q)
+        h2 = q / df
+    else:
+        ratio = tau2 / vt
+        i2 = W(ratio == np.inf, 100.0, 100.0 * ratio / (1.0 + ratio))
+        h2 = ratio + 1.0
+    i2 = ops.minimum(ops.maximum(W(i2 == i2, i2, 0.0), 0.0), 100.0)
+    h2 = ops.maximum(W(h2 == h2, h2, 1.0), 0.0 if fe else 1.0)
     return i2, h2
 
 
 def heterogeneity(
-    y0: F, v0: F, mf: F, k: NDArray[np.int64], tau2: F, fe: bool, X: F | None = None
-) -> tuple[F, F, F, F]:
+    y0: F, v0: F, mf: Any, k: Any, tau2: Any, fe: bool, X: F | None = None, ops: Ops = BATCH
+) -> tuple[Any, Any, Any, Any]:
     """Cochran's (residual) ``Q``, its chi^2 p-value, ``I^2`` and ``H^2`` per row, as metafor ``rma.uni``.
 
     ``Q = Y'P_0Y`` with the fixed-effect weights ``1/v_i`` (``QE`` of a
     meta-regression), ``k - p`` degrees of freedom; I^2 and H^2 by
     :func:`i2_h2`.  Rows with ``k <= p`` get ``Q = 0``, ``p = 1``, ``I^2 = 0``,
-    ``H^2 = 1``.
+    ``H^2 = 1``.  Rows of a batch (:data:`BATCH`), or one fit with every study
+    present (:data:`SCALAR`: ``y0``, ``v0`` of shape ``(k,)``, ``mf = 1``).
     """
+    W = ops.where
     p = 1 if X is None else X.shape[-1]
-    df = (k - p).astype(np.float64)
-    q, trp = _q_resid(np.zeros(y0.shape[0]), y0, v0, mf, X)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        q = np.maximum(0.0, np.nan_to_num(q, nan=0.0))
+    df = k - p + 0.0
+    with np.errstate(all="ignore"):
+        q, trp = _q_resid(0.0 * tau2, y0, v0, mf, X, ops)
+        q = ops.maximum(W(q == q, q, 0.0), 0.0)
         vt = df / trp
-    i2, h2 = i2_h2(tau2, vt, q, df, fe)
+        i2, h2 = i2_h2(tau2, vt, q, df, fe, ops)
     none = df <= 0
-    q = np.where(none, 0.0, q)
-    qp = np.where(none, 1.0, chi2_sf(q, np.maximum(df, 1.0)))
-    return q, qp, np.where(none, 0.0, i2), np.where(none, 1.0, h2)
+    q = W(none, 0.0, q)
+    qp = W(none, 1.0, chi2_sf(q, ops.maximum(df, 1.0)))
+    return q, qp, W(none, 0.0, i2), W(none, 1.0, h2)
 
 
 def r2_percent(tau2_re: float, tau2: float) -> float:

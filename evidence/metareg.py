@@ -58,11 +58,11 @@ from evidence import tau2 as _tau2
 from evidence._engine import (
     check_effects,
     chi2_sf,
-    prepare,
     he_start,
     heterogeneity,
     inv_stack,
     likelihood_root,
+    prepare,
     r2_percent,
     take,
     trace_p,

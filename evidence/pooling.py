@@ -93,6 +93,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from evidence import tau2 as _tau2
 from evidence._engine import (
+    BATCH,
+    SCALAR,
+    Ops,
     check_effects,
     chi2_sf,
     critical,
@@ -127,7 +130,6 @@ from evidence.results import (
     MetaAnalysis2x2Result,
     MetaAnalysisBatch,
     MetaAnalysisResult,
-    StudyLabels,
 )
 
 __all__ = ["meta_analysis", "meta_analysis_many", "meta_analysis_2x2"]
@@ -198,58 +200,93 @@ def _fit(
     warn_not_converged(f"The {method} estimator of tau2", np.flatnonzero(~fit.converged), single,
                        max_iter, tol, stacklevel)
 
-    # pooled estimate
-    w = mf / (v0 + tau2[:, None])
-    sw = w.sum(axis=1)
-    est = np.einsum("ij,ij->i", w, y0) / sw
-    se = np.sqrt(1.0 / sw)
-
-    use_t = (k > 1) if test == "knha" else np.zeros(k.shape, dtype=bool)
-    if test == "knha":
-        _warn_knha(method, k, single, stacklevel + 1)
-        r = (y0 - est[:, None]) * mf
-        rss = np.einsum("ij,ij,ij->i", w, r, r)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(rss <= _EPS, 0.0, rss / np.maximum(df, 1))
-        se = np.where(use_t, se * np.sqrt(s2w), se)
-    tdf = np.where(use_t, np.maximum(df, 1), np.inf) if use_t.any() else None
-    zval, pval, ci_low, ci_high = wald(est, se, tdf, alpha)
-    crit = critical(tdf, alpha)
-    pse = np.sqrt(se * se + tau2)
-    pi_low = est - crit * pse
-    pi_high = est + crit * pse
-
-    q, q_p, i2, h2 = heterogeneity(y0, v0, mf, k, tau2, method == "FE")
+    out = _pool(y0, v0, mf, k, tau2, method, test, alpha, single, stacklevel + 1, BATCH)
     ci = _tau2.q_profile_arrays(y0, v0, mf, k, alpha, tol, max_iter)
     warn_not_converged("The Q-profile interval for tau2", np.flatnonzero(~ci.converged), single,
                        max_iter, tol, stacklevel)
-    t_low, t_high = ci.low, np.maximum(ci.high, ci.low)  # never inverted, even by rounding
+    out.update(tau2_ci_low=ci.low, tau2_ci_high=np.maximum(ci.high, ci.low),  # never inverted
+               converged=fit.converged, n_iter=fit.n_iter)
     if c is not None:  # back to the scale of the data
-        c2 = c * c
-        est, se, ci_low, ci_high, pi_low, pi_high = (a * c for a in (est, se, ci_low, ci_high, pi_low, pi_high))
-        tau2, t_low, t_high = tau2 * c2, t_low * c2, t_high * c2
+        for name in ("estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high"):
+            out[name] = out[name] * c
+        for name in ("tau2", "tau2_ci_low", "tau2_ci_high"):
+            out[name] = out[name] * (c * c)
+    return out
+
+
+def _pool(
+    y0: Any, v0: Any, mf: Any, k: Any, tau2: Any, method: str, test: str, alpha: float, single: bool,
+    stacklevel: int, ops: Ops,
+) -> dict[str, Any]:
+    """Pooled estimate, its test and intervals, the prediction interval and heterogeneity at ``tau2``.
+
+    Rows of a batch (``ops=BATCH``) or one fit with every study present
+    (``ops=SCALAR``); the formulas are in the module docstring.
+    """
+    W, dot = ops.where, ops.dot
+    w = mf / (v0 + ops.col(tau2))
+    sw = ops.total(w)
+    est = dot(w, y0) / sw
+    se = np.sqrt(1.0 / sw)
+    df = k - 1
+    tdf = None
+    if test == "knha":
+        _warn_knha(method, np.atleast_1d(k), single, stacklevel + 1)
+        r = y0 - ops.col(est)
+        rss = dot(w * r, r)
+        use_t = k > 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2w = W(rss <= _EPS, 0.0, rss / ops.maximum(df, 1))
+        se = W(use_t, se * np.sqrt(s2w), se)
+        tdf = W(use_t, ops.maximum(df, 1), np.inf)
+    zval, pval, ci_low, ci_high = wald(est, se, tdf, alpha)
+    crit = critical(tdf, alpha)
+    pse = np.sqrt(se * se + tau2)
+    q, q_p, i2, h2 = heterogeneity(y0, v0, mf, k, tau2, method == "FE", None, ops)
     return {
-        "estimate": est,
-        "se": se,
-        "ci_low": ci_low,
-        "ci_high": ci_high,
-        "statistic": zval,
-        "p_value": pval,
-        "tau2": tau2,
-        "tau2_ci_low": t_low,
-        "tau2_ci_high": t_high,
-        "i2": i2,
-        "h2": h2,
-        "q": q,
-        "q_df": df,
-        "q_pvalue": q_p,
-        "pi_low": pi_low,
-        "pi_high": pi_high,
-        "k": k,
-        "converged": fit.converged,
-        "n_iter": fit.n_iter,
-        "weights": w / sw[:, None] * 100.0,
+        "estimate": est, "se": se, "ci_low": ci_low, "ci_high": ci_high, "statistic": zval, "p_value": pval,
+        "tau2": tau2, "i2": i2, "h2": h2, "q": q, "q_df": df, "q_pvalue": q_p,
+        "pi_low": est - crit * pse, "pi_high": est + crit * pse, "k": k,
+        "weights": w / ops.col(sw) * 100.0,
     }
+
+
+def _fit_single(
+    y: NDArray[np.float64],
+    v: NDArray[np.float64],
+    method: str,
+    test: str,
+    alpha: float,
+    tol: float,
+    max_iter: int,
+    stacklevel: int,
+) -> dict[str, Any]:
+    """:func:`_fit` for one analysis with every study present, without the batch machinery.
+
+    The same kernels one fit at a time (:func:`evidence.tau2.estimate_single`,
+    :func:`_pool` with the :data:`evidence._engine.SCALAR` operations,
+    :func:`evidence.tau2.q_profile_single`); a fit whose variances need
+    rescaling (:func:`_rescale`) takes the batch path.
+    """
+    k = y.size
+    if v.min() < _V_SAFE_LOW or v.max() > _V_SAFE_HIGH:
+        out = _fit(y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
+                   True, stacklevel + 1)
+        return {name: (a[0] if name == "weights" else a[0].item()) for name, a in out.items()}
+    tau2, n_iter, conv = _tau2.estimate_single(method, y, v, tol, max_iter, stacklevel + 1)
+    if not conv:
+        warn_not_converged(f"The {method} estimator of tau2", np.zeros(1, dtype=np.int64), True, max_iter, tol,
+                           stacklevel)
+    out = _pool(y, v, 1.0, k, tau2, method, test, alpha, True, stacklevel + 1, SCALAR)
+    low, high, qp_conv = _tau2.q_profile_single(y, v, out["q"], alpha, tol, max_iter)
+    if not qp_conv:
+        warn_not_converged("The Q-profile interval for tau2", np.zeros(1, dtype=np.int64), True, max_iter, tol,
+                           stacklevel)
+    out.update(tau2_ci_low=low, tau2_ci_high=max(high, low), converged=conv, n_iter=n_iter)
+    for name, value in out.items():
+        if name != "weights":
+            out[name] = value.item() if isinstance(value, np.generic | np.ndarray) else value
+    return out
 
 
 def _warn_knha(method: str, k: NDArray[np.int64], single: bool, stacklevel: int) -> None:
@@ -409,16 +446,13 @@ def meta_analysis(
     y, v = check_effects(yi, vi, what="meta_analysis")
     k = y.size
     labs = study_labels(labels, k)
-    out = _fit(
-        y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
-        single=True, stacklevel=3,
-    )
+    out = _fit_single(y, v, method, test, alpha, tol, max_iter, stacklevel=3)
     used_test = "z" if (test == "knha" and k == 1) else test
     return _single(out, y, v, labs, method, used_test, alpha)
 
 
 def _single(
-    out: dict[str, NDArray[Any]],
+    out: dict[str, Any],
     y: NDArray[np.float64],
     v: NDArray[np.float64],
     labs: Sequence[str],
@@ -427,10 +461,10 @@ def _single(
     alpha: float,
 ) -> MetaAnalysisResult:
     return MetaAnalysisResult(
-        **{name: out[name][0].item() for name in POOLED_FIELDS},
+        **{name: out[name] for name in POOLED_FIELDS},
         yi=read_only(y),
         vi=read_only(v),
-        weights=read_only(out["weights"][0]),
+        weights=read_only(out["weights"]),
         labels=labs,
         method=method,
         test=test,
@@ -582,12 +616,9 @@ def meta_analysis_2x2(
                 f"correction={correction!r}; use correction='add_if_zero' (or another "
                 f"correction) for method={method!r}, or method='MH'/'Peto'."
             )
-        out = _fit(
-            yi[None, :], vi[None, :], np.ones((1, yi.size)), np.array([yi.size]), method, test, alpha,
-            tol, max_iter, single=True, stacklevel=3,
-        )
+        out = _fit_single(yi, vi, method, test, alpha, tol, max_iter, stacklevel=3)
         used_test = "z" if (test == "knha" and yi.size == 1) else test
-        g = {name: out[name][0].item() for name in POOLED_FIELDS}
+        g = {name: out[name] for name in POOLED_FIELDS}
         log_estimate = g["estimate"]
         for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):  # to the OR scale
             g[name] = float(np.exp(g[name]))
@@ -596,7 +627,7 @@ def meta_analysis_2x2(
             log_estimate=log_estimate,
             yi=read_only(yi),
             vi=read_only(vi),
-            weights=read_only(out["weights"][0]),
+            weights=read_only(out["weights"]),
             test=used_test,
             **common,
         )

@@ -60,8 +60,9 @@ from scipy import stats
 from evidence._engine import check_effects, study_labels
 from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
-from evidence.exceptions import ConvergenceWarning, DataWarning
+from evidence.exceptions import ConvergenceWarning, DataWarning, SingleStudyWarning
 from evidence.metareg import ModelFit, fit_model
+from evidence.pooling import meta_analysis
 from evidence.options import (
     ALTERNATIVES,
     EGGER_MODELS,
@@ -94,6 +95,19 @@ def _rma(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64],
          method: str, test: str, alpha: float) -> ModelFit:
     """One fit of the package's regression engine, :func:`evidence.metareg.fit_model`."""
     return fit_model(y, v, X, method=method, test=test, alpha=alpha, stacklevel=3)
+
+
+def _intercept(y: NDArray[np.float64], v: NDArray[np.float64], *, method: str, test: str,
+               alpha: float) -> ModelFit:
+    """The intercept-only model by the fast single fit :func:`evidence.pooling.meta_analysis`."""
+    r = meta_analysis(y, v, method=method, test=test, alpha=alpha)
+    one = np.ones(1)
+    df = float(r.q_df) if r.test == "knha" else np.inf
+    return ModelFit(
+        beta=one * r.estimate, se=one * r.se, vb=np.full((1, 1), r.se ** 2), tau2=r.tau2,
+        statistic=one * r.statistic, p_value=one * r.p_value, ci_low=one * r.ci_low, ci_high=one * r.ci_high,
+        df=df, weights=np.asarray(r.weights), qm=float(r.statistic ** 2), n_iter=r.n_iter, converged=r.converged,
+    )
 
 
 def _wls(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64],
@@ -240,8 +254,7 @@ def funnel_data(
         if len(y) == 1:
             pooled = float(y[0])
         else:
-            pooled = float(_rma(y, v, np.ones((len(y), 1)), method=method, test="z",
-                                alpha=alpha).beta[0])
+            pooled = float(_intercept(y, v, method=method, test="z", alpha=alpha).beta[0])
     else:
         pooled = float(estimate)
     max_se = float(se.max())
@@ -637,10 +650,12 @@ def trim_and_fill(
     k = len(y0)
 
     def fit(y: NDArray[np.float64], v: NDArray[np.float64], X: NDArray[np.float64] | None = None) -> ModelFit:
-        Xm = np.ones((len(y), 1)) if X is None else X
         with warnings.catch_warnings():  # metafor suppresses warnings of the inner fits
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return _rma(y, v, Xm, method=method, test=test, alpha=alpha)
+            warnings.simplefilter("ignore", SingleStudyWarning)
+            if X is None:
+                return _intercept(y, v, method=method, test=test, alpha=alpha)
+            return _rma(y, v, X, method=method, test=test, alpha=alpha)
 
     if side is None:
         X = np.column_stack([np.ones(k), np.sqrt(v0)])
@@ -700,8 +715,7 @@ def trim_and_fill(
     else:
         y_fill, v_fill, labels_out = y0.copy(), v0.copy(), lab
     filled = np.r_[np.zeros(k, bool), np.ones(k0, bool)]
-    final = _rma(y_fill, v_fill, np.ones((len(y_fill), 1)), method=method, test=test,
-                 alpha=alpha)
+    final = _intercept(y_fill, v_fill, method=method, test=test, alpha=alpha)
     # metafor: 1 - sum(choose(m + 1, m + 1) * 0.5^(m + 2)) over m = -1..k0-1, i.e. 0.5^(k0 + 1)
     p_k0 = 0.5 ** (k0 + 1) if estimator == "R0" else np.nan
     return TrimFillResult(

@@ -55,7 +55,7 @@ References
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -81,8 +81,10 @@ __all__ = [
     "eb",
     "estimate",
     "estimate_arrays",
+    "estimate_single",
     "q_profile_ci",
     "q_profile_arrays",
+    "q_profile_single",
 ]
 
 #: Convergence tolerance of the iterative estimators (see :data:`evidence._engine.DEFAULT_TOL`).
@@ -351,6 +353,76 @@ def ml(
 # ---------------------------------------------------------------------------
 
 
+def _q_step(
+    t: Any, prev: Any, lo: Any, hi: Any, Y: NDArray[np.float64], V: NDArray[np.float64], M: Any, tg: Any,
+    sc: Any, tol: float, ops: _engine.Ops,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """One step of the root search of ``Q(t) = tg`` (see :func:`_solve_q`); rows or one fit by ``ops``.
+
+    Returns the next iterate, the size of this step, the updated bracket and
+    whether the search has converged.  Called under ``np.errstate(all="ignore")``.
+    """
+    W, dot = ops.where, ops.dot
+    w = M / (V + ops.col(t))
+    mu = dot(w, Y) / ops.total(w)
+    r = Y - ops.col(mu)
+    wr = w * r
+    d = dot(wr, wr)  # -dQ/dt
+    q = dot(wr, r)
+    f = q - tg
+    lo = W(f > 0.0, t, lo)
+    hi = W(f < 0.0, t, hi)
+    newton = t + q * f / (tg * d)
+    inside = (newton > lo) & (newton < hi)
+    new = W(inside, newton, 0.5 * (lo + hi))
+    new = W(f == 0.0, t, new)
+    thr = tol * new + sc
+    step = ops.abs(new - t)
+    done = (step <= thr) | (hi - lo <= thr) | (inside & _engine.quadratic_done(step, prev, thr, ops))
+    return new, step, lo, hi, done
+
+
+def _solve_q_single(
+    y: NDArray[np.float64], v: NDArray[np.float64], target: float, tol: float, max_iter: int
+) -> tuple[float, int, bool]:
+    """:func:`_solve_q` for one analysis with every study present (the :data:`evidence._engine.SCALAR` steps)."""
+    k = y.size
+    sc = np.add.reduce(v) / k * tol
+    d = y - np.add.reduce(y) / k
+    lo, hi, t, prev = 0.0, np.dot(d, d) / target, 0.0, np.inf
+    it = 0
+    with np.errstate(all="ignore"):
+        while it < max_iter:
+            it += 1
+            t, prev, lo, hi, done = _q_step(t, prev, lo, hi, y, v, 1.0, target, sc, tol, _engine.SCALAR)
+            if done:
+                return float(t), it, True
+    return float(t), it, False
+
+
+def q_profile_single(
+    y: NDArray[np.float64], v: NDArray[np.float64], q0: float, alpha: float, tol: float, max_iter: int
+) -> tuple[float, float, bool]:
+    """:func:`q_profile_arrays` for one analysis with every study present; ``q0`` is Cochran's Q.
+
+    Returns ``low``, ``high`` and whether both searches converged.
+    """
+    k = y.size
+    if k <= 1:
+        return float("nan"), float("nan"), True
+    crit_u = special.chdtri(k - 1.0, alpha / 2.0)
+    crit_l = special.chdtri(k - 1.0, 1.0 - alpha / 2.0)
+    low = high = 0.0
+    conv = True
+    if q0 >= crit_l:
+        high, _, c = _solve_q_single(y, v, crit_l, tol, max_iter)
+        conv &= c
+    if q0 >= crit_u:
+        low, _, c = _solve_q_single(y, v, crit_u, tol, max_iter)
+        conv &= c
+    return low, high, conv
+
+
 def _solve_q(
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
@@ -391,27 +463,10 @@ def _solve_q(
     prev = np.full(m, np.inf)
     act = np.arange(m)
     it = 0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(all="ignore"):
         while act.size and it < max_iter:
             it += 1
-            w = M / (V + t[:, None])
-            mu = es("ij,ij->i", w, Y) / w.sum(axis=1)
-            r = Y - mu[:, None]
-            wr = w * r
-            d = es("ij,ij->i", wr, wr)  # -dQ/dt
-            q = es("ij,ij->i", wr, r)
-            f = q - tg
-            lo = np.where(f > 0.0, t, lo)
-            hi = np.where(f < 0.0, t, hi)
-            newton = t + q * f / (tg * d)
-            inside = (newton > lo) & (newton < hi)
-            new = np.where(inside, newton, 0.5 * (lo + hi))
-            new = np.where(f == 0.0, t, new)
-            thr = tol * new + sc
-            step = np.abs(new - t)
-            done = (step <= thr) | (hi - lo <= thr) | (inside & _engine.quadratic_done(step, prev, thr))
-            prev = step
-            t = new
+            t, prev, lo, hi, done = _q_step(t, prev, lo, hi, Y, V, M, tg, sc, tol, _engine.BATCH)
             if done.any():
                 fin = act[done]
                 root[fin] = t[done]
@@ -553,6 +608,32 @@ def estimate_arrays(
     else:
         t = {"DL": dl, "HE": he, "HS": hs, "SJ": sj}[method](y0, v0, mf.astype(bool))
     return IterativeFit(t, np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+
+
+def estimate_single(
+    method: str, y: NDArray[np.float64], v: NDArray[np.float64], tol: float, max_iter: int, stacklevel: int
+) -> tuple[float, int, bool]:
+    """:func:`estimate_arrays` for one analysis with every study present: ``tau2, n_iter, converged``.
+
+    ML/REML by :func:`evidence._engine.likelihood_root_single`, PM/EB by the same
+    root search as :func:`pm` one fit at a time; the closed forms by their batch
+    kernels (one row).  The same answers as the batch path, without its overhead.
+    """
+    if method in ("REML", "ML"):
+        t, it, conv, ll0 = _engine.likelihood_root_single(y, v, method == "REML", tol, max_iter)
+        if ll0:
+            _engine.warn_ll0(method, np.zeros(1, dtype=np.int64), True, stacklevel + 1)
+        return t, it, conv
+    k = y.size
+    if method in ("PM", "EB"):
+        w = 1.0 / v
+        r = y - np.dot(w, y) / np.add.reduce(w)
+        if k <= 1 or np.dot(w * r, r) < k - 1:  # metafor: no root above 0
+            return 0.0, 0, True
+        return _solve_q_single(y, v, k - 1.0, tol, max_iter)
+    if method == "FE":
+        return 0.0, 0, True
+    return float({"DL": dl, "HE": he, "HS": hs, "SJ": sj}[method](y[None, :], v[None, :])[0]), 0, True
 
 
 def q_profile_ci(

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evidence import tau2 as tau2_kernels
-
 from evidence import options
+from evidence import tau2 as tau2_kernels
 from evidence.exceptions import ConvergenceWarning
 from evidence.pooling import meta_analysis, meta_analysis_many
 
