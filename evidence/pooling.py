@@ -193,6 +193,11 @@ def _fit(
 
     ``y0``, ``v0``, ``mf``, ``k`` as :func:`evidence._engine.prepare` returns them.
     """
+    # centre each row at its most precise study (every estimator is location-equivariant):
+    # the dominant term of every weighted sum is then exactly 0, so Q keeps its small
+    # residuals when one weight dwarfs the others (v = [1e-49, 1, 1])
+    centre = y0[np.arange(y0.shape[0]), np.argmin(np.where(mf > 0, v0, np.inf), axis=1)]
+    y0 = (y0 - centre[:, None]) * mf
     y0, v0, c = _rescale(y0, v0, mf)
     df = k - 1
     fit = _tau2.estimate_arrays(method, y0, v0, mf, k, tol, max_iter, stacklevel + 1, single)
@@ -200,7 +205,8 @@ def _fit(
     warn_not_converged(f"The {method} estimator of tau2", np.flatnonzero(~fit.converged), single,
                        max_iter, tol, stacklevel)
 
-    out = _pool(y0, v0, mf, k, tau2, method, test, alpha, single, stacklevel + 1, BATCH)
+    out = _pool(y0, v0, mf, k, tau2, centre if c is None else centre / c, method, test, alpha, single,
+                stacklevel + 1, BATCH)
     ci = _tau2.q_profile_arrays(y0, v0, mf, k, alpha, tol, max_iter)
     warn_not_converged("The Q-profile interval for tau2", np.flatnonzero(~ci.converged), single,
                        max_iter, tol, stacklevel)
@@ -215,24 +221,27 @@ def _fit(
 
 
 def _pool(
-    y0: Any, v0: Any, mf: Any, k: Any, tau2: Any, method: str, test: str, alpha: float, single: bool,
-    stacklevel: int, ops: Ops,
+    y0: Any, v0: Any, mf: Any, k: Any, tau2: Any, centre: Any, method: str, test: str, alpha: float,
+    single: bool, stacklevel: int, ops: Ops,
 ) -> dict[str, Any]:
     """Pooled estimate, its test and intervals, the prediction interval and heterogeneity at ``tau2``.
 
-    Rows of a batch (``ops=BATCH``) or one fit with every study present
-    (``ops=SCALAR``); the formulas are in the module docstring.
+    ``y0`` are the effects minus ``centre`` (see :func:`_fit`); the estimate is
+    returned with ``centre`` added back.  Rows of a batch (``ops=BATCH``) or one
+    fit with every study present (``ops=SCALAR``); the formulas are in the module
+    docstring.
     """
     W, dot = ops.where, ops.dot
     w = mf / (v0 + ops.col(tau2))
     sw = ops.total(w)
-    est = dot(w, y0) / sw
+    est_c = dot(w, y0) / sw
+    est = est_c + centre
     se = np.sqrt(1.0 / sw)
     df = k - 1
     tdf = None
     if test == "knha":
         _warn_knha(method, np.atleast_1d(k), single, stacklevel + 1)
-        r = y0 - ops.col(est)
+        r = y0 - ops.col(est_c)
         rss = dot(w * r, r)
         use_t = k > 1
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -273,11 +282,13 @@ def _fit_single(
         out = _fit(y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
                    True, stacklevel + 1)
         return {name: (a[0] if name == "weights" else a[0].item()) for name, a in out.items()}
+    centre = y[np.argmin(v)]  # as in _fit
+    y = y - centre
     tau2, n_iter, conv = _tau2.estimate_single(method, y, v, tol, max_iter, stacklevel + 1)
     if not conv:
         warn_not_converged(f"The {method} estimator of tau2", np.zeros(1, dtype=np.int64), True, max_iter, tol,
                            stacklevel)
-    out = _pool(y, v, 1.0, k, tau2, method, test, alpha, True, stacklevel + 1, SCALAR)
+    out = _pool(y, v, 1.0, k, tau2, centre, method, test, alpha, True, stacklevel + 1, SCALAR)
     low, high, qp_conv = _tau2.q_profile_single(y, v, out["q"], alpha, tol, max_iter)
     if not qp_conv:
         warn_not_converged("The Q-profile interval for tau2", np.zeros(1, dtype=np.int64), True, max_iter, tol,

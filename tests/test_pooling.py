@@ -570,3 +570,63 @@ def test_default_labels_are_made_on_demand_and_behave_like_a_tuple() -> None:
     huge = StudyLabels(10**9)  # stores k only
     assert len(huge) == 10**9 and huge[-1] == "Study 1000000000"
     assert meta_analysis([0.1, 0.3], [0.01, 0.02], labels=["a", "b"]).labels == ("a", "b")
+
+
+# --------------------------------------------------------------------------- extremes of the double range
+
+
+def _in_range_or_rejected(yi: list[float], vi: list[float], method: str) -> None:
+    """Either a clear ValueError naming an argument, or numbers that are possible."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = meta_analysis(yi, vi, method=method)
+    except ValueError as e:  # an input-domain check may refuse values where doubles do not hold
+        assert "yi" in str(e) or "vi" in str(e)
+        return
+    assert 0.0 <= res.i2 <= 100.0
+    assert res.h2 >= (0.0 if method == "FE" else 1.0)  # FE: H^2 = Q/(k-1), below 1 when Q < k-1 (metafor)
+    assert res.tau2 >= 0.0 and not np.isnan(res.tau2)
+    assert not (res.tau2_ci_low > res.tau2_ci_high)
+
+
+@pytest.mark.parametrize("method", ["DL", "REML", "PM", "FE"])
+@pytest.mark.parametrize(
+    "yi, vi",
+    [
+        ([1e154, -1e154, 0.0], [1.0, 1.0, 1.0]),
+        ([1e200, -1e200, 0.0], [1.0, 1.0, 1.0]),
+        ([1e128, -1e128, 0.0], [1.0, 1.0, 1.0]),
+        ([0.1, 0.3, 0.5], [1e-300, 1e-300, 1e-300]),
+        ([0.1, 0.3, 0.5], [1e-300, 1.0, 1e300]),
+        ([0.1, 0.3, 0.5], [1e-49, 1.0, 1.0]),
+    ],
+)
+def test_extreme_inputs_give_no_impossible_number(yi: list[float], vi: list[float], method: str) -> None:
+    _in_range_or_rejected(yi, vi, method)
+
+
+def test_one_dominant_weight_keeps_q_exact() -> None:
+    # v = [1e-49, 1, 1]: the pooled estimate is y_1 to 1e-49, so Q = 0.2^2 + 0.4^2 = 0.2 < k - 1
+    # and DL is 0; the textbook sum s_1 - s_2/s_1 (and y_1 - mu rounded) gave tau2 = inf or 1e15
+    for method in ("DL", "REML", "PM"):
+        res = meta_analysis([0.1, 0.3, 0.5], [1e-49, 1.0, 1.0], method=method)
+        assert res.q == pytest.approx(0.2, rel=1e-12)
+        assert res.tau2 == pytest.approx(0.0, abs=1e-30)
+        assert res.estimate == pytest.approx(0.1, rel=1e-15)
+        assert res.i2 == pytest.approx(0.0, abs=1e-25) and res.h2 == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("method", ["DL", "REML", "ML", "PM", "SJ"])
+def test_tiny_variances_are_fitted_on_the_rescaled_problem(method: str) -> None:
+    # scale equivariance: (y c, v c^2) gives (estimate c, tau2 c^2), the same Q, I^2, H^2
+    c = 1e-150
+    ref = meta_analysis(Y4, V4, method=method)
+    res = meta_analysis(Y4 * c, V4 * c * c, method=method)
+    many = meta_analysis_many((Y4 * c)[None], (V4 * c * c)[None], method=method)
+    for r in (res, many):
+        assert float(np.asarray(r.estimate).ravel()[0]) == pytest.approx(ref.estimate * c, rel=1e-9)
+        assert float(np.asarray(r.tau2).ravel()[0]) == pytest.approx(ref.tau2 * c * c, rel=1e-9, abs=1e-320)
+        assert float(np.asarray(r.tau2_ci_high).ravel()[0]) == pytest.approx(ref.tau2_ci_high * c * c, rel=1e-9)
+        for name in ("q", "i2", "h2"):
+            assert float(np.asarray(getattr(r, name)).ravel()[0]) == pytest.approx(getattr(ref, name), rel=1e-9)
