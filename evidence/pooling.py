@@ -152,6 +152,10 @@ def _check_iteration(tol: Any, max_iter: Any) -> tuple[float, int]:
 #: Sampling variances outside [_V_SAFE_LOW, _V_SAFE_HIGH] make the fit run on a rescaled problem.
 _V_SAFE_LOW: float = 1e-100
 _V_SAFE_HIGH: float = 1e100
+#: A fit whose largest variance exceeds this multiple of its smallest is centred at its most
+#: precise study (see :func:`_fit`); below it the rounding error of the pooled mean times the
+#: largest weight is below ``1e16 * eps^2`` of a residual and cannot matter.
+_DOMINANCE: float = 1e16
 
 
 def _rescale(
@@ -193,11 +197,17 @@ def _fit(
 
     ``y0``, ``v0``, ``mf``, ``k`` as :func:`evidence._engine.prepare` returns them.
     """
-    # centre each row at its most precise study (every estimator is location-equivariant):
-    # the dominant term of every weighted sum is then exactly 0, so Q keeps its small
-    # residuals when one weight dwarfs the others (v = [1e-49, 1, 1])
-    centre = y0[np.arange(y0.shape[0]), np.argmin(np.where(mf > 0, v0, np.inf), axis=1)]
-    y0 = (y0 - centre[:, None]) * mf
+    # Where one weight dwarfs the others (v_max / v_min above _DOMINANCE, e.g. v = [1e-49, 1, 1]),
+    # centre the row at its most precise study (every estimator is location-equivariant): the
+    # dominant term of every weighted sum is then exactly 0, so Q keeps its small residuals
+    # instead of the rounding error of mu times the huge weight.  Other rows are left as they are.
+    vpos = np.where(mf > 0, v0, np.inf)
+    imin = np.argmin(vpos, axis=1)
+    rows = np.arange(y0.shape[0])
+    dominant = np.where(mf > 0, v0, 0.0).max(axis=1) > _DOMINANCE * vpos[rows, imin]
+    centre = np.where(dominant, y0[rows, imin], 0.0)
+    if dominant.any():
+        y0 = (y0 - centre[:, None]) * mf
     y0, v0, c = _rescale(y0, v0, mf)
     df = k - 1
     fit = _tau2.estimate_arrays(method, y0, v0, mf, k, tol, max_iter, stacklevel + 1, single)
@@ -282,8 +292,11 @@ def _fit_single(
         out = _fit(y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
                    True, stacklevel + 1)
         return {name: (a[0] if name == "weights" else a[0].item()) for name, a in out.items()}
-    centre = y[np.argmin(v)]  # as in _fit
-    y = y - centre
+    imin = np.argmin(v)
+    centre = 0.0
+    if v.max() > _DOMINANCE * v[imin]:  # as in _fit
+        centre = y[imin]
+        y = y - centre
     tau2, n_iter, conv = _tau2.estimate_single(method, y, v, tol, max_iter, stacklevel + 1)
     if not conv:
         warn_not_converged(f"The {method} estimator of tau2", np.zeros(1, dtype=np.int64), True, max_iter, tol,
