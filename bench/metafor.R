@@ -52,6 +52,18 @@ if (workload == "fits_10k") {
   write.csv(data.frame(analysis = ids, estimate = res[, 1], se = res[, 2], tau2 = res[, 3],
                        estimate_tight = res_tight[, 1], se_tight = res_tight[, 2],
                        tau2_tight = res_tight[, 3]), out, row.names = FALSE)
+} else if (workload == "latency_10") {
+  # one rma() per analysis, timed as a loop; seconds per fit = elapsed / analyses
+  ids <- unique(dat$analysis)
+  groups <- split(dat[, c("yi", "vi")], factor(dat$analysis, levels = ids))
+  res <- matrix(NA_real_, length(ids), 3)
+  tm <- system.time(for (j in seq_along(groups)) {
+    g <- groups[[j]]
+    res[j, ] <- values(fit_or_null(g$yi, g$vi))
+  })
+  report(tm)
+  write.csv(data.frame(analysis = ids, estimate = res[, 1], se = res[, 2], tau2 = res[, 3]), out,
+            row.names = FALSE)
 } else if (startsWith(workload, "single_")) {
   res <- tryCatch({
     tm <- system.time(fit <- rma(dat$yi, dat$vi, method = "REML"))

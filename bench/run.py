@@ -10,6 +10,10 @@ Usage::
 
 Workloads (full sizes):
 
+``latency_10``      per-call latency of one REML fit of k=10 including the Q-profile tau^2
+                    interval (``meta_analysis`` called 2,000 times on 2,000 analyses; metafor: a
+                    loop of ``rma()``; pimeta, a pure-Python port of metafor, when installed:
+                    a loop of ``pimeta.rma()``; statsmodels: a loop of ``combine_effects``)
 ``fits_10k``        10,000 REML meta-analyses of k=10 (one ``meta_analysis_many`` call;
                     metafor: a loop of ``rma()``; statsmodels: a loop of ``combine_effects``)
 ``single_2k``       one REML fit of k=2,000
@@ -80,6 +84,7 @@ BCG = np.array(
 )
 
 FULL = {
+    "latency_10": {"n": 2_000, "k": 10},
     "fits_10k": {"n": 10_000, "k": 10},
     "single_2k": {"k": 2_000},
     "single_1m": {"k": 1_000_000},
@@ -88,6 +93,7 @@ FULL = {
     "permutation_13": {"k": 13, "n_iter": 10_000},
 }
 QUICK = {
+    "latency_10": {"n": 200, "k": 10},
     "fits_10k": {"n": 200, "k": 10},
     "single_2k": {"k": 200},
     "single_1m": {"k": 20_000},
@@ -97,6 +103,8 @@ QUICK = {
 }
 # Targets: ("ratio", peer, minimum speed-up) or ("seconds", maximum evidence seconds).
 TARGETS: dict[str, list[tuple[Any, ...]]] = {
+    # 0.15 ms per call; pimeta took about 0.4 ms on the machine the target was set on
+    "latency_10": [("seconds", 0.15e-3), ("ratio", "pimeta", 2.5)],
     "fits_10k": [("ratio", "metafor", 500)],
     "single_2k": [],
     "single_1m": [("seconds", 2.0), ("memory_mb", 1024.0)],
@@ -272,6 +280,60 @@ def w_fits(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
                 f"max |estimate diff|": maxabs(v["estimate"][both], fit.estimate[both]),
                 "metafor (default threshold 1e-5) vs evidence REML: max |tau2 diff|":
                     maxabs(v["tau2"][both], fit.tau2[both]),
+            })
+    return res
+
+
+def w_latency(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
+    """Per-call latency of a single fit: every ``*_s`` figure is seconds per fit."""
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    from evidence.pooling import meta_analysis
+
+    n, k = size["n"], size["k"]
+    tau2 = np.resize([0.0, 0.05, 0.2], n)
+    Y, V = simulated(n, k, SEED + 1, tau2)
+    res: dict[str, Any] = {"size": f"1 fit of k={k} (mean of {n:,} calls)"}
+
+    def loop(fit: Callable[[np.ndarray, np.ndarray], Any]) -> Callable[[], list[Any]]:
+        return lambda: [fit(Y[j], V[j]) for j in range(n)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t, ours = best_of(loop(lambda y, v: meta_analysis(y, v, method="REML")), repeats=5)
+        res["evidence_s"] = t / n
+        t, _ = best_of(loop(lambda y, v: combine_effects(y, v, method_re="iterated")), repeats=3)
+        res["statsmodels_s"] = t / n
+    res["includes"] = "evidence: estimate, tests, heterogeneity, prediction and Q-profile tau2 intervals"
+    try:
+        import pimeta
+    except ImportError:
+        res["pimeta_note"] = "pimeta not installed (pip install pimeta); column skipped"
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t, theirs = best_of(loop(lambda y, v: pimeta.rma(y, v, method="REML")), repeats=3)
+        res["pimeta_s"] = t / n
+        res["pimeta_version"] = getattr(pimeta, "__version__", "unknown")
+        res["agreement"] = {
+            "pimeta vs evidence REML: max |estimate diff|":
+                maxabs([float(np.ravel(r.b)[0]) for r in theirs], [f.estimate for f in ours]),
+            "pimeta vs evidence REML: max |tau2 diff|":
+                maxabs([float(r.tau2) for r in theirs], [f.tau2 for f in ours]),
+        }
+    if ctx["metafor"]:
+        d = ctx["tmp"]
+        write_csv(d / "latency_10.csv", analysis=np.repeat(np.arange(n), k), yi=Y.ravel(), vi=V.ravel())
+        mf = run_metafor("latency_10", d)
+        res.update(metafor_s=None if mf["seconds"] is None else mf["seconds"] / n,
+                   metafor_wall_s=mf.get("wall_seconds"), metafor_note=mf.get("error"))
+        if "values" in mf:
+            v = mf["values"]
+            res.setdefault("agreement", {}).update({
+                "metafor (default threshold 1e-5) vs evidence REML: max |estimate diff|":
+                    maxabs(v["estimate"], [f.estimate for f in ours]),
+                "metafor (default threshold 1e-5) vs evidence REML: max |tau2 diff|":
+                    maxabs(v["tau2"], [f.tau2 for f in ours]),
             })
     return res
 
@@ -546,6 +608,7 @@ def permutation_summary(p: Any) -> dict[str, Any]:
 
 
 WORKLOADS: dict[str, Callable[[dict[str, int], dict[str, Any]], dict[str, Any]]] = {
+    "latency_10": w_latency,
     "fits_10k": w_fits,
     "single_2k": w_single_2k,
     "single_1m": w_single_1m,
@@ -652,6 +715,8 @@ def evaluate(name: str, r: dict[str, Any], quick: bool) -> tuple[str, str]:
 def fmt_s(x: Any) -> str:
     if x is None:
         return "-"
+    if x < 1e-3:
+        return f"{x * 1e6:.0f} us"
     return f"{x:.4f}" if x < 1 else f"{x:.2f}"
 
 
@@ -694,7 +759,15 @@ def print_report(results: dict[str, dict[str, Any]], info: dict[str, Any], quick
     print("metafor seconds are system.time() inside R around the fitting only.")
     print()
     for name, r in results.items():
-        notes = [f"{k}: {r[k]}" for k in ("statsmodels_note", "metafor_note") if r.get(k)]
+        notes = [f"{k}: {r[k]}" for k in ("statsmodels_note", "metafor_note", "pimeta_note", "includes")
+                 if r.get(k)]
+        if r.get("pimeta_s"):
+            notes.append(f"pimeta {r.get('pimeta_version')}: {r['pimeta_s'] * 1e6:.0f} us per fit, "
+                         f"{fmt_ratio(r.get('ratio_pimeta'))} evidence's time")
+        if name == "latency_10" and r.get("evidence_s"):
+            notes.append("per fit: " + ", ".join(
+                f"{who} {r[f'{who}_s'] * 1e6:.0f} us" for who in ("evidence", "pimeta", "metafor", "statsmodels")
+                if r.get(f"{who}_s")))
         if r.get("metafor_wall_s"):
             notes.append(f"metafor Rscript wall time incl. start-up: {r['metafor_wall_s']:.2f} s")
         if "memory" in r:
@@ -741,7 +814,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = WORKLOADS[name](sizes[name], ctx)
             except Exception as exc:  # noqa: BLE001 - report and go on with the others
                 r = {"error": f"{type(exc).__name__}: {exc}"}
-            for peer in ("statsmodels", "metafor"):
+            for peer in ("statsmodels", "metafor", "pimeta"):
                 if r.get(f"{peer}_s") and r.get("evidence_s"):
                     r[f"ratio_{peer}"] = r[f"{peer}_s"] / r["evidence_s"]
             if "error" not in r:

@@ -666,7 +666,7 @@ def ll0_gain(tau2: Any, y0: F, v0: F, mf: Any, X: F | None, reml: bool, ops: Ops
     with np.errstate(divide="ignore", over="ignore"):  # an overflow is caught just below
         logs = np.log(np.multiply.reduce(1.0 + ops.col(tau2) * w0, axis=-1))
     bad = np.logical_not(np.isfinite(logs))
-    if np.any(bad):
+    if bad is not np.False_ and np.any(bad):
         logs = np.where(bad, np.log1p(ops.col(tau2) * w0).sum(axis=-1), logs)
     return 0.5 * (logs + logdet + dq)
 
@@ -795,15 +795,19 @@ def wald(beta: Any, se: Any, df: Any, alpha: float) -> tuple[Any, Any, Any, Any]
     >>> round(float(p), 4), round(float(lo), 4)
     (0.05, 0.0)
     """
-    b = np.asarray(beta, dtype=np.float64)
-    s = np.asarray(se, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = b / s
+    if isinstance(beta, float) and isinstance(se, float):  # one fit (float or NumPy float scalar)
+        b, s = beta, se
+        stat = b / s if s != 0.0 else (np.inf if b > 0.0 else -np.inf if b < 0.0 else np.nan)
+    else:
+        b = np.asarray(beta, dtype=np.float64)
+        s = np.asarray(se, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = b / s
     crit = critical(df, alpha)
     if df is None:
-        pval = 2.0 * special.ndtr(-np.abs(stat))
+        pval = 2.0 * special.ndtr(-abs(stat))
     else:
-        pval = 2.0 * special.stdtr(df, -np.abs(stat))
+        pval = 2.0 * special.stdtr(df, -abs(stat))
     return stat, pval, b - crit * s, b + crit * s
 
 
