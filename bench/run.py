@@ -568,7 +568,7 @@ def w_permutation(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res["evidence_s"], p = best_of(
-            lambda: permutation_test(yi, vi, ablat, n_iter=n_iter, seed=SEED, method="REML",
+            lambda: permutation_test(yi, vi, ablat, n_permutations=n_iter, seed=SEED, method="REML",
                                      progress=False))
     res["statsmodels_note"] = "n/a (no meta-regression permutation test)"
     ours = permutation_summary(p)

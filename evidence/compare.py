@@ -126,7 +126,7 @@ def _positive(name: str, x: Any) -> float:
     return val
 
 
-def _se_of(name: str, or_: float, se: Any, ci: Any, ci_alpha: float) -> tuple[float, str]:
+def _se_of(name: str, or_: float, se: Any, ci: Any, reported_alpha: float) -> tuple[float, str]:
     if (se is None) == (ci is None):
         raise ValueError(
             f"Give exactly one of se{name} (standard error of the log odds ratio) or ci{name} "
@@ -140,7 +140,7 @@ def _se_of(name: str, or_: float, se: Any, ci: Any, ci_alpha: float) -> tuple[fl
         raise ValueError(f"ci{name}={ci!r} must be a pair (low, high) on the odds-ratio scale.") from None
     lo = _positive(f"ci{name}[0]", lo)
     hi = _positive(f"ci{name}[1]", hi)
-    return float(se_from_ci(or_, lo, hi, alpha=ci_alpha, scale="log").se), "ci"
+    return float(se_from_ci(or_, lo, hi, alpha=reported_alpha, scale="log").se), "ci"
 
 
 def compare_odds_ratios(
@@ -151,7 +151,7 @@ def compare_odds_ratios(
     se2: float | None = None,
     ci1: tuple[float, float] | None = None,
     ci2: tuple[float, float] | None = None,
-    ci_alpha: float = 0.05,
+    reported_alpha: float = 0.05,
     alpha: float = 0.05,
     labels: tuple[str, str] = ("or1", "or2"),
 ) -> OddsRatioComparison:
@@ -175,7 +175,7 @@ def compare_odds_ratios(
         odds ratio; the SE is recovered with
         :func:`evidence.published.se_from_ci` (which warns when the odds ratio
         is not at the log-scale midpoint of its interval).
-    ci_alpha : float
+    reported_alpha : float
         1 - level of the reported intervals ``ci1``, ``ci2``.
     alpha : float
         1 - level of the interval of the ratio.
@@ -193,7 +193,7 @@ def compare_odds_ratios(
     (2.0, 0.25, 2.773, 0.0056)
     """
     a = check_alpha(alpha)
-    ca = check_alpha(ci_alpha, "ci_alpha")
+    ca = check_alpha(reported_alpha, "reported_alpha")
     if isinstance(labels, str) or len(labels) != 2:
         raise ValueError(f"labels={labels!r} must name the two odds ratios, e.g. ('boys', 'girls').")
     o1 = _positive("or1", or1)

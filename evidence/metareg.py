@@ -234,7 +234,7 @@ class ModsFit(NamedTuple):
     beta: NDArray[np.float64]  # (n, p)
     vb: NDArray[np.float64]  # (n, p, p), scaled by s2w under "knha"
     se: NDArray[np.float64]  # (n, p)
-    stat: NDArray[np.float64]  # (n, p)
+    statistic: NDArray[np.float64]  # (n, p)
     qm: NDArray[np.float64]  # (n,)
     s2w: NDArray[np.float64]  # (n,)
     ok: NDArray[np.bool_]  # (n,) design of full rank
@@ -432,7 +432,7 @@ def fit_mods(
     ``s2w = sum w (y - X beta)^2 / (k - p)`` (Knapp & Hartung 2003 [4]_; metafor
     sets ``s2w = 0`` when the residual sum of squares is below machine epsilon).
     ``qm = beta_B' vb_BB^-1 beta_B`` over the coefficients ``btt`` (divided by
-    ``len(btt)`` under ``"knha"``, an F statistic).  ``stat = beta / se``.
+    ``len(btt)`` under ``"knha"``, an F statistic).  ``statistic = beta / se``.
 
     Returns
     -------
@@ -884,7 +884,7 @@ def permutation_test(
     vi: ArrayLike,
     moderators: Any,
     *,
-    n_iter: int = 1000,
+    n_permutations: int = 1000,
     seed: int | np.random.Generator | None = None,
     method: str = "REML",
     test: str = "z",
@@ -901,8 +901,8 @@ def permutation_test(
     permutations with ``|z_j| >= |z_j,obs| - COMPTOL`` and that of the
     omnibus test the share with ``QM >= QM_obs - COMPTOL``.  If ``exact`` or
     the number of distinct permutations of the rows (``k! / prod(n_g!)`` over
-    groups of identical rows) is at most ``n_iter``, all distinct
-    permutations are used; otherwise ``n_iter`` random permutations drawn
+    groups of identical rows) is at most ``n_permutations``, all distinct
+    permutations are used; otherwise ``n_permutations`` random permutations drawn
     with ``numpy.random.default_rng(seed)``, the first replaced by the
     observed order (as metafor).  Fits that fail (non-convergence) are
     excluded and counted in ``n_failed``.
@@ -915,8 +915,8 @@ def permutation_test(
     ----------
     yi, vi, moderators, method, test, alpha, intercept
         As :func:`meta_regression`.
-    n_iter : int
-        Number of random permutations (metafor ``iter``), at least 2.
+    n_permutations : int
+        Number of random permutations requested (metafor ``iter``), at least 2.
     seed : int or numpy Generator, optional
         Seed of the random permutations.
     exact : bool
@@ -933,14 +933,14 @@ def permutation_test(
     >>> yi = [-0.89, -1.59, -1.35, -1.44, -0.22, -0.79, -1.62, 0.01, -0.47, -1.37, -0.34, 0.45, -0.02]
     >>> vi = [0.33, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07, 0.01, 0.53, 0.07]
     >>> lat = [44, 55, 42, 52, 13, 44, 19, 13, 27, 42, 18, 33, 33]
-    >>> res = permutation_test(yi, vi, lat, n_iter=500, seed=1, progress=False)
+    >>> res = permutation_test(yi, vi, lat, n_permutations=500, seed=1, progress=False)
     >>> res.n_permutations, bool(res.qm_pvalue < 0.05)
     (500, True)
     """
     from tqdm.auto import tqdm
 
-    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 2:
-        raise ValueError(f"n_iter={n_iter!r} must be an integer >= 2 (metafor: iter >= 2).")
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 2:
+        raise ValueError(f"n_permutations={n_permutations!r} must be an integer >= 2 (metafor: iter >= 2).")
     model = meta_regression(yi, vi, moderators, method=method, test=test, alpha=alpha, intercept=intercept)
     y, v, X = model.yi, model.vi, model.X
     k, p = X.shape
@@ -948,10 +948,10 @@ def permutation_test(
     _, groups = np.unique(X, axis=0, return_inverse=True)
     groups = groups.ravel()
     n_distinct = _distinct_permutation_count(groups)
-    use_exact = bool(exact) or n_distinct <= n_iter
+    use_exact = bool(exact) or n_distinct <= n_permutations
     if use_exact and n_distinct > 5_000_000:
         raise ValueError(
-            f"exact=True needs {n_distinct} distinct permutations; use exact=False with n_iter "
+            f"exact=True needs {n_distinct} distinct permutations; use exact=False with n_permutations "
             f"random permutations instead."
         )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -964,7 +964,7 @@ def permutation_test(
         np.put_along_axis(perms, order, np.argsort(groups, kind="stable")[None, :], axis=1)
         total = perms.shape[0]
     else:
-        total = int(n_iter)
+        total = int(n_permutations)
         perms = None
     stat_perm = np.full((total, p), np.nan)
     qm_perm = np.full(total, np.nan)
@@ -988,7 +988,7 @@ def permutation_test(
                 t2, _, conv = tau2_mods(Y, V, X, method=method)
                 fit = fit_mods(Y, V, X, t2, test=test, btt=btt)
             good = conv & fit.ok
-            stat_perm[start:stop][good] = fit.stat[good]
+            stat_perm[start:stop][good] = fit.statistic[good]
             qm_perm[start:stop][good] = fit.qm[good]
             bar.update(stop - start)
     finally:

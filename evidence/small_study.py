@@ -427,26 +427,27 @@ def egger_test(
 # --------------------------------------------------------------------------- #
 @dataclass(frozen=True)
 class BeggResult(ResultMixin):
-    """Result of :func:`begg_test`: Kendall's tau-b and its two-sided p-value."""
+    """Result of :func:`begg_test`: Kendall's tau-b (``statistic``) and its two-sided p-value.
 
-    tau: float
+    A test without an interval: there is no ``alpha``.
+    """
+
+    statistic: float
     p_value: float
     exact: bool
     k: int
-    alpha: float = 0.05
 
     def __repr__(self) -> str:
-        return (f"BeggResult(tau={fmt(self.tau)}, p_value={fmt(self.p_value)}, "
+        return (f"BeggResult(statistic={fmt(self.statistic)}, p_value={fmt(self.p_value)}, "
                 f"exact={self.exact}, k={self.k})")
 
     def summary_frame(self) -> pd.DataFrame:
-        """One row ``rank_correlation`` with ``tau, p_value, exact``."""
-        return pd.DataFrame({"tau": [self.tau], "p_value": [self.p_value],
+        """One row ``rank_correlation`` with ``statistic`` (Kendall's tau-b), ``p_value``, ``exact``."""
+        return pd.DataFrame({"statistic": [self.statistic], "p_value": [self.p_value],
                              "exact": [self.exact]}, index=["rank_correlation"])
 
 
-def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
-              alpha: float = 0.05) -> BeggResult:
+def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True) -> BeggResult:
     """Begg & Mazumdar (1994) rank correlation test for funnel-plot asymmetry, as metafor ``ranktest``.
 
     The standardized deviates ``(yi - theta_FE) / sqrt(vi - 1/sum(1/vi))``
@@ -463,8 +464,6 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
         Estimates and sampling variances; at least 3 studies.
     exact : bool, default True
         Exact p-value when there are no ties (metafor's default).
-    alpha : float, default 0.05
-        Recorded in the result for reporting.
 
     Returns
     -------
@@ -478,11 +477,10 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
     --------
     >>> from evidence.small_study import begg_test
     >>> res = begg_test([0.1, 0.3, 0.2, 0.6, 0.4], [0.01, 0.04, 0.09, 0.02, 0.16])
-    >>> round(res.tau, 4), res.exact, round(res.p_value, 4)
+    >>> round(res.statistic, 4), res.exact, round(res.p_value, 4)
     (0.2, True, 0.8167)
     """
     y, v = check_effects(yi, vi, min_k=3, what="begg_test")
-    alpha = check_alpha(alpha)
     w = 1.0 / v
     theta = float(np.sum(w * y) / np.sum(w))
     v_star = v - 1.0 / np.sum(w)
@@ -497,8 +495,7 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
             stacklevel=2,
         )
     res = stats.kendalltau(y_star, v, method="exact" if use_exact else "asymptotic")
-    return BeggResult(tau=float(res.statistic), p_value=float(res.pvalue), exact=use_exact,
-                      k=len(y), alpha=alpha)
+    return BeggResult(statistic=float(res.statistic), p_value=float(res.pvalue), exact=use_exact, k=len(y))
 
 
 # --------------------------------------------------------------------------- #

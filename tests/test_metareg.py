@@ -177,7 +177,7 @@ def test_bad_inputs() -> None:
 @pytest.mark.parametrize("case", [c for c in PERM if c["exact"]], ids=lambda c: c["name"])
 def test_exact_permutation_test_matches_metafor(case: dict) -> None:
     X = np.asarray(case["X"], dtype=float)
-    res = permutation_test(case["yi"], case["vi"], X[:, 1:], method=case["method"], n_iter=1000, progress=False)
+    res = permutation_test(case["yi"], case["vi"], X[:, 1:], method=case["method"], n_permutations=1000, progress=False)
     assert res.exact and res.n_permutations == case["iter"]
     np.testing.assert_allclose(res.p_value, case["pval"], rtol=1e-12)
     assert res.qm_pvalue == pytest.approx(case["QMp"], rel=1e-12)
@@ -188,7 +188,7 @@ def test_random_permutation_test_within_monte_carlo_error() -> None:
     case = next(c for c in PERM if not c["exact"])
     X = np.asarray(case["X"], dtype=float)
     n = 20_000
-    res = permutation_test(case["yi"], case["vi"], X[:, 1:], n_iter=n, seed=11, progress=False)
+    res = permutation_test(case["yi"], case["vi"], X[:, 1:], n_permutations=n, seed=11, progress=False)
     assert not res.exact and res.n_permutations == n and res.n_failed == 0
     for mine, theirs in zip([*res.p_value, res.qm_pvalue], [*case["pval"], case["QMp"]]):
         p = max(theirs, 1 / case["iter"])
@@ -198,8 +198,8 @@ def test_random_permutation_test_within_monte_carlo_error() -> None:
 
 def test_permutation_test_seeded_and_first_is_observed() -> None:
     ds = REF["data"]["bcg"]
-    a = permutation_test(ds["yi"], ds["vi"], ds["ablat"], n_iter=300, seed=5, progress=False)
-    b = permutation_test(ds["yi"], ds["vi"], ds["ablat"], n_iter=300, seed=5, progress=False)
+    a = permutation_test(ds["yi"], ds["vi"], ds["ablat"], n_permutations=300, seed=5, progress=False)
+    b = permutation_test(ds["yi"], ds["vi"], ds["ablat"], n_permutations=300, seed=5, progress=False)
     np.testing.assert_array_equal(a.qm_perm, b.qm_perm)
     assert a.qm_perm[0] == pytest.approx(a.model.qm)
     frame = a.summary_frame()
@@ -208,8 +208,8 @@ def test_permutation_test_seeded_and_first_is_observed() -> None:
 
 
 def test_permutation_test_bad_n_iter() -> None:
-    with pytest.raises(ValueError, match="n_iter=1 must be an integer >= 2"):
-        permutation_test([0.1, 0.2, 0.3, 0.5], [0.1] * 4, [1, 2, 3, 4], n_iter=1)
+    with pytest.raises(ValueError, match="n_permutations=1 must be an integer >= 2"):
+        permutation_test([0.1, 0.2, 0.3, 0.5], [0.1] * 4, [1, 2, 3, 4], n_permutations=1)
 
 
 # ---------------------------------------------------------------------------

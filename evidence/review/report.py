@@ -260,7 +260,7 @@ def toolkit_figures(studies: str | Path | None = None) -> tuple[ReportFigure, ..
             f"treated as independent, which they are not; red rings mark the {k1} pooled one per study. "
             f"White: p > 0.10 against OR 1; darker greys: 0.05-0.10 and 0.01-0.05; light grey: p < 0.01. "
             f"Dashed: pseudo 95% region around the pooled estimate. Egger's test z = {egger.statistic:.2f} "
-            f"(p = {egger.p_value:.3f}), Begg's Kendall tau = {begg.tau:.2f} (p = {begg.p_value:.3f}), trim "
+            f"(p = {egger.p_value:.3f}), Begg's Kendall tau = {begg.statistic:.2f} (p = {begg.p_value:.3f}), trim "
             f"and fill imputes {tf.k0} studies. With k = {kall} (and k = {k1} for one per study, where "
             f"Egger's and Begg's tests cannot be run at all) these tests have almost no power: Sterne et "
             f"al. (2011, BMJ 343:d4002) recommend them only with at least 10 studies. Any asymmetry here "
