@@ -109,7 +109,7 @@ class OddsRatioComparison(ResultMixin):
 
     def __repr__(self) -> str:
         return (
-            f"OddsRatioComparison(ratio={fmt(self.ratio)}, ci=({fmt(self.ci_low)}, {fmt(self.ci_high)}), "
+            f"OddsRatioComparison(ratio={fmt(self.ratio)}, ci_low={fmt(self.ci_low)}, ci_high={fmt(self.ci_high)}, "
             f"statistic={fmt(self.statistic)}, p_value={fmt(self.p_value)}, alpha={self.alpha:g})"
         )
 
@@ -284,11 +284,11 @@ class SubgroupResult(ResultMixin):
         )
 
     def __repr__(self) -> str:
-        stat = "F" if self.q_between_df2 is not None else "Q_between"
         return (
-            f"SubgroupResult(tau2={self.tau2_model!r}, method={self.method!r}, test={self.test!r}, "
-            f"{stat}={fmt(self.q_between)} (df={self.q_between_df}, p={fmt(self.q_between_pvalue)}), "
-            f"estimates={dict(zip(self.levels, (fmt(e) for e in self.estimate)))})"
+            f"SubgroupResult(tau2_model={self.tau2_model!r}, method={self.method!r}, test={self.test!r}, "
+            f"q_between={fmt(self.q_between)}, q_between_df={self.q_between_df}, "
+            f"q_between_pvalue={fmt(self.q_between_pvalue)}, "
+            f"estimate={dict(zip(self.levels, (fmt(e) for e in self.estimate), strict=True))})"
         )
 
     __str__ = __repr__

@@ -571,11 +571,11 @@ class MetaRegressionResult(ResultMixin):
         return self.X @ self.estimate
 
     def __repr__(self) -> str:
-        stat = "F" if self.test == "knha" else "QM"
+        coefficients = dict(zip(self.names, (fmt(b) for b in self.estimate), strict=True))
         return (
             f"MetaRegressionResult(k={self.k}, method={self.method!r}, test={self.test!r}, "
-            f"tau2={fmt(self.tau2)}, {stat}={fmt(self.qm)} (p={fmt(self.qm_pvalue)}), "
-            f"QE={fmt(self.qe)}, R2={fmt(self.r2)}%, coefficients={dict(zip(self.names, (fmt(b) for b in self.estimate)))})"
+            f"tau2={fmt(self.tau2)}, qm={fmt(self.qm)}, qm_pvalue={fmt(self.qm_pvalue)}, "
+            f"qe={fmt(self.qe)}, r2={fmt(self.r2)}, estimate={coefficients})"
         )
 
     __str__ = __repr__
@@ -844,8 +844,8 @@ class PermutationTestResult(ResultMixin):
         kind = "exact" if self.exact else "random"
         return (
             f"PermutationTestResult({kind}, n_permutations={self.n_permutations}, method={self.method!r}, "
-            f"QM={fmt(self.model.qm)} (perm p={fmt(self.qm_pvalue)}), "
-            f"p={dict(zip(self.names, (fmt(x) for x in self.p_value)))})"
+            f"qm_pvalue={fmt(self.qm_pvalue)}, "
+            f"p_value={dict(zip(self.names, (fmt(x) for x in self.p_value), strict=True))})"
         )
 
     __str__ = __repr__

@@ -137,13 +137,11 @@ def _fmt_num(x: float, digits: int, ratio: bool = False) -> str:
 def _rows_from_result(res: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Study rows and pooled summaries of a meta-analysis result, on the analysis scale.
 
-    Read from the result's ``summary_frame()`` (study, pooled and prediction rows);
-    a 2x2 result's frame is on the odds-ratio scale and is taken back to logs.
+    Read from the result's ``summary_frame(transform=None)`` (study, pooled and
+    prediction rows on the analysis scale, log odds ratios for a 2x2 result).
     """
-    frame = res.summary_frame()
+    frame = res.summary_frame(transform=None)
     vals = frame[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float)
-    if hasattr(res, "log_estimate"):  # 2x2 result: summary_frame() holds odds ratios
-        vals = np.log(vals)
     kind = frame["kind"].to_numpy()
     st = kind == "study"
     studies = pd.DataFrame({

@@ -218,7 +218,7 @@ class MetaAnalysisResult(ResultMixin):
     def __repr__(self) -> str:
         return (
             f"MetaAnalysisResult(method={self.method!r}, test={self.test!r}, k={self.k}, "
-            f"estimate={fmt(self.estimate)}, ci=({fmt(self.ci_low)}, {fmt(self.ci_high)}), "
+            f"estimate={fmt(self.estimate)}, ci_low={fmt(self.ci_low)}, ci_high={fmt(self.ci_high)}, "
             f"p_value={fmt(self.p_value)}, tau2={fmt(self.tau2)}, i2={fmt(self.i2)}, "
             f"alpha={self.alpha:g})"
         )
@@ -442,10 +442,13 @@ class MetaAnalysis2x2Result(ResultMixin):
     converged: bool
     n_iter: int
 
+    #: Reported on the odds-ratio scale by default (see :meth:`summary_frame`).
+    default_transform = "exp"
+
     def __repr__(self) -> str:
         return (
             f"MetaAnalysis2x2Result(method={self.method!r}, k={self.k}, "
-            f"odds_ratio={fmt(self.estimate)}, ci=({fmt(self.ci_low)}, {fmt(self.ci_high)}), "
+            f"estimate={fmt(self.estimate)} (odds ratio), ci_low={fmt(self.ci_low)}, ci_high={fmt(self.ci_high)}, "
             f"p_value={fmt(self.p_value)}, i2={fmt(self.i2)}, alpha={self.alpha:g})"
         )
 
@@ -454,12 +457,14 @@ class MetaAnalysis2x2Result(ResultMixin):
         return (self.ci_low, self.ci_high)
 
     def summary_frame(self) -> pd.DataFrame:
-        """Rows as :meth:`MetaAnalysisResult.summary_frame`, on the odds-ratio scale.
+        """Rows as :meth:`MetaAnalysisResult.summary_frame`, by default on the odds-ratio scale.
 
-        ``estimate``, ``ci_low`` and ``ci_high`` are odds ratios; ``se`` stays on
-        the log scale (SE of the log odds ratio).
+        By default (``transform="exp"``) ``estimate``, ``ci_low`` and ``ci_high``
+        are odds ratios and ``se`` is NaN (a standard error belongs to the log
+        scale); ``summary_frame(transform=None)`` gives the log odds ratios with
+        their standard errors.
         """
-        frame = _frame(
+        return _frame(
             self.labels,
             self.yi,
             self.vi,
@@ -473,9 +478,6 @@ class MetaAnalysis2x2Result(ResultMixin):
                 np.log(self.pi_high),
             ),
         )
-        for col in ("estimate", "ci_low", "ci_high"):
-            frame[col] = np.exp(frame[col])
-        return frame
 
     def summary(self) -> str:
         """Printable multi-line summary."""

@@ -622,7 +622,7 @@ class BaujatResult(ResultMixin):
         return pd.DataFrame({"x": self.x, "y": self.y}, index=pd.Index(list(self.labels), name="study"))
 
     def __repr__(self) -> str:
-        return f"BaujatResult(k={len(self.labels)}, method={self.method!r}, max x={fmt(np.nanmax(self.x))}, max y={fmt(np.nanmax(self.y))})"
+        return f"BaujatResult(k={len(self.labels)}, method={self.method!r}, x_max={fmt(np.nanmax(self.x))}, y_max={fmt(np.nanmax(self.y))})"
 
     __str__ = __repr__
 

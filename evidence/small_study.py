@@ -317,9 +317,8 @@ class EggerResult(ResultMixin):
     alpha: float
 
     def __repr__(self) -> str:
-        dist = "z" if not np.isfinite(self.df) else f"t({self.df:g})"
-        return (f"EggerResult({dist}={fmt(self.statistic)}, p_value={fmt(self.p_value)}, "
-                f"limit estimate={fmt(self.estimate)} [{fmt(self.ci_low)}, {fmt(self.ci_high)}], "
+        return (f"EggerResult(statistic={fmt(self.statistic)}, df={self.df:g}, p_value={fmt(self.p_value)}, "
+                f"estimate={fmt(self.estimate)}, ci_low={fmt(self.ci_low)}, ci_high={fmt(self.ci_high)}, "
                 f"model={self.model!r}, predictor={self.predictor!r}, method={self.method!r}, "
                 f"alpha={self.alpha})")
 
@@ -540,7 +539,7 @@ class TrimFillResult(ResultMixin):
 
     def __repr__(self) -> str:
         return (f"TrimFillResult(k0={self.k0}, side={self.side!r}, estimator={self.estimator!r}, "
-                f"estimate={fmt(self.estimate)} [{fmt(self.ci_low)}, {fmt(self.ci_high)}], "
+                f"estimate={fmt(self.estimate)}, ci_low={fmt(self.ci_low)}, ci_high={fmt(self.ci_high)}, "
                 f"method={self.method!r}, alpha={self.alpha})")
 
     def summary_frame(self) -> pd.DataFrame:
@@ -745,9 +744,9 @@ class LimitEstimate(ResultMixin):
     alpha: float
 
     def __repr__(self) -> str:
-        return (f"LimitEstimate(estimate={fmt(self.estimate)} [{fmt(self.ci_low)}, "
-                f"{fmt(self.ci_high)}], t({self.df:g})={fmt(self.statistic)}, "
-                f"p_value={fmt(self.p_value)} ({self.alternative}))")
+        return (f"LimitEstimate(estimate={fmt(self.estimate)}, ci_low={fmt(self.ci_low)}, "
+                f"ci_high={fmt(self.ci_high)}, statistic={fmt(self.statistic)}, df={self.df:g}, "
+                f"p_value={fmt(self.p_value)}, alternative={self.alternative!r})")
 
 
 @dataclass(frozen=True)
@@ -771,9 +770,9 @@ class PetPeeseResult(ResultMixin):
     alpha: float
 
     def __repr__(self) -> str:
-        return (f"PetPeeseResult(selected={self.selected!r}, estimate={fmt(self.estimate)} "
-                f"[{fmt(self.ci_low)}, {fmt(self.ci_high)}], PET p={fmt(self.pet.p_value)} "
-                f"({self.alternative}), alpha={self.alpha})")
+        return (f"PetPeeseResult(selected={self.selected!r}, estimate={fmt(self.estimate)}, "
+                f"ci_low={fmt(self.ci_low)}, ci_high={fmt(self.ci_high)}, alternative={self.alternative!r}, "
+                f"alpha={self.alpha})")
 
     def summary_frame(self) -> pd.DataFrame:
         """Rows ``PET`` and ``PEESE``: fixed columns plus ``statistic, p_value, df, selected``."""

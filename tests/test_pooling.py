@@ -510,7 +510,12 @@ def test_2x2_frame_on_or_scale() -> None:
     frame = res.summary_frame()
     assert tuple(frame.columns[:5]) == FRAME_COLUMNS
     assert frame.loc["pooled", "estimate"] == pytest.approx(res.estimate)
-    assert frame.loc["pooled", "se"] == pytest.approx(res.se)
+    assert np.isnan(frame.loc["pooled", "se"])  # no standard error on the odds-ratio scale
+    assert frame.attrs["transform"] == "exp"
+    logs = res.summary_frame(transform=None)
+    assert logs.loc["pooled", "estimate"] == pytest.approx(res.log_estimate)
+    assert logs.loc["pooled", "se"] == pytest.approx(res.se)
+    assert logs.loc["pooled", "ci_low"] == pytest.approx(np.log(res.ci_low))
     assert frame.loc["Study 1", "estimate"] == pytest.approx((12 * 94) / (88 * 6))
     assert "odds ratio" in res.summary() and repr(res).startswith("MetaAnalysis2x2Result(")
 
