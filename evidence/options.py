@@ -2,7 +2,10 @@
 
 Every public function that takes one of these options validates it against the
 tuple below (see :func:`evidence._validation.check_choice`).  Translation to
-metafor's spellings happens only in the tests.
+metafor's spellings happens only in the tests.  The names of arguments and
+result fields that recur across the package are listed in :data:`VOCABULARY`
+(``tests/test_architecture.py`` checks that no public signature or result
+uses a retired alias).
 
 Attributes
 ----------
@@ -32,6 +35,25 @@ TESTS
 """
 
 from __future__ import annotations
+
+#: The one spelling of each recurring argument or result field, with its meaning.
+VOCABULARY: dict[str, str] = {
+    "method": "the estimator (tau^2 estimator or pooling method); never 'estimator', 'model' or 'kind' for it",
+    "ci": "the confidence-interval method of a single effect size (OR_CI_METHODS, RR_CI_METHODS, RD_CI_METHODS)",
+    "test": "the reference distribution of a pooled test: 'z' or 'knha' (TESTS)",
+    "alpha": "every confidence level: intervals have level 1 - alpha (never ci_alpha or ci_level)",
+    "reported_alpha": "the level 1 - reported_alpha of a confidence interval read from a paper",
+    "statistic": "every test statistic on a result (z, t, Kendall's tau, ...); never 'z', 'stat' or 'tau'",
+    "p_value": "the p-value of that statistic",
+    "n_permutations": "permutations requested (permutation_test)",
+    "n_iter": "iterations done by an iterative fit, on a result",
+    "converged": "whether an iterative fit met its tolerance (the one non-convergence policy: last iterate "
+                 "kept, converged=False, a ConvergenceWarning, no fallback)",
+    "events_exposed, n_exposed, events_unexposed, n_unexposed": "the cells of a 2x2 table",
+    "transform": "summary_frame(transform=...): None (analysis scale), 'exp' or a function",
+}
+#: Argument and result-field names retired in favour of :data:`VOCABULARY`.
+RETIRED_NAMES: tuple[str, ...] = ("ci_alpha", "ci_level", "z", "stat", "tau", "level")
 
 OR_CI_METHODS: tuple[str, ...] = ("woolf", "exact", "midp", "score")
 ZERO_CELL_CORRECTIONS: tuple[str, ...] = ("none", "add_if_zero", "add_all", "treatment_arm")

@@ -57,7 +57,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from evidence._engine import check_effects, study_labels
+from evidence._engine import check_effects, read_only, study_labels
 from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
 from evidence.exceptions import ConvergenceWarning, DataWarning, SingleStudyWarning
@@ -315,6 +315,9 @@ class EggerResult(ResultMixin):
     method: str
     test: str
     alpha: float
+    #: Whether the tau^2 estimator of the regression converged (the package's policy: last
+    #: iterate kept, ConvergenceWarning, converged=False).
+    converged: bool = True
 
     def __repr__(self) -> str:
         return (f"EggerResult(statistic={fmt(self.statistic)}, df={self.df:g}, p_value={fmt(self.p_value)}, "
@@ -417,7 +420,7 @@ def egger_test(
         ci_low=float(fit.ci_low[0]), ci_high=float(fit.ci_high[0]),
         tau2=float(fit.tau2) if model == "rma" else np.nan, k=len(y), model=model,
         predictor=predictor, method=method if model == "rma" else "FE",
-        test=test if model == "rma" else "knha", alpha=alpha,
+        test=test if model == "rma" else "knha", alpha=alpha, converged=bool(fit.converged),
     )
 
 
@@ -531,6 +534,8 @@ class TrimFillResult(ResultMixin):
     test: str
     alpha: float
     n_iter: int
+    #: Whether k0 settled within TRIMFILL_MAXITER iterations and the final fit converged.
+    converged: bool = True
 
     @property
     def k(self) -> int:
@@ -719,8 +724,9 @@ def trim_and_fill(
         estimate=float(final.beta[0]), se=float(final.se[0]),
         ci_low=float(final.ci_low[0]), ci_high=float(final.ci_high[0]),
         statistic=float(final.statistic[0]), p_value=float(final.p_value[0]), tau2=float(final.tau2),
-        yi=y_fill, vi=v_fill, filled=filled, weights=final.weights, labels=labels_out,
-        method=method, test=test, alpha=alpha, n_iter=n_iter,
+        yi=read_only(y_fill), vi=read_only(v_fill), filled=read_only(filled), weights=read_only(final.weights),
+        labels=labels_out, method=method, test=test, alpha=alpha, n_iter=n_iter,
+        converged=bool(converged and final.converged),
     )
 
 

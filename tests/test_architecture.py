@@ -121,3 +121,26 @@ def test_the_checks_catch_what_they_forbid(tmp_path: Path) -> None:
     rev = review_imports(bad, "evidence.probe")
     assert priv == ["line 1: from evidence.pooling import _fit", "line 5: t._solve_q (evidence.tau2)"]
     assert rev == ["line 4: from evidence.review import ..."]
+
+
+def test_public_signatures_and_results_use_the_one_vocabulary() -> None:
+    import dataclasses
+    import importlib
+    import inspect
+
+    from evidence.options import RETIRED_NAMES, VOCABULARY
+
+    assert "statistic" in VOCABULARY and "alpha" in VOCABULARY
+    found = []
+    for path in MODULES:
+        name = _module_name(path)
+        if "review" in name or name.split(".")[-1].startswith("_"):
+            continue
+        mod = importlib.import_module(name)
+        for attr in getattr(mod, "__all__", []):
+            obj = getattr(mod, attr)
+            if inspect.isfunction(obj):
+                found += [f"{name}.{attr}({p})" for p in inspect.signature(obj).parameters if p in RETIRED_NAMES]
+            elif dataclasses.is_dataclass(obj):
+                found += [f"{name}.{attr}.{f.name}" for f in dataclasses.fields(obj) if f.name in RETIRED_NAMES]
+    assert found == []
