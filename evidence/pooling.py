@@ -632,34 +632,44 @@ def meta_analysis_2x2(
     )
 
     if method not in ("MH", "Peto"):
-        bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
-        if bad.any():
-            j = int(idx[np.argmax(bad)])
-            raise ValueError(
-                f"Study {j} has a zero cell, so its log odds ratio is not finite with "
-                f"correction={correction!r}; use correction='add_if_zero' (or another "
-                f"correction) for method={method!r}, or method='MH'/'Peto'."
-            )
-        out = _fit_single(yi, vi, method, test, alpha, tol, max_iter, stacklevel=3)
-        used_test = "z" if (test == "knha" and yi.size == 1) else test
-        g = {name: out[name] for name in POOLED_FIELDS}
-        log_estimate = g["estimate"]
-        for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):  # to the OR scale
-            g[name] = float(np.exp(g[name]))
-        return MetaAnalysis2x2Result(
-            **g,
-            log_estimate=log_estimate,
-            yi=read_only(yi),
-            vi=read_only(vi),
-            weights=read_only(out["weights"]),
-            test=used_test,
-            **common,
-        )
+        return _pool_log_odds_ratios(yi, vi, idx, test, tol, max_iter, common)
+    return _pool_counts(a[idx], n1[idx], c[idx], n2[idx], yi, vi, common)
 
-    # raw counts of the tables used (a double-zero table contributes nothing to MH/Peto)
-    aa, cc = a[idx], c[idx]
-    bb, dd = n1[idx] - aa, n2[idx] - cc
-    k = int(idx.size)
+
+def _pool_log_odds_ratios(
+    yi: NDArray[np.float64], vi: NDArray[np.float64], idx: NDArray[np.intp], test: str, tol: float,
+    max_iter: int, common: dict[str, Any],
+) -> MetaAnalysis2x2Result:
+    """:func:`meta_analysis_2x2` by an inverse-variance method on the (corrected) log odds ratios."""
+    method, alpha, correction = common["method"], common["alpha"], common["correction"]
+    bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
+    if bad.any():
+        j = int(idx[np.argmax(bad)])
+        raise ValueError(
+            f"Study {j} has a zero cell, so its log odds ratio is not finite with "
+            f"correction={correction!r}; use correction='add_if_zero' (or another "
+            f"correction) for method={method!r}, or method='MH'/'Peto'."
+        )
+    out = _fit_single(yi, vi, method, test, alpha, tol, max_iter, stacklevel=4)
+    used_test = "z" if (test == "knha" and yi.size == 1) else test
+    g = {name: out[name] for name in POOLED_FIELDS}
+    log_estimate = g["estimate"]
+    for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):  # to the OR scale
+        g[name] = float(np.exp(g[name]))
+    return MetaAnalysis2x2Result(
+        **g, log_estimate=log_estimate, yi=read_only(yi), vi=read_only(vi), weights=read_only(out["weights"]),
+        test=used_test, **common,
+    )
+
+
+def _pool_counts(
+    aa: NDArray[np.float64], n1: NDArray[np.float64], cc: NDArray[np.float64], n2: NDArray[np.float64],
+    yi: NDArray[np.float64], vi: NDArray[np.float64], common: dict[str, Any],
+) -> MetaAnalysis2x2Result:
+    """:func:`meta_analysis_2x2` by Mantel-Haenszel or Peto on the raw counts of the tables used."""
+    method, alpha, correction = common["method"], common["alpha"], common["correction"]
+    bb, dd = n1 - aa, n2 - cc
+    k = int(aa.size)
     if method == "MH":
         beta, se, weights = _mantel_haenszel(aa, bb, cc, dd)
         # yi, vi are finite: log_odds_ratios raises on a zero cell left uncorrected

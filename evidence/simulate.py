@@ -48,7 +48,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,7 +83,7 @@ BROCKWELL_GORDON_BOUNDS: tuple[float, float] = (0.009, 0.6)
 # Largest number of simulated values (analyses x studies) held at once in a cell.
 _BLOCK_VALUES = 1 << 20
 
-VSampler = Union[str, Callable[[np.random.Generator, tuple[int, int]], NDArray[np.float64]]]
+VSampler = str | Callable[[np.random.Generator, tuple[int, int]], NDArray[np.float64]]
 
 
 def sample_variances(
@@ -333,10 +333,45 @@ def coverage_grid(
     >>> list(df["test"])
     ['z', 'knha']
     """
+    ks, taus, methods_t, tests_t, n_sim, alpha, true_effect = _check_grid(
+        k_values, tau2_values, methods, tests, n_sim, alpha, true_effect, v_sampler, scheduler
+    )
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    cells = [(k, t) for k in ks for t in taus]
+    seeds = root.spawn(len(cells))
+    tasks = [
+        (k, t, methods_t, tests_t, n_sim, true_effect, v_sampler, alpha, s)
+        for (k, t), s in zip(cells, seeds, strict=True)
+    ]
+
+    results = _run_cells(tasks, scheduler, progress)
+    df = pd.DataFrame([row for rows in results for row in rows], columns=list(COVERAGE_COLUMNS))
+    df["k"] = df["k"].astype(np.int64)
+    df["n_sim"] = df["n_sim"].astype(np.int64)
+    df["n_valid"] = df["n_valid"].astype(np.int64)
+    df["non_converged"] = df["non_converged"].astype(np.int64)
+    df.attrs.update(
+        {
+            "alpha": alpha,
+            "n_sim": n_sim,
+            "true_effect": true_effect,
+            "v_sampler": v_sampler if isinstance(v_sampler, str) else repr(v_sampler),
+            "seed": root.entropy,
+        }
+    )
+    _warn_grid(df, n_sim)
+    return df
+
+
+def _check_grid(
+    k_values: Sequence[int], tau2_values: Sequence[float], methods: Sequence[str], tests: Sequence[str],
+    n_sim: Any, alpha: Any, true_effect: Any, v_sampler: Any, scheduler: Any,
+) -> tuple[list[int], list[float], tuple[str, ...], tuple[str, ...], int, float, float]:
+    """The arguments of :func:`coverage_grid`, checked (an error names the argument and the value)."""
     ks = [int(k) for k in k_values]
     if not ks:
         raise ValueError("k_values is empty; give at least one number of studies, e.g. [5, 10].")
-    for i, (k_raw, k) in enumerate(zip(k_values, ks)):
+    for i, (k_raw, k) in enumerate(zip(k_values, ks, strict=True)):
         if k != k_raw or k < 2:
             raise ValueError(
                 f"k_values has {k_raw!r} at position {i}; every number of studies must be a "
@@ -381,14 +416,11 @@ def coverage_grid(
             f"nor a Dask scheduler address such as 'tcp://127.0.0.1:8786'."
         )
 
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    cells = [(k, t) for k in ks for t in taus]
-    seeds = root.spawn(len(cells))
-    tasks = [
-        (k, t, methods_t, tests_t, n_sim, true_effect, v_sampler, alpha, s)
-        for (k, t), s in zip(cells, seeds)
-    ]
+    return ks, taus, methods_t, tests_t, n_sim, alpha, true_effect
 
+
+def _run_cells(tasks: list[tuple[Any, ...]], scheduler: Any, progress: bool) -> list[Any]:
+    """Run :func:`_simulate_cell` on every task, in process or on Dask, with a progress bar."""
     from tqdm.auto import tqdm
 
     use_dask = scheduler != "none" and not (scheduler == "auto" and not _dask_available())
@@ -413,20 +445,11 @@ def coverage_grid(
     finally:
         bar.close()
 
-    df = pd.DataFrame([row for rows in results for row in rows], columns=list(COVERAGE_COLUMNS))
-    df["k"] = df["k"].astype(np.int64)
-    df["n_sim"] = df["n_sim"].astype(np.int64)
-    df["n_valid"] = df["n_valid"].astype(np.int64)
-    df["non_converged"] = df["non_converged"].astype(np.int64)
-    df.attrs.update(
-        {
-            "alpha": alpha,
-            "n_sim": n_sim,
-            "true_effect": true_effect,
-            "v_sampler": v_sampler if isinstance(v_sampler, str) else repr(v_sampler),
-            "seed": root.entropy,
-        }
-    )
+    return list(results)
+
+
+def _warn_grid(df: pd.DataFrame, n_sim: int) -> None:
+    """Warn about grid rows without a finite interval and about non-converged fits."""
     empty = df[df["n_valid"] == 0]
     if len(empty):
         first = empty.iloc[0]
@@ -436,7 +459,7 @@ def coverage_grid(
                 f"k={first['k']}, tau2={first['tau2']}, method={first['method']!r}, "
                 f"test={first['test']!r}); their coverage, width and means are NaN."
             ),
-            stacklevel=2,
+            stacklevel=3,
         )
     n_nc = int(df["non_converged"].sum())
     if n_nc:
@@ -445,6 +468,5 @@ def coverage_grid(
                 f"{n_nc} of {len(df) * n_sim} simulated fits did not converge; they are counted "
                 f"with the values the batch fit returned (see the column 'non_converged')."
             ),
-            stacklevel=2,
+            stacklevel=3,
         )
-    return df
