@@ -209,7 +209,6 @@ def _fit(
     if dominant.any():
         y0 = (y0 - centre[:, None]) * mf
     y0, v0, c = _rescale(y0, v0, mf)
-    df = k - 1
     fit = _tau2.estimate_arrays(method, y0, v0, mf, k, tol, max_iter, stacklevel + 1, single)
     tau2 = fit.tau2
     warn_not_converged(f"The {method} estimator of tau2", np.flatnonzero(~fit.converged), single,

@@ -56,6 +56,7 @@ from evidence._engine import (
     inv_stack,
     likelihood_root,
     prepare,
+    read_only,
     study_labels,
     wls,
     xtdx,
@@ -467,7 +468,7 @@ class InfluenceResult(ResultMixin):
         return df
 
     def __repr__(self) -> str:
-        flagged = [lab for lab, f in zip(self.labels, self.influential) if f]
+        flagged = [lab for lab, f in zip(self.labels, self.influential, strict=True) if f]
         return f"InfluenceResult(k={len(self.labels)}, method={self.method!r}, influential={flagged})"
 
     __str__ = __repr__
@@ -622,7 +623,8 @@ class BaujatResult(ResultMixin):
         return pd.DataFrame({"x": self.x, "y": self.y}, index=pd.Index(list(self.labels), name="study"))
 
     def __repr__(self) -> str:
-        return f"BaujatResult(k={len(self.labels)}, method={self.method!r}, x_max={fmt(np.nanmax(self.x))}, y_max={fmt(np.nanmax(self.y))})"
+        return (f"BaujatResult(k={len(self.labels)}, method={self.method!r}, x_max={fmt(np.nanmax(self.x))}, "
+                f"y_max={fmt(np.nanmax(self.y))})")
 
     __str__ = __repr__
 
@@ -775,6 +777,52 @@ def _popcount(codes: NDArray[np.int64]) -> NDArray[np.int64]:
     return ((c * np.uint64(0x0101010101010101)) >> np.uint64(56)).astype(np.int64)
 
 
+def _gosh_plan_checks(k: int, max_exact: Any, n_subsets: Any, chunk_size: Any) -> tuple[bool, int | None]:
+    """Check the subset options of :func:`gosh`; return whether all subsets are fitted, and their number."""
+    whole = isinstance(max_exact, (int, np.integer)) and not isinstance(max_exact, bool)
+    if not whole or not 1 <= max_exact <= _GOSH_HARD_LIMIT:
+        raise ValueError(f"max_exact={max_exact!r} must be a whole number between 1 and {_GOSH_HARD_LIMIT}.")
+    if n_subsets is not None and (
+        isinstance(n_subsets, bool) or not isinstance(n_subsets, (int, np.integer)) or n_subsets < 2
+    ):
+        raise ValueError(f"n_subsets={n_subsets!r} must be a whole number >= 2 (metafor: subsets >= 2).")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size!r} must be a whole number >= 1.")
+    n_all = (1 << k) - 1 if k <= 62 else None
+    exact = k <= max_exact and (n_subsets is None or (n_all is not None and n_subsets >= n_all))
+    if not exact and n_subsets is None:
+        raise ValueError(
+            f"gosh would fit all 2^{k} - 1 subsets of k={k} studies, above max_exact={max_exact}; "
+            f"pass n_subsets (e.g. n_subsets=1_000_000) to fit random subsets, or raise max_exact "
+            f"(at most {_GOSH_HARD_LIMIT})."
+        )
+    return exact, n_all
+
+
+def _gosh_subsets(
+    k: int, exact: bool, n_all: int | None, n_subsets: int | None, rng: np.random.Generator
+) -> tuple[int, NDArray[np.int64] | None, NDArray[np.int64] | None]:
+    """Which subsets :func:`gosh` fits: every subset as a bit code ordered by size, or random sizes.
+
+    Random subsets (metafor ``gosh(subsets=)``): sizes drawn with binomial(k, 1/2)
+    probabilities given a size of at least 1, sorted; the members are drawn chunk by chunk.
+    """
+    if exact:
+        assert n_all is not None
+        codes = np.arange(1, n_all + 1, dtype=np.int64)
+        codes = codes[np.argsort(_popcount(codes), kind="stable")]
+        total = n_all
+        sizes = None
+    else:
+        assert n_subsets is not None
+        total = int(n_subsets)
+        m = np.arange(1, k + 1)
+        prob = stats.binom.pmf(m, k, 0.5)
+        sizes = np.sort(rng.choice(m, size=total, p=prob / prob.sum()))
+        codes = None
+    return total, codes, sizes
+
+
 def gosh(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -856,37 +904,10 @@ def gosh(
     k = len(y)
     _need_two(k, "gosh")
     labs = tuple(study_labels(labels, k))
-    if isinstance(max_exact, bool) or not isinstance(max_exact, (int, np.integer)) or not 1 <= max_exact <= _GOSH_HARD_LIMIT:
-        raise ValueError(f"max_exact={max_exact!r} must be a whole number between 1 and {_GOSH_HARD_LIMIT}.")
-    if n_subsets is not None and (
-        isinstance(n_subsets, bool) or not isinstance(n_subsets, (int, np.integer)) or n_subsets < 2
-    ):
-        raise ValueError(f"n_subsets={n_subsets!r} must be a whole number >= 2 (metafor: subsets >= 2).")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size!r} must be a whole number >= 1.")
-    n_all = (1 << k) - 1 if k <= 62 else None
-    exact = k <= max_exact and (n_subsets is None or (n_all is not None and n_subsets >= n_all))
-    if not exact and n_subsets is None:
-        raise ValueError(
-            f"gosh would fit all 2^{k} - 1 subsets of k={k} studies, above max_exact={max_exact}; "
-            f"pass n_subsets (e.g. n_subsets=1_000_000) to fit random subsets, or raise max_exact "
-            f"(at most {_GOSH_HARD_LIMIT})."
-        )
+    exact, n_all = _gosh_plan_checks(k, max_exact, n_subsets, chunk_size)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     z = float(stats.norm.isf(a / 2))
-    if exact:
-        assert n_all is not None
-        codes = np.arange(1, n_all + 1, dtype=np.int64)
-        codes = codes[np.argsort(_popcount(codes), kind="stable")]
-        total = n_all
-        sizes = None
-    else:
-        assert n_subsets is not None
-        total = int(n_subsets)
-        m = np.arange(1, k + 1)
-        prob = stats.binom.pmf(m, k, 0.5)
-        sizes = np.sort(rng.choice(m, size=total, p=prob / prob.sum()))
-        codes = None
+    total, codes, sizes = _gosh_subsets(k, exact, n_all, n_subsets, rng)
     bits = np.arange(k, dtype=np.int64)
     out: dict[str, NDArray[Any]] = {}
     member_all = np.empty((total, k), dtype=bool)
@@ -918,18 +939,19 @@ def gosh(
             ConvergenceWarning,
             stacklevel=2,
         )
+    ro = {key: read_only(val) for key, val in out.items()}
     return GoshResult(
-        membership=member_all,
-        estimate=out["estimate"],
-        se=out["se"],
-        ci_low=out["ci_low"],
-        ci_high=out["ci_high"],
-        tau2=out["tau2"],
-        i2=out["i2"],
-        h2=out["h2"],
-        q=out["q"],
-        k=out["k"],
-        converged=out["converged"],
+        membership=read_only(member_all),
+        estimate=ro["estimate"],
+        se=ro["se"],
+        ci_low=ro["ci_low"],
+        ci_high=ro["ci_high"],
+        tau2=ro["tau2"],
+        i2=ro["i2"],
+        h2=ro["h2"],
+        q=ro["q"],
+        k=ro["k"],
+        converged=ro["converged"],
         labels=labs,
         exact=exact,
         seed=seed if isinstance(seed, (int, np.integer)) or seed is None else None,
