@@ -294,6 +294,44 @@ class SubgroupResult(ResultMixin):
     __str__ = __repr__
 
 
+def _subgroups(groups: Any, k: int, labels: Sequence[str] | None) -> tuple[pd.Series, list[str], pd.Series]:
+    """The subgroup of each study as text, the levels in order, and the studies per level.
+
+    Categorical groups keep their category order (levels without studies dropped);
+    others are sorted.  Errors name the study of a missing subgroup or of a
+    subgroup with a single study.
+    """
+    g = pd.Series(groups) if not isinstance(groups, pd.Series) else groups.reset_index(drop=True)
+    if len(g) != k:
+        raise ValueError(f"groups has {len(g)} entries but there are {k} studies; they must agree.")
+    miss = pd.isna(g).to_numpy()
+    if miss.any():
+        i = int(np.argmax(miss))
+        who = f"study {i}" + (f" ({labels[i]!r})" if labels is not None else "")
+        raise ValueError(f"groups is missing at {who}; every study needs a subgroup.")
+    if isinstance(g.dtype, pd.CategoricalDtype):
+        levels = [str(c) for c in g.cat.categories if (g == c).any()]
+        gs = g.astype(str)
+    else:
+        gs = g.astype(str)
+        levels = sorted(pd.unique(gs))
+    if len(levels) < 2:
+        raise ValueError(
+            f"groups has the single subgroup {levels[0]!r}; a subgroup analysis needs at least two."
+        )
+    counts = gs.value_counts()
+    for lv in levels:
+        if counts[lv] < 2:
+            i = int(np.flatnonzero((gs == lv).to_numpy())[0])
+            who = f"study {i}" + (f" ({labels[i]!r})" if labels is not None else "")
+            raise ValueError(
+                f"Subgroup {lv!r} has a single study ({who}); its pooled estimate would be that "
+                f"study alone and its heterogeneity is not estimable. Merge it with another "
+                f"subgroup or exclude it explicitly."
+            )
+    return gs, levels, counts
+
+
 def subgroup_analysis(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -363,34 +401,7 @@ def subgroup_analysis(
     check_choice("test", test, TESTS)
     a = check_alpha(alpha)
     k = len(y)
-    g = pd.Series(groups) if not isinstance(groups, pd.Series) else groups.reset_index(drop=True)
-    if len(g) != k:
-        raise ValueError(f"groups has {len(g)} entries but there are {k} studies; they must agree.")
-    miss = pd.isna(g).to_numpy()
-    if miss.any():
-        i = int(np.argmax(miss))
-        who = f"study {i}" + (f" ({labels[i]!r})" if labels is not None else "")
-        raise ValueError(f"groups is missing at {who}; every study needs a subgroup.")
-    if isinstance(g.dtype, pd.CategoricalDtype):
-        levels = [str(c) for c in g.cat.categories if (g == c).any()]
-        gs = g.astype(str)
-    else:
-        gs = g.astype(str)
-        levels = sorted(pd.unique(gs))
-    if len(levels) < 2:
-        raise ValueError(
-            f"groups has the single subgroup {levels[0]!r}; a subgroup analysis needs at least two."
-        )
-    counts = gs.value_counts()
-    for lv in levels:
-        if counts[lv] < 2:
-            i = int(np.flatnonzero((gs == lv).to_numpy())[0])
-            who = f"study {i}" + (f" ({labels[i]!r})" if labels is not None else "")
-            raise ValueError(
-                f"Subgroup {lv!r} has a single study ({who}); its pooled estimate would be that "
-                f"study alone and its heterogeneity is not estimable. Merge it with another "
-                f"subgroup or exclude it explicitly."
-            )
+    gs, levels, counts = _subgroups(groups, k, labels)
     kk = np.array([int(counts[lv]) for lv in levels], dtype=np.int64)
     G = len(levels)
     if tau2 == "separate":

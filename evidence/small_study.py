@@ -62,7 +62,6 @@ from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
 from evidence.exceptions import ConvergenceWarning, DataWarning, SingleStudyWarning
 from evidence.metareg import ModelFit, fit_model
-from evidence.pooling import meta_analysis
 from evidence.options import (
     ALTERNATIVES,
     EGGER_MODELS,
@@ -72,6 +71,7 @@ from evidence.options import (
     TRIMFILL_ESTIMATORS,
     TRIMFILL_SIDES,
 )
+from evidence.pooling import meta_analysis
 
 __all__ = [
     "FunnelData",
@@ -569,6 +569,30 @@ class TrimFillResult(ResultMixin):
         return frame
 
 
+def _k0_estimate(dev: NDArray[np.float64], estimator: str) -> tuple[float, float]:
+    """Duval & Tweedie's (2000a) estimate of the number of missing studies and its SE, before rounding.
+
+    ``dev`` are the deviations of the sorted effects from the trimmed estimate;
+    ``L0 = (4 S_r - k(k + 1)) / (2k - 1)`` with ``S_r`` the sum of the positive
+    signed ranks, ``R0 = k - r - 1`` with ``r`` the rank of the most negative
+    deviation (metafor ``trimfill``; ranks with ties in input order, R ``rank(ties="first")``).
+    """
+    k = dev.size
+    ranks = stats.rankdata(np.abs(dev), method="ordinal")
+    signed = np.sign(dev) * ranks
+    if estimator == "R0":
+        neg = -signed[signed < 0]
+        k0_raw = (k - (neg.max() if len(neg) else -np.inf)) - 1
+        k0_raw = float(k0_raw) if np.isfinite(k0_raw) else float(k - 1)
+        return k0_raw, float(np.sqrt(2 * max(0.0, k0_raw) + 2))
+    sr = float(signed[signed > 0].sum())
+    k0_raw = (4 * sr - k * (k + 1)) / (2 * k - 1)
+    var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw ** 3 + 27 * k0_raw ** 2
+              + 17 * k0_raw - 18 * k * k0_raw ** 2 - 18 * k * k0_raw
+              + 6 * k ** 2 * k0_raw) / 24
+    return k0_raw, (4 * np.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else np.nan)
+
+
 def trim_and_fill(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -679,21 +703,7 @@ def trim_and_fill(
             converged = False
             break
         beta = float(fit(ys[: k - k0], vs[: k - k0]).beta[0])
-        dev = ys - beta
-        ranks = stats.rankdata(np.abs(dev), method="ordinal")  # R rank(ties="first")
-        signed = np.sign(dev) * ranks
-        if estimator == "R0":
-            neg = -signed[signed < 0]
-            k0_raw = (k - (neg.max() if len(neg) else -np.inf)) - 1
-            k0_raw = float(k0_raw) if np.isfinite(k0_raw) else float(k - 1)
-            se_raw = np.sqrt(2 * max(0.0, k0_raw) + 2)
-        else:
-            sr = float(signed[signed > 0].sum())
-            k0_raw = (4 * sr - k * (k + 1)) / (2 * k - 1)
-            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw ** 3 + 27 * k0_raw ** 2
-                      + 17 * k0_raw - 18 * k * k0_raw ** 2 - 18 * k * k0_raw
-                      + 6 * k ** 2 * k0_raw) / 24
-            se_raw = 4 * np.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else np.nan
+        k0_raw, se_raw = _k0_estimate(ys - beta, estimator)
         k0 = int(max(0, np.round(k0_raw)))  # R round(): half to even, as numpy
         k0 = min(k0, k - 1)
         se_k0 = max(0.0, se_raw) if not np.isnan(se_raw) else np.nan
