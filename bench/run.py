@@ -158,7 +158,7 @@ def read_csv(path: Path) -> dict[str, np.ndarray]:
 def best_of(fn: Callable[[], Any], *, repeats: int = 3, budget_s: float = 2.0) -> tuple[float, Any]:
     """Best wall time of ``fn`` over up to ``repeats`` runs (only one if a run exceeds budget)."""
     best, out = float("inf"), None
-    for i in range(repeats):
+    for _i in range(repeats):
         t0 = time.perf_counter()
         out = fn()
         dt = time.perf_counter() - t0
@@ -746,13 +746,13 @@ def print_report(results: dict[str, dict[str, Any]], info: dict[str, Any], quick
             fmt_ratio(r.get("ratio_statsmodels")), fmt_s(r.get("metafor_s")),
             fmt_ratio(r.get("ratio_metafor")), target, verdict,
         ])
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False))
     print()
     print(line)
     print("-" * len(line))
     for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)))
     print()
     print("statsmodels column: combine_effects(method_re='iterated') = Paule-Mandel (no REML in "
           "statsmodels); ratios are peer seconds / evidence seconds.")

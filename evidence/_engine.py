@@ -42,7 +42,7 @@ import math
 import operator
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -268,6 +268,14 @@ def rows_text(idx: NDArray[np.int64], limit: int = 10) -> str:
 # ---------------------------------------------------------------------------
 
 
+@overload
+def take(X: None, idx: Any) -> None: ...
+
+
+@overload
+def take(X: F, idx: Any) -> F: ...
+
+
 def take(X: F | None, idx: Any) -> F | None:
     """Rows ``idx`` of a batched design; a shared design (or None) is returned as is."""
     return X if X is None or X.ndim == 2 else X[idx]
@@ -295,6 +303,7 @@ def xb(beta: F, X: F) -> F:
 def inv_stack(A: F) -> tuple[F, NDArray[np.bool_]]:
     """Stacked inverse of ``(n, p, p)`` matrices; singular rows get NaN and ``ok = False``."""
     p = A.shape[-1]
+    inv: Any
     if p == 1:
         with np.errstate(divide="ignore", invalid="ignore"):
             inv = 1.0 / A
@@ -795,6 +804,8 @@ def wald(beta: Any, se: Any, df: Any, alpha: float) -> tuple[Any, Any, Any, Any]
     >>> round(float(p), 4), round(float(lo), 4)
     (0.05, 0.0)
     """
+    b: Any
+    s: Any
     if isinstance(beta, float) and isinstance(se, float):  # one fit (float or NumPy float scalar)
         b, s = beta, se
         stat = b / s if s != 0.0 else (np.inf if b > 0.0 else -np.inf if b < 0.0 else np.nan)

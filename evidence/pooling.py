@@ -288,9 +288,9 @@ def _fit_single(
     """
     k = y.size
     if v.min() < _V_SAFE_LOW or v.max() > _V_SAFE_HIGH:
-        out = _fit(y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
-                   True, stacklevel + 1)
-        return {name: (a[0] if name == "weights" else a[0].item()) for name, a in out.items()}
+        batch = _fit(y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
+                     True, stacklevel + 1)
+        return {name: (a[0] if name == "weights" else a[0].item()) for name, a in batch.items()}
     imin = np.argmin(v)
     centre = 0.0
     if v.max() > _DOMINANCE * v[imin]:  # as in _fit

@@ -86,7 +86,7 @@ class StudyLabels(Sequence[str]):
         if isinstance(other, StudyLabels):
             return self._k == other._k
         if isinstance(other, (tuple, list)):
-            return len(other) == self._k and all(a == b for a, b in zip(self, other))
+            return len(other) == self._k and all(a == b for a, b in zip(self, other, strict=False))
         return NotImplemented
 
     def __hash__(self) -> int:

@@ -796,7 +796,7 @@ def _gosh_plan_checks(k: int, max_exact: Any, n_subsets: Any, chunk_size: Any) -
             f"pass n_subsets (e.g. n_subsets=1_000_000) to fit random subsets, or raise max_exact "
             f"(at most {_GOSH_HARD_LIMIT})."
         )
-    return exact, n_all
+    return bool(exact), n_all
 
 
 def _gosh_subsets(

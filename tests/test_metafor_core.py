@@ -369,7 +369,7 @@ def test_required_datasets_are_present() -> None:
     assert len(datasets) >= 5
     zero_cell, double_zero = set(), set()
     for case in REF["cases_2x2"]:
-        tables = list(zip(case["ai"], case["n1i"], case["ci"], case["n2i"]))
+        tables = list(zip(case["ai"], case["n1i"], case["ci"], case["n2i"], strict=False))
         if any(_has_zero_cell(*t) for t in tables):
             zero_cell.add(case["id"])
         if any(_is_double_zero(*t) for t in tables):
@@ -381,7 +381,7 @@ def test_required_datasets_are_present() -> None:
     assert len(double_zero & published_2x2) >= 2
     # "all events in both arms" is a double-zero table too
     edge = next(c for c in REF["cases_2x2"] if c["id"] == "edge_2x2_all_events")
-    assert any(a == n1 and c == n2 for a, n1, c, n2 in zip(edge["ai"], edge["n1i"], edge["ci"], edge["n2i"]))
+    assert any(a == n1 and c == n2 for a, n1, c, n2 in zip(edge["ai"], edge["n1i"], edge["ci"], edge["n2i"], strict=False))
 
 
 # ---------------------------------------------------------------------------

@@ -410,7 +410,7 @@ N2 = np.array([100, 70, 140, 45])
 def test_mh_matches_statsmodels_stratified_table() -> None:
     from statsmodels.stats.contingency_tables import StratifiedTable
 
-    tables = [np.array([[a, n1 - a], [c, n2 - c]]) for a, n1, c, n2 in zip(A, N1, C, N2)]
+    tables = [np.array([[a, n1 - a], [c, n2 - c]]) for a, n1, c, n2 in zip(A, N1, C, N2, strict=False)]
     st = StratifiedTable(tables)
     res = meta_analysis_2x2(A, N1, C, N2, method="MH")
     assert res.estimate == pytest.approx(st.oddsratio_pooled, rel=RTOL_STATSMODELS)

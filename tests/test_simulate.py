@@ -36,7 +36,7 @@ def test_grid_shape_columns_and_order() -> None:
     assert len(df) == 2 * 2 * 2 * 2
     assert list(df["k"].unique()) == [3, 8]
     first = df.iloc[:4]
-    assert list(zip(first["method"], first["test"])) == [
+    assert list(zip(first["method"], first["test"], strict=False)) == [
         ("DL", "z"), ("DL", "knha"), ("REML", "z"), ("REML", "knha")
     ]
     assert (df["n_sim"] == 60).all()

@@ -185,7 +185,7 @@ def test_funnel_data_matches_metafor_polygons(name: str) -> None:
     idx = np.asarray(con["grid_index"], int)
     assert len(fd.se_grid) == 1000
     # metafor draws the widest region (99%) first: polygons are p = 0.01, 0.05, 0.10
-    for poly, p in zip(con["polygons"], (0.01, 0.05, 0.10)):
+    for poly, p in zip(con["polygons"], (0.01, 0.05, 0.10), strict=False):
         j = fd.contour_p.index(p)
         close(fd.se_grid[idx], poly["se"])
         close(fd.contour_low[j, idx], poly["left"])
@@ -389,7 +389,7 @@ def test_reference_regenerates_identically(requires_r: str, tmp_path) -> None:
                 compare(a[key], b[key], f"{path}/{key}")
         elif isinstance(b, list):
             assert len(a) == len(b), path
-            for j, (x, y) in enumerate(zip(a, b)):
+            for j, (x, y) in enumerate(zip(a, b, strict=False)):
                 compare(x, y, f"{path}[{j}]")
         elif isinstance(b, float) and isinstance(a, (int, float)):
             assert a == pytest.approx(b, rel=1e-10, abs=1e-14), path
