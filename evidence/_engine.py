@@ -345,12 +345,17 @@ def trace_p(w: F, X: F | None, Ainv: F | None = None) -> F:
     Rows of ``(n, k)`` weights, or one fit's ``(k,)`` weights when ``X`` is None.
     """
     if X is None:
-        # s_1 - s_2/s_1 = sum_i w_i (s_1 - w_i) / s_1, with s_1 - w_i summed over the
-        # other studies (prefix plus suffix sums): no cancellation when one weight
-        # dwarfs the others (e.g. v = [1e-49, 1, 1], where s_1 - s_2/s_1 rounds to 0).
-        before = np.cumsum(w, axis=-1) - w
-        after = np.cumsum(w[..., ::-1], axis=-1)[..., ::-1] - w
-        return (w * (before + after)).sum(axis=-1) / w.sum(axis=-1)
+        s1 = w.sum(axis=-1)
+        trp = s1 - (w * w).sum(axis=-1) / s1
+        lost = trp <= 1e-6 * s1  # one weight dwarfs the others: s_1 - s_2/s_1 cancels
+        if np.any(lost):
+            # s_1 - s_2/s_1 = sum_i w_i (s_1 - w_i) / s_1, with s_1 - w_i summed over the
+            # other studies (prefix minus own plus suffix sums), which does not cancel
+            # (e.g. v = [1e-49, 1, 1], where the textbook form rounds to 0)
+            before = np.cumsum(w, axis=-1) - w
+            after = np.cumsum(w[..., ::-1], axis=-1)[..., ::-1] - w
+            trp = np.where(lost, (w * (before + after)).sum(axis=-1) / s1, trp)
+        return trp
     assert Ainv is not None
     return w.sum(axis=1) - _tr(Ainv, xtdx(w * w, X))
 

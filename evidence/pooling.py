@@ -159,7 +159,8 @@ _DOMINANCE: float = 1e16
 
 
 def _rescale(
-    y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64]
+    y0: NDArray[np.float64], v0: NDArray[np.float64], mf: NDArray[np.float64], vmin: NDArray[np.float64],
+    vmax: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
     """Divide ``y`` by ``c`` and ``v`` by ``c^2`` where the variances leave the safe range.
 
@@ -169,10 +170,9 @@ def _rescale(
     geometric midpoint of its smallest and largest variance, where the weights
     ``1/v``, their squares and cubes stay inside the double range (with
     ``v = 1e-300`` they would overflow and give H^2 = -inf and an inverted tau^2
-    interval).  Returns the scaled arrays and ``c`` per row (None when no row needed it).
+    interval).  ``vmin``, ``vmax``: the smallest and largest variance per row.
+    Returns the scaled arrays and ``c`` per row (None when no row needed it).
     """
-    vmin = np.where(mf > 0, v0, np.inf).min(axis=1)
-    vmax = np.where(mf > 0, v0, 0.0).max(axis=1)
     extreme = (vmin < _V_SAFE_LOW) | (vmax > _V_SAFE_HIGH)
     if not extreme.any():
         return y0, v0, None
@@ -201,14 +201,15 @@ def _fit(
     # centre the row at its most precise study (every estimator is location-equivariant): the
     # dominant term of every weighted sum is then exactly 0, so Q keeps its small residuals
     # instead of the rounding error of mu times the huge weight.  Other rows are left as they are.
-    vpos = np.where(mf > 0, v0, np.inf)
-    imin = np.argmin(vpos, axis=1)
-    rows = np.arange(y0.shape[0])
-    dominant = np.where(mf > 0, v0, 0.0).max(axis=1) > _DOMINANCE * vpos[rows, imin]
-    centre = np.where(dominant, y0[rows, imin], 0.0)
+    vmin = np.where(mf > 0, v0, np.inf).min(axis=1)
+    vmax = np.where(mf > 0, v0, 0.0).max(axis=1)
+    dominant = vmax > _DOMINANCE * vmin
+    centre = np.zeros(y0.shape[0])
     if dominant.any():
+        rows = np.flatnonzero(dominant)
+        centre[rows] = y0[rows, np.argmin(np.where(mf[rows] > 0, v0[rows], np.inf), axis=1)]
         y0 = (y0 - centre[:, None]) * mf
-    y0, v0, c = _rescale(y0, v0, mf)
+    y0, v0, c = _rescale(y0, v0, mf, vmin, vmax)
     fit = _tau2.estimate_arrays(method, y0, v0, mf, k, tol, max_iter, stacklevel + 1, single)
     tau2 = fit.tau2
     warn_not_converged(f"The {method} estimator of tau2", np.flatnonzero(~fit.converged), single,
