@@ -64,6 +64,7 @@ from evidence._engine import (
     likelihood_root,
     prepare,
     r2_percent,
+    read_only,
     take,
     trace_p,
     wald,
@@ -749,13 +750,13 @@ def meta_regression(
     stat, pval, ci_low, ci_high = fit.statistic, fit.p_value, fit.ci_low, fit.ci_high
     return MetaRegressionResult(
         names=names,
-        estimate=beta,
-        se=se,
-        statistic=stat,
-        p_value=pval,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        vcov=fit.vb,
+        estimate=read_only(beta),
+        se=read_only(se),
+        statistic=read_only(stat),
+        p_value=read_only(pval),
+        ci_low=read_only(ci_low),
+        ci_high=read_only(ci_high),
+        vcov=read_only(fit.vb),
         tau2=float(tau2[0]),
         i2=float(i2[0]),
         h2=float(h2[0]),
@@ -777,9 +778,9 @@ def meta_regression(
         converged=fit.converged,
         n_iter=fit.n_iter,
         moderators=modnames,
-        yi=y,
-        vi=v,
-        X=X,
+        yi=read_only(y),
+        vi=read_only(v),
+        X=read_only(X),
     )
 
 
@@ -1007,7 +1008,7 @@ def permutation_test(
     qmp = float(np.mean(qm_perm[valid] >= model.qm - COMPTOL))
     return PermutationTestResult(
         model=model,
-        p_value=np.minimum(pval, 1.0),
+        p_value=read_only(np.minimum(pval, 1.0)),
         qm_pvalue=qmp,
         n_permutations=total,
         exact=use_exact,
@@ -1016,6 +1017,6 @@ def permutation_test(
         method=method,
         test=test,
         alpha=model.alpha,
-        statistic_perm=stat_perm,
-        qm_perm=qm_perm,
+        statistic_perm=read_only(stat_perm),
+        qm_perm=read_only(qm_perm),
     )

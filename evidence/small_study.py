@@ -125,10 +125,12 @@ class FunnelData(ResultMixin):
 
     Attributes
     ----------
-    studies : pandas.DataFrame
-        One row per study: ``label, estimate, se, p_value`` (two-sided p against
-        ``null``) and ``region`` (the smallest contour p-level the study is
-        significant at, or ``nan``).
+    labels : tuple of str
+        Study labels.
+    estimate, se, p_value, region : ndarray (read-only), one entry per study
+        Estimate, standard error, two-sided p against ``null`` and the smallest
+        contour p-level the study is significant at (or ``nan``); the
+        :attr:`studies` property puts them in a fresh DataFrame.
     pooled : float
         Pooled estimate (the vertical line of the funnel).
     se_grid : ndarray
@@ -144,7 +146,11 @@ class FunnelData(ResultMixin):
         Axis limits as metafor ``funnel(level=..., refline=null)`` sets them.
     """
 
-    studies: pd.DataFrame
+    labels: tuple[str, ...]
+    estimate: NDArray[np.float64]
+    se: NDArray[np.float64]
+    p_value: NDArray[np.float64]
+    region: NDArray[np.float64]
     pooled: float
     method: str
     null: float
@@ -162,9 +168,15 @@ class FunnelData(ResultMixin):
         return (f"FunnelData(k={len(self.studies)}, pooled={fmt(self.pooled)}, "
                 f"method={self.method!r}, contour_p={self.contour_p}, alpha={self.alpha})")
 
+    @property
+    def studies(self) -> pd.DataFrame:
+        """One row per study: ``label, estimate, se, p_value, region`` (a new frame at each call)."""
+        return pd.DataFrame({"label": list(self.labels), "estimate": self.estimate, "se": self.se,
+                             "p_value": self.p_value, "region": self.region})
+
     def summary_frame(self) -> pd.DataFrame:
         """Per-study table (``label, estimate, se, p_value, region``)."""
-        return self.studies.copy()
+        return self.studies
 
     def contour_frame(self) -> pd.DataFrame:
         """Long table of the contour lines: ``p, se, low, high`` (one row per level and grid point)."""
@@ -272,13 +284,12 @@ def funnel_data(
     region = np.full(len(y), np.nan)
     for p in sorted(ps, reverse=True):
         region[p_study < p] = p
-    studies = pd.DataFrame({"label": list(lab), "estimate": y, "se": se,
-                            "p_value": p_study, "region": region})
     return FunnelData(
-        studies=studies, pooled=pooled, method=method if estimate is None else "given",
-        null=null, se_grid=grid, pseudo_ci_low=pooled - za * grid,
-        pseudo_ci_high=pooled + za * grid, contour_p=ps, contour_low=c_low,
-        contour_high=c_high, xlim=(lo - 0.1 * r, hi + 0.1 * r), ylim=(max_se, 0.0),
+        labels=lab, estimate=read_only(y), se=read_only(se), p_value=read_only(p_study),
+        region=read_only(region), pooled=pooled, method=method if estimate is None else "given",
+        null=null, se_grid=read_only(grid), pseudo_ci_low=read_only(pooled - za * grid),
+        pseudo_ci_high=read_only(pooled + za * grid), contour_p=ps, contour_low=read_only(c_low),
+        contour_high=read_only(c_high), xlim=(lo - 0.1 * r, hi + 0.1 * r), ylim=(max_se, 0.0),
         alpha=alpha,
     )
 
