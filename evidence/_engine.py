@@ -69,6 +69,8 @@ __all__ = [
     "wls",
     "trace_p",
     "he_start",
+    "ols_rss",
+    "generalized_q",
     "likelihood_root",
     "likelihood_root_single",
     "Ops",
@@ -360,8 +362,12 @@ def trace_p(w: F, X: F | None, Ainv: F | None = None) -> F:
     return w.sum(axis=1) - _tr(Ainv, xtdx(w * w, X))
 
 
-def _q_resid(tau2: Any, y0: F, v0: F, mf: Any, X: F | None, ops: Ops = BATCH) -> tuple[Any, Any]:
-    """Generalized residual sum of squares ``Y'P(tau2)Y`` and ``tr(P)`` per row (or of one fit)."""
+def generalized_q(tau2: Any, y0: F, v0: F, mf: Any, X: F | None, ops: Ops = BATCH) -> tuple[Any, Any]:
+    """Generalized residual sum of squares ``Y'P(tau2)Y`` and ``tr(P)`` per row (or of one fit).
+
+    ``Q(tau2)`` of the intercept-only model (``X = None``) or the residual ``Q_E(tau2)``
+    of a meta-regression, as metafor's ``.QE.func``.
+    """
     if X is None:
         w = mf / (v0 + ops.col(tau2))
         s1 = ops.total(w)
@@ -369,6 +375,14 @@ def _q_resid(tau2: Any, y0: F, v0: F, mf: Any, X: F | None, ops: Ops = BATCH) ->
         return ops.dot(w * r, r), trace_p(w, None)
     w, Ainv, _, r, _ = wls(tau2, y0, v0, X, mf)
     return (w * r * r).sum(axis=1), trace_p(w, X, Ainv)
+
+
+def ols_rss(y0: F, mf: F, X: F) -> tuple[F, F]:
+    """Residual sum of squares of the unweighted fit of ``y`` on ``X`` per row, and ``(X'X)^-1``."""
+    Ainv, _ = inv_stack(xtdx(mf, X))
+    beta = np.einsum("nij,nj->ni", Ainv, xtd(mf * y0, X))
+    r = (y0 - xb(beta, X)) * mf
+    return (r * r).sum(axis=1), Ainv
 
 
 def he_start(y0: F, v0: F, mf: F, k: NDArray[np.int64], X: F | None = None) -> F:
@@ -380,10 +394,7 @@ def he_start(y0: F, v0: F, mf: F, k: NDArray[np.int64], X: F | None = None) -> F
         trpv = (v0 * mf).sum(axis=1) * (k - 1) / kk
         p = 1
     else:
-        Ainv, _ = inv_stack(xtdx(mf, X))
-        beta = np.einsum("nij,nj->ni", Ainv, xtd(mf * y0, X))
-        r = (y0 - xb(beta, X)) * mf
-        rss = (r * r).sum(axis=1)
+        rss, Ainv = ols_rss(y0, mf, X)
         trpv = (v0 * mf).sum(axis=1) - _tr(Ainv, xtdx(mf * v0, X))
         p = X.shape[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -672,8 +683,8 @@ def ll0_gain(tau2: Any, y0: F, v0: F, mf: Any, X: F | None, reml: bool, ops: Ops
         dq = dot(w1 * r1, r1) - dot(w0 * r0, r0)
         logdet = np.log(s1 / s0) if reml else 0.0
     else:
-        q1, _ = _q_resid(tau2, y0, v0, mf, X)
-        q0, _ = _q_resid(np.zeros(tau2.shape[0]), y0, v0, mf, X)
+        q1, _ = generalized_q(tau2, y0, v0, mf, X)
+        q0, _ = generalized_q(np.zeros(tau2.shape[0]), y0, v0, mf, X)
         dq = q1 - q0
         w1 = mf / (v0 + tau2[:, None])
         logdet = np.linalg.slogdet(xtdx(w1, X))[1] - np.linalg.slogdet(xtdx(w0, X))[1] if reml else 0.0
@@ -757,7 +768,7 @@ def heterogeneity(
     p = 1 if X is None else X.shape[-1]
     df = k - p + 0.0
     with np.errstate(all="ignore"):
-        q, trp = _q_resid(0.0 * tau2, y0, v0, mf, X, ops)
+        q, trp = generalized_q(0.0 * tau2, y0, v0, mf, X, ops)
         q = ops.maximum(W(q == q, q, 0.0), 0.0)
         vt = df / trp
         i2, h2 = i2_h2(tau2, vt, q, df, fe, ops)

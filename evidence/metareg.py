@@ -58,6 +58,7 @@ from evidence import tau2 as _tau2
 from evidence._engine import (
     check_effects,
     chi2_sf,
+    generalized_q,
     he_start,
     heterogeneity,
     inv_stack,
@@ -65,15 +66,11 @@ from evidence._engine import (
     prepare,
     r2_percent,
     read_only,
-    take,
     trace_p,
     wald,
     warn_ll0,
     warn_not_converged,
     wls,
-    xb,
-    xtd,
-    xtdx,
 )
 from evidence._results import ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
@@ -249,77 +246,6 @@ def _prepare(
     return y0, v0, np.asarray(X, dtype=np.float64), mf, k
 
 
-def _rss_at(
-    tau2: NDArray[np.float64], y0: NDArray[np.float64], v0: NDArray[np.float64], X: NDArray[np.float64], mf: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    w, _, _, r, _ = wls(tau2, y0, v0, X, mf)
-    return (w * r * r).sum(axis=1)
-
-
-def _ols_parts(
-    y0: NDArray[np.float64], v0: NDArray[np.float64], X: NDArray[np.float64], mf: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """``RSS`` of the unweighted fit (``P = I - X(X'X)^-1X'``)."""
-    Ainv, _ = inv_stack(xtdx(mf, X))
-    beta = np.einsum("nij,nj->ni", Ainv, xtd(mf * y0, X))
-    r = (y0 - xb(beta, X)) * mf
-    return (r * r).sum(axis=1)
-
-
-def _pm_root(
-    y0: NDArray[np.float64],
-    v0: NDArray[np.float64],
-    X: NDArray[np.float64],
-    mf: NDArray[np.float64],
-    k: NDArray[np.int64],
-    tol: float,
-    max_iter: int,
-) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
-    """Root of ``Y'P(tau2)Y = k - p`` (0 if the left side is below k - p at 0).
-
-    ``Y'P(t)Y = min_b sum (y - Xb)^2/(v + t) <= RSS_ols / t``, so
-    ``[0, RSS_ols/(k-p)]`` brackets the root; bisection narrows it to
-    ``tol * (tau2 + mean(v))`` and a final secant step polishes it.
-    """
-    n, p = y0.shape[0], X.shape[-1]
-    target = (k - p).astype(np.float64)
-    tau2 = np.zeros(n)
-    n_iter = np.zeros(n, dtype=np.int64)
-    conv = np.ones(n, dtype=bool)
-    q0 = _rss_at(np.zeros(n), y0, v0, X, mf)
-    rows = np.flatnonzero(q0 > target)
-    if rows.size == 0:
-        return tau2, n_iter, conv
-    yy, vv, XX, mm, tg = y0[rows], v0[rows], take(X, rows), mf[rows], target[rows]
-    scale = (vv * mm).sum(axis=1) / k[rows]
-    rss_ols = _ols_parts(yy, vv, XX, mm)
-    lo = np.zeros(rows.size)
-    hi = rss_ols / tg * (1 + 1e-12) + 1e-300
-    flo = q0[rows] - tg
-    fhi = _rss_at(hi, yy, vv, XX, mm) - tg
-    it = np.zeros(rows.size, dtype=np.int64)
-    act = np.arange(rows.size)
-    while act.size:
-        c = 0.5 * (lo[act] + hi[act])
-        fc = _rss_at(c, yy[act], vv[act], take(XX, act), mm[act]) - tg[act]
-        it[act] += 1
-        up = fc > 0
-        lo[act[up]] = c[up]
-        flo[act[up]] = fc[up]
-        hi[act[~up]] = c[~up]
-        fhi[act[~up]] = fc[~up]
-        done = (hi[act] - lo[act]) <= tol * (c + scale[act])
-        act = act[~done & (it[act] < max_iter)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sec = (lo * fhi - hi * flo) / (fhi - flo)
-    good = np.isfinite(sec) & (sec >= lo) & (sec <= hi)
-    root = np.where(good, sec, 0.5 * (lo + hi))
-    tau2[rows] = root
-    n_iter[rows] = it
-    conv[rows] = (hi - lo) <= tol * (root + scale) * 1.000001
-    return tau2, n_iter, conv
-
-
 def tau2_mods(
     y: ArrayLike,
     v: ArrayLike,
@@ -402,13 +328,17 @@ def tau2_mods(
         if method == "SJ":
             ybar = y0.sum(axis=1) / k
             tau0 = (((y0 - ybar[:, None]) * mf) ** 2).sum(axis=1) / k
-            t = tau0 * _rss_at(tau0, y0, v0, Xb, mf) / dfr
+            t = tau0 * generalized_q(tau0, y0, v0, mf, Xb)[0] / dfr
             return np.maximum(0.0, t), n_iter, conv
         he = he_start(y0, v0, mf, k, Xb)
         if method == "HE":
             return np.maximum(0.0, he), n_iter, conv
-        if method in ("PM", "EB"):
-            return _pm_root(y0, v0, Xb, mf, k, tol, max_iter)
+        if method in ("PM", "EB"):  # the root of Q_E(tau2) = k - p, 0 if Q_E(0) <= k - p
+            rows = np.flatnonzero(generalized_q(zeros, y0, v0, mf, Xb)[0] > dfr)
+            root, it, ok = _tau2.solve_q(y0, v0, mf, k, dfr[rows], rows, tol, max_iter, X=Xb)
+            tau2, n_iter[rows], conv[rows] = zeros.copy(), it, ok
+            tau2[rows] = root
+            return tau2, n_iter, conv
     tau2, n_iter, conv, stuck = likelihood_root(
         y0, v0, mf, k, method == "REML", tol, max_iter, X=Xb, start=he, ll0check=ll0check
     )

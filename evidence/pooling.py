@@ -610,7 +610,7 @@ def meta_analysis_2x2(
     labs_all = study_labels(labels, a.size)
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", EvidenceWarning)  # the ZeroCellWarnings, re-issued below
         es = log_odds_ratios(a, n1, c, n2, correction=correction, double_zero=double_zero)
     for w in caught:  # re-issue so that the warning points at the caller's line
         warnings.warn(w.message, w.category, stacklevel=2)

@@ -85,6 +85,7 @@ __all__ = [
     "q_profile_ci",
     "q_profile_arrays",
     "q_profile_single",
+    "solve_q",
 ]
 
 #: Convergence tolerance of the iterative estimators (see :data:`evidence._engine.DEFAULT_TOL`).
@@ -355,17 +356,21 @@ def ml(
 
 def _q_step(
     t: Any, prev: Any, lo: Any, hi: Any, Y: NDArray[np.float64], V: NDArray[np.float64], M: Any, tg: Any,
-    sc: Any, tol: float, ops: _engine.Ops,
+    sc: Any, tol: float, ops: _engine.Ops, X: NDArray[np.float64] | None = None,
 ) -> tuple[Any, Any, Any, Any, Any]:
-    """One step of the root search of ``Q(t) = tg`` (see :func:`_solve_q`); rows or one fit by ``ops``.
+    """One step of the root search of ``Q(t) = tg`` (see :func:`solve_q`); rows or one fit by ``ops``.
 
+    ``X`` (rows only): the model matrix of a meta-regression, whose residual
+    ``Q_E(t) = sum w r^2`` has the derivative ``-Y'PPY = -sum (w r)^2`` too.
     Returns the next iterate, the size of this step, the updated bracket and
     whether the search has converged.  Called under ``np.errstate(all="ignore")``.
     """
     W, dot = ops.where, ops.dot
-    w = M / (V + ops.col(t))
-    mu = dot(w, Y) / ops.total(w)
-    r = Y - ops.col(mu)
+    if X is None:
+        w = M / (V + ops.col(t))
+        r = Y - ops.col(dot(w, Y) / ops.total(w))
+    else:
+        w, _, _, r, _ = _engine.wls(t, Y, V, X, M)
     wr = w * r
     d = dot(wr, wr)  # -dQ/dt
     q = dot(wr, r)
@@ -385,7 +390,7 @@ def _q_step(
 def _solve_q_single(
     y: NDArray[np.float64], v: NDArray[np.float64], target: float, tol: float, max_iter: int
 ) -> tuple[float, int, bool]:
-    """:func:`_solve_q` for one analysis with every study present (the :data:`evidence._engine.SCALAR` steps)."""
+    """:func:`solve_q` for one analysis with every study present (the :data:`evidence._engine.SCALAR` steps)."""
     k = y.size
     sc = np.add.reduce(v) / k * tol
     d = y - np.add.reduce(y) / k
@@ -423,7 +428,7 @@ def q_profile_single(
     return low, high, conv
 
 
-def _solve_q(
+def solve_q(
     y0: NDArray[np.float64],
     v0: NDArray[np.float64],
     mf: NDArray[np.float64],
@@ -432,8 +437,14 @@ def _solve_q(
     rows: NDArray[np.int64],
     tol: float,
     max_iter: int,
+    X: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
     """Solve ``Q(tau2) = target[j]`` for analysis row ``rows[j]``, all in lock-step.
+
+    The one root search of the package on the generalized Q statistic: PM/EB
+    and the Q-profile bounds here, PM/EB of a meta-regression
+    (:func:`evidence.metareg.tau2_mods`, ``X`` its model matrix, shared or one per
+    row: ``Q_E(t) <= RSS_ols / t`` brackets the root the same way).
 
     The caller guarantees ``Q(0) >= target > 0``; a row may appear more than once
     (e.g. once per bound of an interval).  ``Q`` decreases in tau2 and
@@ -452,11 +463,14 @@ def _solve_q(
     if m == 0:
         return root, n_iter, conv
     es = np.einsum
-    Y, V, M, tg = y0[rows], v0[rows], mf[rows], np.asarray(target, dtype=np.float64)
+    Y, V, M, tg, XX = y0[rows], v0[rows], mf[rows], np.asarray(target, dtype=np.float64), _engine.take(X, rows)
     kk = k[rows]
     sc = (V * M).sum(axis=1) / kk * tol
-    ybar = Y.sum(axis=1) / kk
-    ss = es("ij,ij->i", (Y - ybar[:, None]) * M, (Y - ybar[:, None]) * M)
+    if XX is None:
+        ybar = Y.sum(axis=1) / kk
+        ss = es("ij,ij->i", (Y - ybar[:, None]) * M, (Y - ybar[:, None]) * M)
+    else:
+        ss = _engine.ols_rss(Y, M, XX)[0]
     lo = np.zeros(m)
     hi = ss / tg
     t = np.zeros(m)
@@ -466,7 +480,7 @@ def _solve_q(
     with np.errstate(all="ignore"):
         while act.size and it < max_iter:
             it += 1
-            t, prev, lo, hi, done = _q_step(t, prev, lo, hi, Y, V, M, tg, sc, tol, _engine.BATCH)
+            t, prev, lo, hi, done = _q_step(t, prev, lo, hi, Y, V, M, tg, sc, tol, _engine.BATCH, XX)
             if done.any():
                 fin = act[done]
                 root[fin] = t[done]
@@ -477,6 +491,7 @@ def _solve_q(
                     act[keep], Y[keep], V[keep], M[keep], tg[keep], sc[keep], lo[keep], hi[keep], t[keep],
                     prev[keep],
                 )
+                XX = _engine.take(XX, keep)
     root[act] = t
     n_iter[act] = it
     return root, n_iter, conv
@@ -498,7 +513,7 @@ def _q_root_fit(
     converged = np.ones(n, dtype=bool)
     # metafor: if Q(tau2.min) < k - p then tau2 <- tau2.min (no root above 0)
     rows = np.flatnonzero((k > 1) & (q0 >= target))
-    root, it, conv = _solve_q(y0, v0, mf, k, target[rows], rows, tol, max_iter)
+    root, it, conv = solve_q(y0, v0, mf, k, target[rows], rows, tol, max_iter)
     tau2[rows] = root
     n_iter[rows] = it
     converged[rows] = conv
@@ -702,7 +717,7 @@ def q_profile_arrays(
     rows_hi = np.flatnonzero(ok & (q0 >= crit_l))
     rows_lo = np.flatnonzero(ok & (q0 >= crit_u))
     # both bounds in one lock-step search
-    r, _, c = _solve_q(
+    r, _, c = solve_q(
         y0, v0, mf, k, np.concatenate([crit_l[rows_hi], crit_u[rows_lo]]),
         np.concatenate([rows_hi, rows_lo]), tol, max_iter,
     )
