@@ -560,7 +560,7 @@ def w_gosh_20(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def w_permutation(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
-    from evidence.metareg import permutation_test
+    from evidence.permutation import permutation_test
 
     n_iter = size["n_iter"]
     yi, vi, ablat = bcg_log_rr()

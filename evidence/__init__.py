@@ -26,7 +26,8 @@ from evidence.effect_sizes import (
     risk_ratio,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
-from evidence.metareg import meta_regression, permutation_test
+from evidence.metareg import meta_regression
+from evidence.permutation import permutation_test
 from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from evidence.simulate import coverage_grid

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evidence.metareg import design_matrix, fit_mods, meta_regression, permutation_test, tau2_mods
+from evidence.metareg import design_matrix, fit_mods, meta_regression, tau2_mods
+from evidence.permutation import permutation_test
 from tests.conftest import R_DIR, load_reference, run_r
 
 REF = load_reference("metafor_toolkit.json")
