@@ -182,8 +182,8 @@ class MetaAnalysisResult(ResultMixin):
     alpha : float
         ``1 - alpha`` is the level of every interval.
     converged : bool
-        False when the iterative estimator did not converge (tau2 then comes
-        from the DL fallback, see the warning issued).
+        False when the iterative estimator did not converge (tau2 is then its
+        last iterate, with a ConvergenceWarning; no fallback to another estimator).
     n_iter : int
         Iterations used by the estimator (0 for closed forms).
     """

@@ -855,10 +855,9 @@ def gosh(
     Each subset's tau^2 uses ``method`` and the kernels of :mod:`evidence.tau2`
     (REML and ML: the local maximum metafor's Fisher scoring reaches, with its
     ``ll0check``; see :func:`evidence.tau2.reml`), exactly as
-    :func:`evidence.pooling.meta_analysis_many` fits that subset -- except that a
-    subset whose estimator does not converge keeps its last iterate (marked by
-    ``converged``, with one ConvergenceWarning), where ``meta_analysis_many``
-    falls back to DL.  A one-study subset has
+    :func:`evidence.pooling.meta_analysis_many` fits that subset; a subset whose
+    estimator does not converge keeps its last iterate (marked by ``converged``,
+    with one ConvergenceWarning), the package's one policy.  A one-study subset has
     ``tau2 = 0``, ``q = 0``, ``i2 = 0``, ``h2 = 1`` (as metafor).
 
     Divergence from metafor: for ``method="DL"`` metafor's ``gosh()`` takes a
