@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, overload
 
 import numpy as np
@@ -28,17 +28,10 @@ from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["MetaAnalysisResult", "MetaAnalysisBatch", "MetaAnalysis2x2Result", "StudyLabels"]
+__all__ = ["PooledResult", "MetaAnalysisResult", "MetaAnalysisBatch", "MetaAnalysis2x2Result", "StudyLabels"]
 
 _KIND = "kind"
 
-#: The pooled statistics every result of this module carries under the same names
-#: (floats in :class:`MetaAnalysisResult` and :class:`MetaAnalysis2x2Result`, arrays
-#: over the analyses in :class:`MetaAnalysisBatch`).
-POOLED_FIELDS: tuple[str, ...] = (
-    "estimate", "se", "ci_low", "ci_high", "statistic", "p_value", "tau2", "tau2_ci_low", "tau2_ci_high",
-    "i2", "h2", "q", "q_df", "q_pvalue", "pi_low", "pi_high", "k", "converged", "n_iter",
-)
 
 
 class StudyLabels(Sequence[str]):
@@ -144,7 +137,44 @@ def _frame(
 
 
 @dataclass(frozen=True, repr=False)
-class MetaAnalysisResult(ResultMixin):
+class PooledResult(ResultMixin):
+    """The pooled statistics of one meta-analysis, declared once.
+
+    The base of :class:`MetaAnalysisResult` and :class:`MetaAnalysis2x2Result`;
+    :class:`MetaAnalysisBatch` carries the same names as arrays over the
+    analyses (:data:`POOLED_FIELDS`).  See :class:`MetaAnalysisResult` for
+    their meaning.
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    statistic: float
+    p_value: float
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    i2: float
+    h2: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    pi_low: float
+    pi_high: float
+    k: int
+    converged: bool
+    n_iter: int
+
+
+#: The pooled statistics every result of this module carries under the same names
+#: (floats in :class:`MetaAnalysisResult` and :class:`MetaAnalysis2x2Result`, arrays
+#: over the analyses in :class:`MetaAnalysisBatch`): the fields of :class:`PooledResult`.
+POOLED_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PooledResult))
+
+
+@dataclass(frozen=True, repr=False)
+class MetaAnalysisResult(PooledResult):
     """One meta-analysis of effect sizes ``yi`` with sampling variances ``vi``.
 
     Attributes
@@ -188,23 +218,6 @@ class MetaAnalysisResult(ResultMixin):
         Iterations used by the estimator (0 for closed forms).
     """
 
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    statistic: float
-    p_value: float
-    tau2: float
-    tau2_ci_low: float
-    tau2_ci_high: float
-    i2: float
-    h2: float
-    q: float
-    q_df: int
-    q_pvalue: float
-    pi_low: float
-    pi_high: float
-    k: int
     yi: NDArray[np.float64]
     vi: NDArray[np.float64]
     weights: NDArray[np.float64]
@@ -212,8 +225,6 @@ class MetaAnalysisResult(ResultMixin):
     method: str
     test: str
     alpha: float
-    converged: bool
-    n_iter: int
 
     def __repr__(self) -> str:
         return (
@@ -367,7 +378,7 @@ class MetaAnalysisBatch(ResultMixin):
 
 
 @dataclass(frozen=True, repr=False)
-class MetaAnalysis2x2Result(ResultMixin):
+class MetaAnalysis2x2Result(PooledResult):
     """Meta-analysis of 2x2 tables on the odds-ratio scale.
 
     Attributes
@@ -409,24 +420,7 @@ class MetaAnalysis2x2Result(ResultMixin):
         As in :class:`MetaAnalysisResult`.
     """
 
-    estimate: float
-    ci_low: float
-    ci_high: float
     log_estimate: float
-    se: float
-    statistic: float
-    p_value: float
-    tau2: float
-    tau2_ci_low: float
-    tau2_ci_high: float
-    i2: float
-    h2: float
-    q: float
-    q_df: int
-    q_pvalue: float
-    pi_low: float
-    pi_high: float
-    k: int
     yi: NDArray[np.float64]
     vi: NDArray[np.float64]
     weights: NDArray[np.float64]
@@ -439,8 +433,6 @@ class MetaAnalysis2x2Result(ResultMixin):
     alpha: float
     correction: str
     double_zero: str
-    converged: bool
-    n_iter: int
 
     #: Reported on the odds-ratio scale by default (see :meth:`summary_frame`).
     default_transform = "exp"
