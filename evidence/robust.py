@@ -197,7 +197,7 @@ def _blocks(name: str, value: Any, cl: _Clusters, k: int) -> list[F64]:
 
 def _check_pd(name: str, stacks: list[F64], cl: _Clusters) -> None:
     """Raise naming the cluster whose block is not finite, symmetric and positive definite."""
-    for (cids, rows), B in zip(cl.groups, stacks):
+    for (cids, rows), B in zip(cl.groups, stacks, strict=True):
         for i in range(len(cids)):
             b = B[i]
             lab, r = cl.labels[cids[i]], rows[i].tolist()[:6]
@@ -226,6 +226,11 @@ def _inv_sqrt(G: F64, tol: float) -> F64:
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(vals > tol, 1.0 / np.sqrt(np.where(vals > tol, vals, 1.0)), 0.0)
     return np.matmul(vecs * f[:, None, :], np.swapaxes(vecs, 1, 2))
+
+
+def _inv_blocks(stacks: list[F64]) -> list[F64]:
+    """Inverse of every block (stacked by size)."""
+    return [np.asarray(np.linalg.inv(b), dtype=np.float64) for b in stacks]
 
 
 def _sym_inv_sqrt(A: F64, tol: float) -> F64:
@@ -273,13 +278,13 @@ def _cr_fit(
     J = len(cl.labels)
     Xg = [X[rows] for _, rows in cl.groups]
     yg = [y[rows] for _, rows in cl.groups]
-    XtW = [np.einsum("nsp,nst->npt", x, w) for x, w in zip(Xg, W)]
-    M = np.linalg.inv(sum(np.einsum("npt,ntq->pq", a, x) for a, x in zip(XtW, Xg)))
+    XtW = [np.einsum("nsp,nst->npt", x, w) for x, w in zip(Xg, W, strict=True)]
+    M = np.linalg.inv(sum(np.einsum("npt,ntq->pq", a, x) for a, x in zip(XtW, Xg, strict=True)))
     M = 0.5 * (M + M.T)
-    beta = M @ sum(np.einsum("npt,nt->p", a, yy) for a, yy in zip(XtW, yg))
-    res = [yy - x @ beta for x, yy in zip(Xg, yg)]
-    XtWT = [np.matmul(a, t) for a, t in zip(XtW, T)]
-    Om = M @ sum(np.einsum("npt,nqt->pq", a, b) for a, b in zip(XtWT, XtW)) @ M
+    beta = M @ sum(np.einsum("npt,nt->p", a, yy) for a, yy in zip(XtW, yg, strict=True))
+    res = [yy - x @ beta for x, yy in zip(Xg, yg, strict=True)]
+    XtWT = [np.matmul(a, t) for a, t in zip(XtW, T, strict=True)]
+    Om = M @ sum(np.einsum("npt,nqt->pq", a, b) for a, b in zip(XtWT, XtW, strict=True)) @ M
     Om = 0.5 * (Om + Om.T)
     Lm, Lo = np.linalg.cholesky(M), np.linalg.cholesky(Om)
     Z = np.empty((J, p, 3 * p))
@@ -287,7 +292,7 @@ def _cr_fit(
     vcov = np.zeros((p, p))
     resid = np.empty(k)
     c = _small_factor(type, J, k, p)
-    for (cids, rows), x, w, t, a, at, e in zip(cl.groups, Xg, W, T, XtW, XtWT, res):
+    for (cids, rows), x, w, t, a, e in zip(cl.groups, Xg, W, T, XtW, res, strict=True):
         resid[rows] = e
         if type == "CR2":
             L = np.linalg.cholesky(t)
@@ -353,9 +358,9 @@ def _htz_nu(fit: _Fit, Cmat: F64) -> float:
     gc = np.einsum("ap,jpr,br->jab", Cmat, fit.g, Cmat)
     C, D, _, _ = _p_traces(Zc, gc)
     Omega = C.sum(axis=2) + D.sum(axis=2)
-    O = _sym_inv_sqrt(0.5 * (Omega + Omega.T), EIGEN_TOL)
-    Zt = np.einsum("sa,jam->jsm", O, Zc)
-    gt = np.einsum("sa,jab,tb->jst", O, gc, O)
+    Oh = _sym_inv_sqrt(0.5 * (Omega + Omega.T), EIGEN_TOL)
+    Zt = np.einsum("sa,jam->jsm", Oh, Zc)
+    gt = np.einsum("sa,jab,tb->jst", Oh, gc, Oh)
     C, D, S, KSK = _p_traces(Zt, gt)
     total = 0.0
     for s in range(q):
@@ -451,7 +456,7 @@ class ClusterRobustResult(ResultMixin):
                 f"{fmt(self.ci_low[i])} to {fmt(self.ci_high[i])}; t = {fmt(self.statistic[i])} on "
                 f"{fmt(self.df[i])} df, p = {fmt(self.p_value[i])}"
             )
-        small = [n for n, d in zip(self.names, self.df) if d < 4]
+        small = [n for n, d in zip(self.names, self.df, strict=True) if d < 4]
         if small and self.test == "satterthwaite":
             lines.append(
                 f"  Fewer than 4 degrees of freedom for {', '.join(small)}: the test and interval are "
@@ -462,8 +467,9 @@ class ClusterRobustResult(ResultMixin):
     def __repr__(self) -> str:
         return (
             f"ClusterRobustResult(type={self.type!r}, test={self.test!r}, k={self.k}, "
-            f"n_clusters={self.n_clusters}, estimate={dict(zip(self.names, (fmt(b) for b in self.estimate)))}, "
-            f"se={dict(zip(self.names, (fmt(b) for b in self.se)))}, alpha={self.alpha:g})"
+            f"n_clusters={self.n_clusters}, "
+            f"estimate={dict(zip(self.names, (fmt(b) for b in self.estimate), strict=True))}, "
+            f"se={dict(zip(self.names, (fmt(b) for b in self.se), strict=True))}, alpha={self.alpha:g})"
         )
 
     __str__ = __repr__
@@ -623,7 +629,7 @@ def cluster_robust_arrays(
     >>> res = cluster_robust_arrays(X, [0.1, 0.3, 0.2, 0.5, 0.4, 0.0], ["a", "a", "b", "b", "c", "d"],
     ...                             V=np.full(6, 0.04))
     >>> round(float(res.estimate[0]), 4), round(float(res.se[0]), 4), round(float(res.df[0]), 2)
-    (0.25, 0.0919, 2.48)
+    (0.25, 0.0701, 2.63)
     """
     check_choice("type", type, CR_TYPES)
     check_choice("test", test, CR_TESTS)
@@ -643,14 +649,17 @@ def cluster_robust_arrays(
     Vb = _blocks("V", V, cl, k) if V is not None else None
     if Vb is not None:
         _check_pd("V", Vb, cl)
-    Wb = _blocks("W", W, cl, k) if W is not None else [np.linalg.inv(b) for b in Vb]  # type: ignore[union-attr]
     if W is not None:
+        Wb = _blocks("W", W, cl, k)
         _check_pd("W", Wb, cl)
+    else:
+        assert Vb is not None
+        Wb = _inv_blocks(Vb)
     if target is not None:
         Tb = _blocks("target", target, cl, k)
         _check_pd("target", Tb, cl)
     else:
-        Tb = Vb if Vb is not None else [np.linalg.inv(b) for b in Wb]
+        Tb = Vb if Vb is not None else _inv_blocks(Wb)
     fit = _cr_fit(Xa, ya, cl, Wb, Tb, type, eigen_tol)
     nm = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
     if len(nm) != p:
@@ -717,7 +726,7 @@ def cluster_robust(
     >>> fit = meta_analysis([0.1, 0.3, 0.2, 0.5, 0.4, 0.0], [0.04] * 6, method="DL")
     >>> res = cluster_robust(fit, ["a", "a", "b", "b", "c", "d"])
     >>> round(float(res.se[0]), 4), res.type
-    (0.0919, 'CR2')
+    (0.0701, 'CR2')
     """
     X, y, V, names = _model_pieces(model)
     if cluster is None:
@@ -738,7 +747,7 @@ def _constraint_matrix(res: ClusterRobustResult, constraints: Any) -> tuple[F64,
         if Cm.shape[1] != p:
             raise ValueError(f"constraints must have {p} columns (one per coefficient); got shape {Cm.shape}.")
         hyp = tuple(
-            " + ".join(f"{fmt(c)}*{n}" for c, n in zip(row, res.names) if c != 0) + " = 0" for row in Cm
+            " + ".join(f"{fmt(c)}*{n}" for c, n in zip(row, res.names, strict=True) if c != 0) + " = 0" for row in Cm
         )
         return Cm, hyp
     idx = []
@@ -817,3 +826,395 @@ def wald_test(result: ClusterRobustResult, constraints: Any = None, *, test: str
         statistic=float(F), wald=Q, delta=float(delta), df_num=float(q), df_denom=float(df2), p_value=pval,
         constraints=Cm, hypothesis=hyp, test=test, type=result.type,
     )
+
+
+# ---------------------------------------------------------------------------
+# robumeta: correlated- and hierarchical-effects working models
+# ---------------------------------------------------------------------------
+
+
+class _RobuData(NamedTuple):
+    X: F64
+    y: F64
+    v: F64
+    cl: _Clusters
+    names: tuple[str, ...]
+
+
+def _csum(x: F64, codes: NDArray[np.int64], J: int) -> F64:
+    """Sum of the rows of ``x`` (shape (k,) or (k, p)) within each cluster."""
+    out = np.zeros((J,) + x.shape[1:])
+    np.add.at(out, codes, x)
+    return out
+
+
+def _ce_moments(d: _RobuData) -> tuple[float, float, F64, F64]:
+    """``term1``, ``term2`` of the CE tau^2 (robumeta ``robu``, ``modelweights = "CORR"``).
+
+    Hedges, Tipton & Johnson 2010 [5]_, eq. 12 with the weights ``1/(k_j mean(v_j))``:
+    ``tau2 = term1 + rho term2``.  Also returns the cluster sizes and mean variances per row.
+    """
+    codes, J = d.cl.codes, len(d.cl.labels)
+    kj = d.cl.sizes.astype(np.float64)[codes]
+    vbar = (_csum(d.v, codes, J) / d.cl.sizes)[codes]
+    w = 1.0 / (kj * vbar)
+    XtW = d.X.T * w
+    Vi = np.linalg.inv(XtW @ d.X)
+    e = d.y - d.X @ (Vi @ (XtW @ d.y))
+    qe = float(np.sum(w * e * e))
+    a = _csum(d.X * w[:, None], codes, J)  # X_j' W_j 1
+    s = _csum(d.X, codes, J)  # X_j' 1
+    wk = (w / kj)[np.unique(codes, return_index=True)[1]]
+    xx = np.einsum("kp,kq->kpq", d.X, d.X)
+    xtx = _csum(xx.reshape(len(d.y), -1), codes, J).reshape(J, *xx.shape[1:])
+    denom = float(w.sum() - np.trace(Vi @ (a.T @ a)))
+    term_a = float(np.trace(Vi @ ((d.X.T * (w / kj)) @ d.X)))
+    term_b = float(np.trace(Vi @ np.einsum("j,jpq->pq", wk, np.einsum("jp,jq->jpq", s, s) - xtx)))
+    N = J
+    return (qe - N + term_a) / denom, term_b / denom, np.array([qe, term_a, term_b]), vbar
+
+
+def _he_moments(d: _RobuData) -> tuple[float, float]:
+    """``tau2`` and ``omega2`` of the HE model (robumeta ``robu``, ``modelweights = "HIER"``).
+
+    Method-of-moments estimates from the weighted (``1/v``) and the cluster-sum residual
+    quadratic forms (Hedges, Tipton & Johnson 2010 [5]_, section 3.3; robumeta's ``Qe``, ``Qa``,
+    ``A1, B1, C1, A2, B2, C2``), each truncated at 0.
+    """
+    codes, J = d.cl.codes, len(d.cl.labels)
+    X, v = d.X, d.v
+    w = 1.0 / v
+    kj = d.cl.sizes.astype(np.float64)
+    Vi = np.linalg.inv((X.T * w) @ X)
+    e = d.y - X @ (Vi @ ((X.T * w) @ d.y))
+    qe = float(np.sum(w * e * e))
+    qa = float(np.sum(_csum(e, codes, J) ** 2))
+    a = _csum(X * w[:, None], codes, J)
+    s = _csum(X, codes, J)
+    sxjx = s.T @ s
+    sxwjwx = a.T @ a
+    sxwwx = (X.T * w * w) @ X
+    tr = np.trace
+    A1 = float(np.sum(kj**2) - 2 * tr(Vi @ ((s * kj[:, None]).T @ a)) + tr(Vi @ sxjx @ Vi @ sxwjwx))
+    B1 = float(len(d.y) - 2 * tr(Vi @ (a.T @ s)) + tr(Vi @ sxjx @ Vi @ sxwwx))
+    C1 = float(v.sum() - tr(Vi @ sxjx))
+    A2 = float(w.sum() - tr(Vi @ sxwjwx))
+    B2 = float(w.sum() - tr(Vi @ sxwwx))
+    C2 = float(len(d.y) - X.shape[1])
+    omega2 = max(0.0, ((qa - C1) * A2 - (qe - C2) * A1) / (B1 * A2 - B2 * A1))
+    tau2 = max(0.0, (qe - C2) / A2 - omega2 * B2 / A2)
+    return tau2, omega2
+
+
+def _robu_inference(
+    d: _RobuData, weights: F64, small: bool, alpha: float
+) -> tuple[_Fit, F64, F64, F64, F64, F64, F64, F64]:
+    """Robust fit with the final weights: CR2 + Satterthwaite (``small``) or CR1p with J - p df."""
+    Wb = _blocks("weights", weights, d.cl, len(d.y))
+    Tb = _blocks("weights", 1.0 / weights, d.cl, len(d.y))
+    J, p = len(d.cl.labels), d.X.shape[1]
+    if J <= p:
+        raise ValueError(f"robu needs more clusters than coefficients: {J} clusters, {p} coefficients {d.names}.")
+    fit = _cr_fit(d.X, d.y, d.cl, Wb, Tb, "CR2" if small else "CR1p", ROBU_EIGEN_TOL)
+    se = np.sqrt(np.diag(fit.vcov))
+    if small:
+        stat, df, pval, lo, hi = _coef_tests(fit.beta, se, _satterthwaite(fit), "satterthwaite", J, p, alpha, d.names)
+    else:
+        stat, df, pval, lo, hi = _coef_tests(fit.beta, se, None, "naive_tp", J, p, alpha, d.names)
+    return fit, se, stat, df, pval, lo, hi, weights
+
+
+@dataclass(frozen=True, repr=False)
+class RobuResult(ResultMixin):
+    """Robust variance estimation with a CE or HE working model (robumeta ``robu``).
+
+    Attributes
+    ----------
+    names : tuple of str
+        Coefficient names.
+    estimate, se, statistic, df, p_value, ci_low, ci_high : ndarray, shape (p,)
+        Coefficient table.  With ``small=True``: CR2 standard errors and t tests with
+        Satterthwaite df (Tipton 2015 [4]_); with ``small=False``: the sandwich times
+        ``J/(J-p)`` and ``J - p`` df (robumeta's ``small = FALSE``).
+    vcov : ndarray, shape (p, p)
+        The robust covariance matrix.
+    tau2 : float
+        Between-cluster variance of the working model.
+    omega2 : float or None
+        Within-cluster variance (HE model); None for CE.
+    i2 : float or None
+        robumeta's I^2 (percent) of the CE model; None for HE.
+    rho : float or None
+        The assumed within-cluster correlation of the CE model.
+    weights : ndarray, shape (k,)
+        Final weights, in the order of the input rows: CE ``1/(k_j (mean v_j + tau2))``,
+        HE ``1/(v_i + tau2 + omega2)``.
+    model, small, alpha : str, bool, float
+        Options, echoed.
+    n_clusters, k : int
+    """
+
+    names: tuple[str, ...]
+    estimate: F64
+    se: F64
+    statistic: F64
+    df: F64
+    p_value: F64
+    ci_low: F64
+    ci_high: F64
+    vcov: F64
+    tau2: float
+    omega2: float | None
+    i2: float | None
+    rho: float | None
+    weights: F64
+    model: str
+    small: bool
+    alpha: float
+    n_clusters: int
+    k: int
+    _data: _RobuData = field(repr=False)
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Coefficient table: ``estimate, se, ci_low, ci_high, weight`` (NaN), ``statistic, df, p_value``."""
+        return _coef_frame(
+            self.names,
+            {"estimate": self.estimate, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
+             "statistic": self.statistic, "df": self.df, "p_value": self.p_value},
+        )
+
+    def summary(self) -> str:
+        """The fit in words."""
+        level = f"{100 * (1 - self.alpha):g}%"
+        kind = "correlated effects" if self.model == "CE" else "hierarchical effects"
+        corr = "with" if self.small else "without"
+        corr += " small-sample corrections (CR2, Satterthwaite df)" if self.small else " small-sample corrections"
+        sizes = self._data.cl.sizes
+        lines = [
+            f"Robust variance estimation, {kind} working model, {corr}: {self.k} effects in "
+            f"{self.n_clusters} clusters (min {sizes.min()}, median {np.median(sizes):g}, max {sizes.max()} "
+            f"per cluster).",
+        ]
+        if self.model == "CE":
+            lines.append(f"  rho = {self.rho:g} (assumed), tau^2 = {fmt(self.tau2)}, I^2 = {fmt(self.i2)}%")
+        else:
+            lines.append(f"  tau^2 (between clusters) = {fmt(self.tau2)}, omega^2 (within) = {fmt(self.omega2)}")
+        for i, n in enumerate(self.names):
+            lines.append(
+                f"  {n}: {fmt(self.estimate[i])} (robust se {fmt(self.se[i])}), {level} CI {fmt(self.ci_low[i])} "
+                f"to {fmt(self.ci_high[i])}; t = {fmt(self.statistic[i])} on {fmt(self.df[i])} df, "
+                f"p = {fmt(self.p_value[i])}"
+            )
+        low = [n for n, d in zip(self.names, self.df, strict=True) if d < 4]
+        if low and self.small:
+            lines.append(f"  Fewer than 4 df for {', '.join(low)}: do not trust those tests (Tipton 2015).")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"RobuResult(model={self.model!r}, small={self.small}, k={self.k}, n_clusters={self.n_clusters}, "
+            f"tau2={fmt(self.tau2)}, estimate={dict(zip(self.names, (fmt(b) for b in self.estimate), strict=True))}, "
+            f"alpha={self.alpha:g})"
+        )
+
+    __str__ = __repr__
+
+
+def _robu_data(yi: ArrayLike, vi: ArrayLike, cluster: ArrayLike, moderators: Any, intercept: bool) -> _RobuData:
+    from evidence.metareg import design_matrix
+
+    y = as_float_array("yi", yi)
+    v = as_float_array("vi", vi)
+    names: tuple[str, ...]
+    if len(v) != len(y):
+        raise ValueError(f"yi has {len(y)} values and vi {len(v)}; they must agree.")
+    check_finite("yi", y)
+    check_positive_variances("vi", v)
+    k = len(y)
+    if moderators is None:
+        if not intercept:
+            raise ValueError("robu without moderators needs intercept=True.")
+        X, names = np.ones((k, 1)), ("intercept",)
+    else:
+        X, names, _ = design_matrix(moderators, k, intercept=intercept)
+    return _RobuData(X, y, v, _clusters(cluster, k), names)
+
+
+def robu(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    cluster: ArrayLike,
+    moderators: Any = None,
+    *,
+    model: str = "CE",
+    rho: float = 0.8,
+    small: bool = True,
+    alpha: float = 0.05,
+    intercept: bool = True,
+) -> RobuResult:
+    """Robust variance estimation meta-regression (robumeta ``robu``).
+
+    Parameters
+    ----------
+    yi, vi : array_like, shape (k,)
+        Effect sizes and sampling variances.
+    cluster : array_like, shape (k,)
+        Study (cluster) id of each effect.
+    moderators : DataFrame, array or mapping, optional
+        Moderators, coded as :func:`evidence.metareg.design_matrix`.
+    model : str
+        ``"CE"`` correlated effects (robumeta ``modelweights = "CORR"``): several outcomes measured on
+        the same participants, within-cluster correlation ``rho``; ``"HE"`` hierarchical effects
+        (``"HIER"``): independent samples nested in studies (Hedges, Tipton & Johnson 2010 [5]_).
+    rho : float
+        Assumed correlation between effects of a cluster (CE only), in [0, 1].
+    small : bool
+        Small-sample corrections of Tipton 2015 [4]_: CR2 adjustment (eigenvalues below 1e-10
+        treated as 0, as robumeta) and Satterthwaite df; otherwise the sandwich times ``J/(J-p)``
+        with ``J - p`` df.
+    alpha : float
+        Intervals have level ``1 - alpha`` (robumeta always prints 95%).
+    intercept : bool
+        Include an intercept.
+
+    Returns
+    -------
+    RobuResult
+
+    Notes
+    -----
+    CE: initial weights ``1/(k_j mean(v_j))``, ``tau2 = max(0, term1 + rho term2)`` with robumeta's
+    ``term1 = (Q_E - J + tr(M sum X_j'W_j X_j/k_j))/(sum w - tr(M sum X_j'W_j J_j W_j X_j))`` and
+    ``term2 = tr(M sum (w_j/k_j)(X_j'J_jX_j - X_j'X_j))/(same)``; final weights
+    ``1/(k_j (mean(v_j) + tau2))``.  HE: initial weights ``1/v_i``; moment estimates of ``omega2``
+    and ``tau2``; final weights ``1/(v_i + tau2 + omega2)``.  The robust variance and its df are
+    those of :func:`cluster_robust_arrays` with these weights and the target ``W^-1``.
+
+    Examples
+    --------
+    >>> yi = [0.2, 0.3, 0.1, 0.5, 0.4, 0.6, 0.0, 0.3]
+    >>> vi = [0.02, 0.02, 0.03, 0.05, 0.05, 0.04, 0.02, 0.03]
+    >>> res = robu(yi, vi, [1, 1, 2, 2, 2, 3, 4, 4])
+    >>> res.model, res.names, round(float(res.estimate[0]), 4)
+    ('CE', ('intercept',), 0.3114)
+    """
+    check_choice("model", model, ROBU_MODELS)
+    a = check_alpha(alpha)
+    d = _robu_data(yi, vi, cluster, moderators, intercept)
+    omega2: float | None = None
+    i2: float | None = None
+    r: float | None = None
+    if model == "CE":
+        if not 0.0 <= float(rho) <= 1.0:
+            raise ValueError(f"rho={rho!r} must be between 0 and 1 (robumeta's range).")
+        r = float(rho)
+        term1, term2, (qe, term_a, term_b), vbar = _ce_moments(d)
+        tau2 = max(0.0, term1 + r * term2)
+        dfi = len(d.cl.labels) - term_a - r * term_b
+        i2 = max(0.0, (qe - dfi) / qe * 100.0)
+        weights = 1.0 / (d.cl.sizes[d.cl.codes] * (vbar + tau2))
+    else:
+        tau2, omega2 = _he_moments(d)
+        weights = 1.0 / (d.v + tau2 + omega2)
+    fit, se, stat, df, pval, lo, hi, _ = _robu_inference(d, weights, bool(small), a)
+    return RobuResult(
+        names=d.names, estimate=fit.beta, se=se, statistic=stat, df=df, p_value=pval, ci_low=lo, ci_high=hi,
+        vcov=fit.vcov, tau2=float(tau2), omega2=omega2, i2=i2, rho=r, weights=weights, model=model,
+        small=bool(small), alpha=a, n_clusters=len(d.cl.labels), k=len(d.y), _data=d,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class RobuSensitivityResult(ResultMixin):
+    """Sensitivity of a CE fit to the assumed correlation (robumeta ``sensitivity``).
+
+    Attributes
+    ----------
+    rho : ndarray, shape (m,)
+        The correlations tried.
+    tau2 : ndarray, shape (m,)
+        tau^2 at each rho.
+    estimate, se : ndarray, shape (m, p)
+        Coefficients and robust standard errors at each rho.
+    names : tuple of str
+    small, alpha : bool, float
+    """
+
+    rho: F64
+    tau2: F64
+    estimate: F64
+    se: F64
+    names: tuple[str, ...]
+    small: bool
+    alpha: float
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per (rho, coefficient): ``estimate, se, ci_low, ci_high`` (NaN), ``weight`` (NaN), ``tau2``."""
+        m, p = self.estimate.shape
+        idx = pd.MultiIndex.from_product([self.rho.tolist(), list(self.names)], names=["rho", "coefficient"])
+        nan = np.full(m * p, np.nan)
+        return pd.DataFrame(
+            {"estimate": self.estimate.ravel(), "se": self.se.ravel(), "ci_low": nan, "ci_high": nan,
+             "weight": nan, "tau2": np.repeat(self.tau2, p)},
+            index=idx,
+        )
+
+    def summary(self) -> str:
+        """How much the estimates and tau^2 move over rho, in words."""
+        lines = [f"Sensitivity to rho (correlated effects, rho from {self.rho.min():g} to {self.rho.max():g}):"]
+        lines.append(f"  tau^2 from {fmt(self.tau2.min())} to {fmt(self.tau2.max())}")
+        for i, n in enumerate(self.names):
+            lines.append(
+                f"  {n}: estimate {fmt(self.estimate[:, i].min())} to {fmt(self.estimate[:, i].max())}, "
+                f"robust se {fmt(self.se[:, i].min())} to {fmt(self.se[:, i].max())}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"RobuSensitivityResult(rho={self.rho.tolist()}, tau2={[fmt(t) for t in self.tau2]})"
+
+    __str__ = __repr__
+
+
+def rho_sensitivity(result: RobuResult, rho: ArrayLike = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)) -> RobuSensitivityResult:
+    """Refit a CE model over a grid of assumed correlations (robumeta ``sensitivity``).
+
+    tau^2 is ``max(0, term1 + rho term2)`` with ``term1``, ``term2`` from the initial fit, so only
+    the final weights change with rho.
+
+    Parameters
+    ----------
+    result : RobuResult
+        A fit with ``model="CE"``.
+    rho : array_like
+        Correlations in [0, 1] (robumeta: 0, 0.2, ..., 1).
+
+    Returns
+    -------
+    RobuSensitivityResult
+
+    Examples
+    --------
+    >>> res = robu([0.2, 0.3, 0.1, 0.5, 0.4, 0.6, 0.0, 0.3], [0.02, 0.02, 0.03, 0.05, 0.05, 0.04, 0.02, 0.03],
+    ...            [1, 1, 2, 2, 2, 3, 4, 4])
+    >>> sens = rho_sensitivity(res)
+    >>> sens.estimate.shape, bool(np.all(np.diff(sens.tau2) >= 0) or np.all(np.diff(sens.tau2) <= 0))
+    ((6, 1), True)
+    """
+    if result.model != "CE":
+        raise ValueError(f"rho_sensitivity needs a correlated-effects fit (model='CE'); got model={result.model!r}.")
+    r = as_float_array("rho", rho)
+    bad = (r < 0) | (r > 1) | ~np.isfinite(r)
+    if bad.any():
+        raise ValueError(f"rho has {r[np.argmax(bad)]!r}; every rho must be between 0 and 1.")
+    d = result._data
+    term1, term2, _, vbar = _ce_moments(d)
+    tau2 = np.maximum(0.0, term1 + r * term2)
+    est = np.empty((len(r), len(d.names)))
+    se = np.empty_like(est)
+    for i, t in enumerate(tau2):
+        w = 1.0 / (d.cl.sizes[d.cl.codes] * (vbar + t))
+        fit, s, *_ = _robu_inference(d, w, result.small, result.alpha)
+        est[i], se[i] = fit.beta, s
+    return RobuSensitivityResult(rho=r, tau2=tau2, estimate=est, se=se, names=d.names, small=result.small,
+                                 alpha=result.alpha)
