@@ -675,23 +675,67 @@ def cluster_robust_arrays(
     )
 
 
-def _model_pieces(model: Any) -> tuple[F64, F64, Any, tuple[str, ...]]:
-    """``X, y, V`` (diagonal or blocks) and names of a fitted result of this library."""
+def _within_positions(cl: _Clusters) -> NDArray[np.int64]:
+    """Position of every row within its cluster (rows in ascending order)."""
+    order = np.argsort(cl.codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(cl.sizes)[:-1]])
+    pos = np.empty(len(cl.codes), dtype=np.int64)
+    pos[order] = np.arange(len(order)) - starts[cl.codes[order]]
+    return pos
+
+
+def _multilevel_blocks(model: Any, cluster: ArrayLike, k: int) -> list[F64]:
+    """The model's marginal covariance blocks, assembled per robust cluster (sorted cluster ids).
+
+    Each block of the model (``covariance_blocks()``, see :mod:`evidence.multilevel`) must lie in
+    one robust cluster: the random effects nest within the clustering variable (as clubSandwich's
+    ``vcovCR.rma.mv`` requires).  Robust clusters coarser than the model's get block-diagonal blocks.
+    """
+    cl = _clusters(cluster, k)
+    pos = _within_positions(cl)
+    out = [np.zeros((int(n), int(n))) for n in cl.sizes]
+    filled = np.zeros(k, dtype=bool)
+    for b in model.covariance_blocks():
+        rows = np.asarray(b.rows, dtype=np.int64)
+        codes = cl.codes[rows]
+        if (codes != codes[0]).any():
+            other = sorted({cl.labels[c] for c in codes.tolist()}, key=str)
+            raise ValueError(
+                f"cluster splits the model's cluster {b.cluster!r} (rows {rows.tolist()[:6]}) across the "
+                f"clusters {other[:4]}; the random effects must be nested within the clustering variable."
+            )
+        V = np.asarray(b.V, dtype=np.float64)
+        if V.shape != (len(rows), len(rows)):
+            raise ValueError(f"The model's block of cluster {b.cluster!r} has shape {V.shape}, not {len(rows)} square.")
+        p = pos[rows]
+        out[codes[0]][np.ix_(p, p)] = V
+        filled[rows] = True
+    if not filled.all():
+        raise ValueError(f"The model's covariance blocks leave row {int(np.argmin(filled))} uncovered.")
+    return out
+
+
+def _model_pieces(model: Any, cluster: ArrayLike | None) -> tuple[F64, F64, Any, tuple[str, ...], ArrayLike]:
+    """``X, y, V`` (diagonal or blocks), coefficient names and clusters of a fitted result."""
     from evidence.metareg import MetaRegressionResult
     from evidence.results import MetaAnalysisResult
 
-    if isinstance(model, MetaRegressionResult):
-        return model.X, model.yi, model.vi + model.tau2, model.names
-    if isinstance(model, MetaAnalysisResult):
-        return np.ones((model.k, 1)), model.yi, model.vi + model.tau2, ("intercept",)
-    for attr in ("X", "y", "V_blocks"):
-        if not hasattr(model, attr):
-            raise TypeError(
-                f"model must be a result of meta_analysis, meta_regression or a multilevel fit exposing X, y "
-                f"and V_blocks; got {type(model).__name__} without {attr!r}."
-            )
-    names = tuple(getattr(model, "names", tuple(f"x{j + 1}" for j in range(np.shape(model.X)[1]))))
-    return np.asarray(model.X, float), np.asarray(model.y, float), model.V_blocks, names
+    if isinstance(model, (MetaRegressionResult, MetaAnalysisResult)):
+        if cluster is None:
+            raise ValueError("cluster is required: give the cluster (study) id of every effect.")
+        if isinstance(model, MetaRegressionResult):
+            return model.X, model.yi, model.vi + model.tau2, model.names, cluster
+        return np.ones((model.k, 1)), model.yi, model.vi + model.tau2, ("intercept",), cluster
+    missing = [a for a in ("X", "y", "cluster", "coef_names", "covariance_blocks") if not hasattr(model, a)]
+    if missing:
+        raise TypeError(
+            f"model must be a result of meta_analysis, meta_regression or a multilevel fit (evidence.multilevel); "
+            f"got {type(model).__name__}, which lacks {missing}."
+        )
+    X = np.asarray(model.X, dtype=np.float64)
+    y = np.asarray(model.y, dtype=np.float64)
+    cl = model.cluster if cluster is None else cluster
+    return X, y, _multilevel_blocks(model, cl, len(y)), tuple(model.coef_names), cl
 
 
 def cluster_robust(
@@ -709,10 +753,13 @@ def cluster_robust(
     ----------
     model : MetaAnalysisResult, MetaRegressionResult or a multilevel fit
         The working model: its weights are ``1/(vi + tau2)`` (clubSandwich on ``rma.uni``) or the
-        inverse of its per-cluster marginal covariance blocks (clubSandwich on ``rma.mv``).
+        inverse of its per-cluster marginal covariance blocks (clubSandwich on ``rma.mv``).  A
+        multilevel fit is read through the interface documented in :mod:`evidence.multilevel`
+        (``X``, ``y``, ``cluster``, ``coef_names``, ``covariance_blocks()``).
     cluster : array_like, shape (k,)
         Cluster (study) id of every effect, in the order of the model's effects.  A multilevel fit
-        that knows its clusters may omit it.
+        uses its outermost level when this is omitted; a coarser clustering may be given (its
+        random effects must nest within it).
     type, test, alpha, target
         As :func:`cluster_robust_arrays`; the default target is the model's working covariance.
 
@@ -728,11 +775,7 @@ def cluster_robust(
     >>> round(float(res.se[0]), 4), res.type
     (0.0701, 'CR2')
     """
-    X, y, V, names = _model_pieces(model)
-    if cluster is None:
-        cluster = getattr(model, "cluster", None)
-        if cluster is None:
-            raise ValueError("cluster is required: give the cluster (study) id of every effect.")
+    X, y, V, names, cluster = _model_pieces(model, cluster)
     return cluster_robust_arrays(X, y, cluster, V=V, target=target, type=type, test=test, alpha=alpha, names=names)
 
 
