@@ -198,13 +198,15 @@ def _blocks(name: str, value: Any, cl: _Clusters, k: int) -> list[F64]:
 def _check_pd(name: str, stacks: list[F64], cl: _Clusters) -> None:
     """Raise naming the cluster whose block is not finite, symmetric and positive definite."""
     for (cids, rows), B in zip(cl.groups, stacks, strict=True):
-        for i in range(len(cids)):
-            b = B[i]
-            lab, r = cl.labels[cids[i]], rows[i].tolist()[:6]
-            if not np.isfinite(b).all():
-                raise ValueError(f"{name}: the block of cluster {lab!r} (rows {r}) has a non-finite entry.")
-            if not np.allclose(b, b.T, rtol=SYMMETRY_RTOL, atol=SYMMETRY_RTOL * np.abs(b).max()):
-                raise ValueError(f"{name}: the block of cluster {lab!r} (rows {r}) is not symmetric.")
+        finite = np.isfinite(B).all(axis=(1, 2))
+        scale = np.abs(np.where(np.isfinite(B), B, 0.0)).max(axis=(1, 2))
+        sym = (np.abs(B - np.swapaxes(B, 1, 2)) <= SYMMETRY_RTOL * scale[:, None, None]).all(axis=(1, 2))
+        for ok, what in ((finite, "has a non-finite entry"), (sym, "is not symmetric")):
+            if not ok.all():
+                i = int(np.argmin(ok))
+                raise ValueError(
+                    f"{name}: the block of cluster {cl.labels[cids[i]]!r} (rows {rows[i].tolist()[:6]}) {what}."
+                )
         try:
             np.linalg.cholesky(B)
         except np.linalg.LinAlgError:
@@ -551,11 +553,18 @@ def _coef_tests(
         df = np.full(p, float(J - 1))
     else:
         df = np.full(p, float(J - p))
+    zero = ~(se > 0)
+    if zero.any():
+        i = int(np.argmax(zero))
+        raise ValueError(
+            f"The robust standard error of coefficient {names[i]!r} is {float(se[i])!r}: the residuals give no "
+            f"information on it across clusters (e.g. a perfect fit); no test or interval is reported."
+        )
     bad = ~(np.isfinite(df) | np.isposinf(df)) | (df <= 0)
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
-            f"The {test} degrees of freedom of coefficient {names[i]!r} are {df[i]!r}: the coefficient is "
+            f"The {test} degrees of freedom of coefficient {names[i]!r} are {float(df[i])!r}: the coefficient is "
             f"not estimable across clusters (too few clusters, or a moderator that varies in one cluster "
             f"only); no test or interval is reported for it."
         )

@@ -461,3 +461,17 @@ def test_reference_regenerates(requires_r: str, tmp_path, script: str, name: str
         a, b = np.array(_numbers(new_case)), np.array(_numbers(old_case))
         assert a.shape == b.shape, new_case["call"]
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12, err_msg=new_case["call"])
+
+
+def test_blocks_that_are_not_covariances_and_a_perfect_fit_are_errors() -> None:
+    X, y, cl, blocks, _ = _random_problem(8, [2, 3, 1, 2])
+    bad = dict(blocks)
+    bad["s1"] = bad["s1"].copy()
+    bad["s1"][0, 2] += 0.01
+    with pytest.raises(ValueError, match="cluster 's1' \\(rows \\[2, 3, 4\\]\\) is not symmetric"):
+        cluster_robust_arrays(X, y, cl, V=bad)
+    bad["s1"][0, 2] = np.nan
+    with pytest.raises(ValueError, match="cluster 's1' .* non-finite"):
+        cluster_robust_arrays(X, y, cl, V=bad)
+    with pytest.raises(ValueError, match="robust standard error of coefficient 'x1' is 0.0"):
+        cluster_robust_arrays(np.ones((4, 1)), [0.5] * 4, [1, 1, 2, 2], V=np.full(4, 0.1))
