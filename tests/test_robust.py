@@ -40,7 +40,7 @@ RTOL_REFIT = 1e-6
 
 N_CS_CASES = 12
 N_RB_CASES = 32
-CS_TYPES = ("CR0", "CR1", "CR1S", "CR2")
+CS_TYPES = ("CR0", "CR1", "CR1p", "CR1S", "CR2")
 WALD_NAMES = {"chi-sq": "chi2", "Naive-F": "naive_F", "Naive-Fp": "naive_Fp", "HTZ": "HTZ"}
 
 
@@ -78,7 +78,7 @@ def test_grid_sizes() -> None:
     assert all(list(c["results"]) == list(CS_TYPES) for c in CS["cases"])
     assert {c["data"] for c in CS["cases"]} >= {"assink2016", "konstantopoulos2011", "corrdat", "hierdat", "simulated"}
     assert sum(c["model"] == "rma.mv" for c in CS["cases"]) == 6
-    assert sum(len(r["Wald_test"]) for c in CS["cases"] for r in c["results"].values()) == 4 * 4 * N_CS_CASES
+    assert sum(len(r["Wald_test"]) for c in CS["cases"] for r in c["results"].values()) == 4 * 5 * N_CS_CASES
     assert len(RB["cases"]) == N_RB_CASES
     assert sum(len(c.get("sensitivity", [])) for c in RB["cases"]) == 6 * N_RB_CASES // 2
     # unbalanced clusters including clusters of one effect in every data set

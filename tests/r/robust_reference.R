@@ -7,7 +7,7 @@
 # every row and the model's marginal covariance (rma.uni: vi + tau2; rma.mv: the
 # blocks of M, one per cluster) -- so that the array kernels of evidence.robust
 # can be checked on them directly, then clubSandwich's numbers: vcovCR (CR0,
-# CR1, CR1S, CR2; default target = the model's working V), coef_test (z,
+# CR1, CR1p, CR1S, CR2; default target = the model's working V), coef_test (z,
 # naive-t, naive-tp, Satterthwaite), conf_int (Satterthwaite, level 0.95) and
 # Wald_test (chi-sq, Naive-F, Naive-Fp, HTZ).  metafor runs with tight
 # convergence settings so that the single-level fits can also be compared with
@@ -28,7 +28,7 @@ CTL_UNI <- list(threshold = 1e-12, maxiter = 10000, tol = 1e-12)
 CTL_UNI_TXT <- "control=list(threshold=1e-12, maxiter=10000, tol=1e-12)"
 CTL_MV <- list(rel.tol = 1e-10, iter.max = 10000, eval.max = 10000)
 CTL_MV_TXT <- "control=list(rel.tol=1e-10, iter.max=10000, eval.max=10000)"
-TYPES <- c("CR0", "CR1", "CR1S", "CR2")
+TYPES <- c("CR0", "CR1", "CR1p", "CR1S", "CR2")
 
 num <- function(x) as.numeric(x)
 
