@@ -64,6 +64,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -75,6 +76,7 @@ from scipy import stats
 
 from evidence._results import ResultMixin, fmt
 from evidence._validation import as_float_array, check_alpha, check_choice, check_finite, check_positive_variances
+from evidence.exceptions import DataWarning
 from evidence.options import CR_TESTS, CR_TYPES, ROBU_MODELS, WALD_TESTS
 
 __all__ = [
@@ -251,6 +253,7 @@ class _Fit(NamedTuple):
     Z: F64  # (J, p, 3p): rows [H3 | H1 | H2] of clubSandwich's get_GH, per cluster
     g: F64  # (J, p, p): G_j G_j' (clubSandwich get_GH's G), per cluster
     residuals: F64  # (k,)
+    bread: F64  # (p, p): M = (X'WX)^-1, the model-based covariance under the working model
 
 
 def _small_factor(type: str, J: int, N: int, p: int) -> float:
@@ -313,7 +316,7 @@ def _cr_fit(
         Z[cids, :, p : 2 * p] = MEx @ Lm
         Z[cids, :, 2 * p :] = np.matmul(np.matmul(ME, t), np.matmul(w, x)) @ Lm
         g[cids] = np.matmul(np.matmul(ME, t), np.swapaxes(ME, 1, 2))
-    return _Fit(beta, 0.5 * (vcov + vcov.T), Z, g, resid)
+    return _Fit(beta, 0.5 * (vcov + vcov.T), Z, g, resid, M)
 
 
 def _kz(z: F64) -> F64:
@@ -541,6 +544,29 @@ class WaldTestResult(ResultMixin):
 # ---------------------------------------------------------------------------
 
 
+#: A robust variance below this share of the model-based variance is round-off (see :func:`_warn_degenerate`).
+DEGENERATE_RATIO: float = 1e-10
+
+
+def _warn_degenerate(fit: _Fit, names: Sequence[str]) -> None:
+    """Warn when a robust variance is numerically 0 relative to the model-based one.
+
+    This happens when a coefficient is determined within a single cluster (e.g. a category that
+    occurs in one study only): CR2 removes that cluster's information and what remains is
+    round-off, which clubSandwich and robumeta report as numbers.
+    """
+    ratio = np.diag(fit.vcov) / np.diag(fit.bread)
+    bad = [n for n, r in zip(names, ratio, strict=True) if 0 < r < DEGENERATE_RATIO]
+    if bad:
+        warnings.warn(
+            f"The robust variance of {', '.join(repr(b) for b in bad)} is numerically 0 (below "
+            f"{DEGENERATE_RATIO:g} of the model-based variance): the coefficient is determined within a single "
+            f"cluster, so its robust standard error, test and interval are round-off, not information.",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 def _coef_tests(
     beta: F64, se: F64, df_satt: F64 | None, test: str, J: int, p: int, alpha: float, names: Sequence[str]
 ) -> tuple[F64, F64, F64, F64, F64]:
@@ -674,6 +700,7 @@ def cluster_robust_arrays(
     if len(nm) != p:
         raise ValueError(f"names has {len(nm)} entries but X has {p} columns.")
     se = np.sqrt(np.diag(fit.vcov))
+    _warn_degenerate(fit, nm)
     J = len(cl.labels)
     df_s = _satterthwaite(fit) if test == "satterthwaite" else None
     stat, df, pval, lo, hi = _coef_tests(fit.beta, se, df_s, test, J, p, a, nm)
@@ -969,6 +996,7 @@ def _robu_inference(
         raise ValueError(f"robu needs more clusters than coefficients: {J} clusters, {p} coefficients {d.names}.")
     fit = _cr_fit(d.X, d.y, d.cl, Wb, Tb, "CR2" if small else "CR1p", ROBU_EIGEN_TOL)
     se = np.sqrt(np.diag(fit.vcov))
+    _warn_degenerate(fit, d.names)
     if small:
         stat, df, pval, lo, hi = _coef_tests(fit.beta, se, _satterthwaite(fit), "satterthwaite", J, p, alpha, d.names)
     else:

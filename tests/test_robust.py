@@ -18,7 +18,7 @@ import pytest
 from conftest import R_DIR, load_reference, run_r
 from scipy import linalg
 
-from evidence import meta_analysis, meta_regression
+from evidence import DataWarning, meta_analysis, meta_regression
 from evidence.robust import (
     ClusterRobustResult,
     cluster_robust,
@@ -475,3 +475,13 @@ def test_blocks_that_are_not_covariances_and_a_perfect_fit_are_errors() -> None:
         cluster_robust_arrays(X, y, cl, V=bad)
     with pytest.raises(ValueError, match="robust standard error of coefficient 'x1' is 0.0"):
         cluster_robust_arrays(np.ones((4, 1)), [0.5] * 4, [1, 1, 2, 2], V=np.full(4, 0.1))
+
+
+def test_a_coefficient_determined_within_one_cluster_is_warned_about() -> None:
+    # dat.assink2016: the category 'covert' occurs in study 16 only, so CR2 leaves round-off for it
+    c = next(c for c in RB["cases"] if c["data"] == "assink2016")
+    groups = np.where(np.asarray(c["cluster"]) == "16", "covert", "other")
+    groups[: len(groups) // 3] = "third"
+    mods = pd.DataFrame({"g": pd.Categorical(groups, categories=["covert", "other", "third"])})
+    with pytest.warns(DataWarning, match="'intercept' is numerically 0 .* single cluster"):
+        robu(c["y"], c["v"], c["cluster"], mods)
