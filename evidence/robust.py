@@ -128,7 +128,12 @@ def _clusters(cluster: ArrayLike, k: int, *, name: str = "cluster") -> _Clusters
     miss = pd.isna(s).to_numpy()
     if miss.any():
         i = int(np.argmax(miss))
-        raise ValueError(f"{name} is missing at row {i}; every effect needs a cluster id (nothing is dropped).")
+        label = ""
+        if isinstance(cluster, pd.Series) and not isinstance(cluster.index, pd.RangeIndex):
+            label = f" (index {cluster.index[i]!r})"
+        raise ValueError(
+            f"{name} is missing at row {i}{label}; every effect needs a cluster id (nothing is dropped)."
+        )
     try:
         codes, uniq = pd.factorize(s, sort=True)
     except TypeError:

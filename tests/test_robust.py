@@ -398,6 +398,10 @@ def test_errors_name_the_problem() -> None:
     X, y, cl, blocks, _ = _random_problem(4, [2, 1, 3, 2])
     with pytest.raises(ValueError, match="missing at row 2"):
         cluster_robust_arrays(X, y, [cl[0], cl[1], None] + list(cl[3:]), V=blocks)
+    named = pd.Series(list(cl), index=[f"es{i}" for i in range(len(cl))], name="study")
+    named.iloc[5] = np.nan
+    with pytest.raises(ValueError, match="missing at row 5 \\(index 'es5'\\)"):
+        cluster_robust_arrays(X, y, named, V=np.full(len(y), 0.1))
     with pytest.raises(ValueError, match="cluster has 7 entries but the model has 8"):
         cluster_robust_arrays(X, y, cl[:-1], V=blocks)
     with pytest.raises(ValueError, match="single cluster"):
