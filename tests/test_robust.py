@@ -489,3 +489,24 @@ def test_a_coefficient_determined_within_one_cluster_is_warned_about() -> None:
     mods = pd.DataFrame({"g": pd.Categorical(groups, categories=["covert", "other", "third"])})
     with pytest.warns(DataWarning, match="'intercept' is numerically 0 .* single cluster"):
         robu(c["y"], c["v"], c["cluster"], mods)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CS["cases"] if c["model"] == "rma.mv" and c["data"] in ("assink2016", "konstantopoulos2011")],
+    ids=_case_id,
+)
+def test_fitted_multilevel_model_matches_clubsandwich(case: dict[str, Any]) -> None:
+    """End to end: evidence.multilevel's fit, then the sandwich (runs once that module is present)."""
+    multilevel = pytest.importorskip("evidence.multilevel")
+    X, y, cl, _ = _cs_inputs(case)
+    levels = [s.strip() for s in case["random"].split("|")[1].split("/")]
+    frame = pd.DataFrame({"yi": y, "vi": _vec(case["vi"]), levels[0]: cl, levels[1]: np.arange(len(y))})
+    mods = []
+    for j in range(1, X.shape[1]):
+        frame[f"m{j}"] = X[:, j]
+        mods.append(f"m{j}")
+    fit = multilevel.meta_analysis_multilevel(frame, levels=levels, mods=mods, tol=1e-12)
+    np.testing.assert_allclose(fit.sigma2, _vec(case["sigma2"]), rtol=1e-5)
+    for type in CS_TYPES:
+        _check_coefs(cluster_robust(fit, type=type), case["results"][type], rtol=RTOL_REFIT)
