@@ -28,6 +28,7 @@ from evidence.effect_sizes import (
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
 from evidence.metareg import meta_regression, permutation_test
 from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
+from evidence.robust import cluster_robust, rho_sensitivity, robu, wald_test
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from evidence.simulate import coverage_grid
 from evidence.small_study import begg_test, egger_test, funnel_data, pet_peese, trim_and_fill
@@ -39,6 +40,7 @@ __all__ = [
     "ZeroCellWarning",
     "baujat",
     "begg_test",
+    "cluster_robust",
     "compare_odds_ratios",
     "coverage_grid",
     "cumulative",
@@ -59,10 +61,13 @@ __all__ = [
     "pet_peese",
     "plots",
     "published",
+    "rho_sensitivity",
     "risk_difference",
     "risk_differences",
     "risk_ratio",
+    "robu",
     "subgroup_analysis",
     "tau2",
     "trim_and_fill",
+    "wald_test",
 ]
