@@ -71,3 +71,15 @@ SUBGROUP_TAU2: tuple[str, ...] = ("separate", "common")
 FOREST_COLUMNS: tuple[str, ...] = ("counts", "estimate", "weight")
 #: Ways :func:`evidence.plots.gosh` draws the subsets: ``"scatter"`` or ``"hexbin"``.
 GOSH_KINDS: tuple[str, ...] = ("scatter", "hexbin")
+#: Conversions between a standardised mean difference and a log odds ratio (:mod:`evidence.conversions`):
+#: ``"logistic"`` (ln OR = d pi / sqrt(3)) or ``"probit"`` (ln OR = 1.65 d).
+CONVERSION_METHODS: tuple[str, ...] = ("logistic", "probit")
+#: Effect-size measures of :func:`evidence.escalc.escalc` (metafor's ``escalc`` spellings); see that module.
+ESCALC_MEASURES: tuple[str, ...] = (
+    "OR", "RR", "RD", "PETO", "OR2DL", "OR2DN",
+    "SMD", "MD", "ROM", "D2ORL", "D2ORN",
+    "COR", "ZCOR",
+    "PR", "PLO", "PAS", "PFT",
+    "IRR", "IRD",
+    "GEN",
+)

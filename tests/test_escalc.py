@@ -1,0 +1,242 @@
+"""evidence.escalc and evidence.conversions: pinned to metafor's escalc, hand-worked cases, errors.
+
+The reference file tests/reference/metafor_escalc.json is written by tests/r/escalc_reference.R
+(every case keeps its input columns, the R call and the Python arguments that must agree).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import R_DIR, REFERENCE_DIR, load_reference, run_r
+from test_reference_regeneration import _differences
+
+from evidence import conversions
+from evidence.escalc import back_transform, escalc
+from evidence.exceptions import ZeroCellWarning
+
+REFERENCE = load_reference("metafor_escalc.json")
+#: Closed-form formulas on both sides: agreement to round-off.
+RTOL = 1e-10
+ATOL = 1e-12
+#: The grid's size; it may grow but must not shrink quietly.
+N_CASES = 36
+N_CONVERSIONS = 10
+MEASURES_PINNED = {"OR", "RR", "RD", "PETO", "OR2DL", "OR2DN", "SMD", "MD", "ROM", "D2ORL", "D2ORN",
+                   "COR", "ZCOR", "PR", "PLO", "PAS", "PFT", "IRR", "IRD", "GEN"}
+
+
+def test_grid_size_and_provenance() -> None:
+    assert len(REFERENCE["cases"]) == N_CASES
+    assert len(REFERENCE["conversions"]) == N_CONVERSIONS
+    assert {c["python"]["measure"] for c in REFERENCE["cases"]} == MEASURES_PINNED
+    assert REFERENCE["metafor_version"] == "3.8.1"
+    assert all("escalc(" in c["call"] for c in REFERENCE["cases"])
+
+
+def _run_case(case: dict[str, Any]) -> pd.DataFrame:
+    df = pd.DataFrame(case["data"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning other than a double-zero exclusion is a failure
+        warnings.filterwarnings("ignore", category=ZeroCellWarning)
+        return escalc(data=df, **case["python"])
+
+
+@pytest.mark.parametrize("case", REFERENCE["cases"], ids=[c["name"] for c in REFERENCE["cases"]])
+def test_escalc_equals_metafor(case: dict[str, Any]) -> None:
+    out = _run_case(case)
+    ref_y = np.array([np.nan if v is None else v for v in case["yi"]], dtype=float)
+    ref_v = np.array([np.nan if v is None else v for v in case["vi"]], dtype=float)
+    np.testing.assert_allclose(out["yi"].to_numpy(), ref_y, rtol=RTOL, atol=ATOL, equal_nan=True)
+    np.testing.assert_allclose(out["vi"].to_numpy(), ref_v, rtol=RTOL, atol=ATOL, equal_nan=True)
+    assert (out["measure"] == case["python"]["measure"]).all()
+    assert out.attrs["measure"] == case["python"]["measure"]
+    assert list(out.columns[: len(case["data"])]) == list(case["data"])  # the inputs are kept, in order
+
+
+def test_double_zero_exclusion_is_announced_with_labels() -> None:
+    case = next(c for c in REFERENCE["cases"] if c["name"] == "hahn_OR_drop00")
+    with pytest.warns(ZeroCellWarning, match="'Banhladesh 1996a', 'India 1984a', 'Panama 1982'"):
+        out = escalc(data=pd.DataFrame(case["data"]), **case["python"])
+    assert out.attrs["excluded"] == ("Banhladesh 1996a", "India 1984a", "Panama 1982")
+    assert "USA 1982" in out.attrs["corrected"] and "CHOICE 2001" not in out.attrs["corrected"]
+    assert out.attrs["correction"] == "add_if_zero" and out.attrs["double_zero"] == "exclude"
+
+
+CONVERTERS = {name: getattr(conversions, name) for name in
+              ("d_to_r", "r_to_d", "d_to_log_or", "log_or_to_d", "d_from_t", "t_from_f", "r_from_t", "r_from_chi2")}
+
+
+@pytest.mark.parametrize("conv", REFERENCE["conversions"], ids=[c["name"] for c in REFERENCE["conversions"]])
+def test_conversions_equal_metafor(conv: dict[str, Any]) -> None:
+    inputs = dict(conv["inputs"])
+    method = inputs.pop("method", None)
+    kwargs = {"method": method} if method else {}
+    got = CONVERTERS[conv["fun"]](**inputs, **kwargs)
+    np.testing.assert_allclose(got.estimate, conv["expected"]["estimate"], rtol=RTOL, atol=ATOL)
+    if "variance" in conv["expected"]:
+        np.testing.assert_allclose(got.variance, conv["expected"]["variance"], rtol=RTOL, atol=ATOL)
+    else:
+        assert got.variance is None
+
+
+def test_every_conversion_function_is_pinned() -> None:
+    assert {c["fun"] for c in REFERENCE["conversions"]} == set(CONVERTERS)
+
+
+# --------------------------------------------------------------------------- hand-worked cases
+
+
+def test_four_cells_and_totals_give_the_same_frame() -> None:
+    cells = escalc("OR", events_exposed=[15], nonevents_exposed=[8], events_unexposed=[48], nonevents_unexposed=[179])
+    totals = escalc("OR", events_exposed=[15], n_exposed=[23], events_unexposed=[48], n_unexposed=[227])
+    assert cells["yi"].iloc[0] == pytest.approx(math.log(15 * 179 / (8 * 48)), rel=1e-14)
+    assert cells["vi"].iloc[0] == pytest.approx(1 / 15 + 1 / 8 + 1 / 48 + 1 / 179, rel=1e-14)
+    assert cells["yi"].iloc[0] == totals["yi"].iloc[0]
+
+
+def test_hedges_g_small_sample_by_hand() -> None:
+    # n1 = n2 = 5, means 1 and 0, SDs 1: d = 1, m = 8, J = Gamma(4) / (sqrt(4) Gamma(3.5)) = 0.9027...
+    out = escalc("SMD", mean_exposed=[1.0], sd_exposed=[1.0], n_exposed=[5], mean_unexposed=[0.0],
+                 sd_unexposed=[1.0], n_unexposed=[5])
+    j = math.gamma(4) / (2 * math.gamma(3.5))
+    assert out["yi"].iloc[0] == pytest.approx(j, rel=1e-13)
+    assert out["vi"].iloc[0] == pytest.approx(0.4 + j**2 / 20, rel=1e-13)
+
+
+def test_generic_ci_at_any_level_recovers_the_se() -> None:
+    se = 0.3
+    lo, hi = math.exp(0.5 - 2.5758293035489 * se), math.exp(0.5 + 2.5758293035489 * se)
+    out = escalc("OR", estimate=[math.exp(0.5)], ci_low=[lo], ci_high=[hi], alpha=0.01)
+    assert out["yi"].iloc[0] == pytest.approx(0.5, rel=1e-13)
+    assert out["vi"].iloc[0] == pytest.approx(se**2, rel=1e-9)
+    assert out.attrs["alpha"] == 0.01 and out.attrs["back_transform"] == "exp"
+
+
+def test_back_transforms() -> None:
+    assert back_transform("ZCOR")(np.arctanh(0.3)) == pytest.approx(0.3)
+    assert back_transform("PLO")(0.0) == 0.5
+    assert back_transform("PAS")(np.arcsin(np.sqrt(0.2))) == pytest.approx(0.2)
+    assert back_transform("SMD")(0.4) == 0.4
+
+
+def test_labels_from_a_sequence_and_arrays_without_a_frame() -> None:
+    out = escalc("COR", r=[0.1, 0.2], n=[50, 60], labels=["a", "b"])
+    assert list(out["study"]) == ["a", "b"] and out.attrs["labels"] == "study"
+    assert list(out.columns) == ["study", "r", "n", "yi", "vi", "measure"]
+
+
+def test_single_proportion_correction_is_echoed() -> None:
+    out = escalc("PLO", events=[0, 5], n=[10, 10], labels=["zero", "half"])
+    assert out.attrs["corrected"] == ("zero",)
+    assert out["yi"].iloc[0] == pytest.approx(math.log(0.5 / 10.5))
+    with pytest.raises(ValueError, match=r"column 'events' \(events=\)|events has the value 0.0 at row 'zero'"):
+        escalc("PLO", events=[0, 5], n=[10, 10], labels=["zero", "half"], correction="none")
+
+
+# --------------------------------------------------------------------------------- errors
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"study": ["Farrington 1990", "Murray 2005"], "m1": [10.0, 12.0], "sd1": [2.0, 3.0],
+                         "n1": [20, 30], "m2": [9.0, 11.0], "sd2": [2.5, 3.5], "n2": [22, 31]})
+
+
+MEANS = {"mean_exposed": "m1", "sd_exposed": "sd1", "n_exposed": "n1", "mean_unexposed": "m2",
+         "sd_unexposed": "sd2", "n_unexposed": "n2", "labels": "study"}
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(ValueError, match=r"data has no column 'sd_1' \(given as sd_exposed='sd_1'\); its columns"):
+        escalc("SMD", _frame(), **{**MEANS, "sd_exposed": "sd_1"})
+
+
+def test_negative_sd_names_column_row_and_value() -> None:
+    df = _frame()
+    df.loc[1, "sd2"] = -3.5
+    with pytest.raises(ValueError, match=r"column 'sd2' \(sd_unexposed=\) has the value -3.5 at row 'Murray 2005'"):
+        escalc("SMD", df, **MEANS)
+
+
+def test_proportion_outside_0_1_names_column_row_and_value() -> None:
+    df = pd.DataFrame({"site": ["Leeds", "York"], "x": [3, 12], "n": [10, 10]})
+    with pytest.raises(ValueError, match=r"column 'x' \(events=\) has the value 12.0 at row 'York'; events must"):
+        escalc("PR", df, events="x", n="n", labels="site")
+    with pytest.raises(ValueError, match=r"column 'p' \(estimate=\) has the value 1.2 at row 'York'"):
+        escalc("PLO", pd.DataFrame({"site": ["Leeds", "York"], "p": [0.3, 1.2], "se": [0.1, 0.1]}),
+               estimate="p", se="se", labels="site")
+
+
+def test_correlation_outside_minus1_1_names_column_row_and_value() -> None:
+    df = pd.DataFrame({"study": ["A", "B"], "r": [0.2, -1.0], "n": [40, 50]})
+    with pytest.raises(ValueError, match=r"column 'r' \(r=\) has the value -1.0 at row 'B'; a correlation"):
+        escalc("ZCOR", df, r="r", n="n", labels="study")
+
+
+def test_se_with_no_estimate() -> None:
+    df = pd.DataFrame({"study": ["A", "B"], "se": [0.2, 0.3]})
+    with pytest.raises(ValueError, match=r"column 'se' \(se=\) has the value 0.2 at row 'A'; it was given with no "
+                                         r"estimate"):
+        escalc("OR", df, se="se", labels="study")
+    df["or"] = [1.5, np.nan]
+    with pytest.raises(ValueError, match=r"column 'or' \(estimate=\) has the value nan at row 'B'"):
+        escalc("OR", df, estimate="or", se="se", labels="study")
+
+
+def test_non_numeric_cell_and_bad_counts() -> None:
+    df = pd.DataFrame({"e1": [3, "n/a"], "n1": [10, 10], "e2": [2, 2], "n2": [10, 10]}, index=["A", "B"])
+    args = {"events_exposed": "e1", "n_exposed": "n1", "events_unexposed": "e2", "n_unexposed": "n2"}
+    with pytest.raises(ValueError, match=r"column 'e1' \(events_exposed=\) has the value 'n/a' at row 'B'"):
+        escalc("OR", df, **args)
+    df["e1"] = [3, 11]
+    with pytest.raises(ValueError, match=r"has the value 11.0 at row 'B'; events must not exceed n_exposed"):
+        escalc("OR", df, **args)
+    df["e1"] = [3, 2.5]
+    with pytest.raises(ValueError, match=r"has the value 2.5 at row 'B'; counts must be whole"):
+        escalc("OR", df, **args)
+
+
+def test_zero_cell_without_correction_names_the_row() -> None:
+    with pytest.raises(ValueError, match=r"at row 'Study 2'; this table has a zero cell"):
+        escalc("OR", events_exposed=[3, 0], n_exposed=[10, 10], events_unexposed=[2, 2], n_unexposed=[10, 10],
+               correction="none")
+
+
+def test_option_and_input_errors() -> None:
+    with pytest.raises(ValueError, match="measure='or' is not a known option.*Did you mean 'OR'"):
+        escalc("or", r=[0.1], n=[10])
+    with pytest.raises(TypeError, match="unknown input"):
+        escalc("COR", r=[0.1], n=[10], ni=[10])
+    with pytest.raises(ValueError, match="data already has the column"):
+        escalc("COR", pd.DataFrame({"r": [0.1], "n": [10], "yi": [0.0]}), r="r", n="n")
+    with pytest.raises(ValueError, match="exactly one of se, ci_low and ci_high, or p_value; got se, p_value"):
+        escalc("GEN", estimate=[0.1], se=[0.1], p_value=[0.2])
+    with pytest.raises(ValueError, match="Give exactly one of n_exposed"):
+        escalc("RR", events_exposed=[1], events_unexposed=[1], n_unexposed=[3])
+
+
+def test_conversion_errors() -> None:
+    with pytest.raises(ValueError, match="r has the value 1 at position 0"):
+        conversions.r_to_d(1.0, 10, 10)
+    with pytest.raises(ValueError, match="sign has the value 0"):
+        conversions.t_from_f(4.0, sign=0)
+    with pytest.raises(ValueError, match="method='probitt' is not a known option"):
+        conversions.d_to_log_or(0.3, method="probitt")
+
+
+@pytest.mark.r
+def test_regenerated_reference_equals_committed(requires_r: str, tmp_path: Path) -> None:
+    out = tmp_path / "metafor_escalc.json"
+    run_r(R_DIR / "escalc_reference.R", str(out), timeout=300)
+    new = json.loads(out.read_text(encoding="utf-8"))
+    old = json.loads((REFERENCE_DIR / "metafor_escalc.json").read_text(encoding="utf-8"))
+    assert len(new["cases"]) == N_CASES
+    diffs = _differences(new, old)
+    assert not diffs, "\n".join(diffs[:25])
