@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from evidence import options, plots, published, tau2
+from evidence import conversions, io, options, plots, published, tau2
 from evidence.compare import compare_odds_ratios, subgroup_analysis
 
 # Public API, in the order of the concepts: effect sizes, published numbers,
@@ -26,6 +26,7 @@ from evidence.effect_sizes import (
     risk_ratio,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
+from evidence.measures import escalc
 from evidence.metareg import meta_regression, permutation_test
 from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
@@ -40,12 +41,15 @@ __all__ = [
     "baujat",
     "begg_test",
     "compare_odds_ratios",
+    "conversions",
     "coverage_grid",
     "cumulative",
     "egger_test",
+    "escalc",
     "funnel_data",
     "gosh",
     "influence",
+    "io",
     "leave_one_out",
     "log_odds_ratios",
     "log_risk_ratios",

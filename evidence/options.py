@@ -74,7 +74,7 @@ GOSH_KINDS: tuple[str, ...] = ("scatter", "hexbin")
 #: Conversions between a standardised mean difference and a log odds ratio (:mod:`evidence.conversions`):
 #: ``"logistic"`` (ln OR = d pi / sqrt(3)) or ``"probit"`` (ln OR = 1.65 d).
 CONVERSION_METHODS: tuple[str, ...] = ("logistic", "probit")
-#: Effect-size measures of :func:`evidence.escalc.escalc` (metafor's ``escalc`` spellings); see that module.
+#: Effect-size measures of :func:`evidence.measures.escalc` (metafor's ``escalc`` spellings); see that module.
 ESCALC_MEASURES: tuple[str, ...] = (
     "OR", "RR", "RD", "PETO", "OR2DL", "OR2DN",
     "SMD", "MD", "ROM", "D2ORL", "D2ORN",

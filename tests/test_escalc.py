@@ -19,8 +19,8 @@ from conftest import R_DIR, REFERENCE_DIR, load_reference, run_r
 from test_reference_regeneration import _differences
 
 from evidence import conversions
-from evidence.escalc import back_transform, escalc
 from evidence.exceptions import ZeroCellWarning
+from evidence.measures import back_transform, escalc
 
 REFERENCE = load_reference("metafor_escalc.json")
 #: Closed-form formulas on both sides: agreement to round-off.

@@ -1,4 +1,4 @@
-"""Effect sizes from a data frame: the analogue of metafor's ``escalc``.
+"""Effect-size measures from a data frame: :func:`escalc`, the analogue of metafor's ``escalc``.
 
 :func:`escalc` takes a :class:`pandas.DataFrame` (or arrays) and the names of the columns that hold a
 study's numbers, and returns the frame with two columns added, ``yi`` (the effect size on its
