@@ -89,7 +89,7 @@ from evidence.effect_sizes import (
 )
 from evidence.exceptions import ZeroCellWarning
 
-__all__ = ["MEASURES", "BACK_TRANSFORMS", "escalc", "back_transform", "peto_kernel"]
+__all__ = ["MEASURES", "BACK_TRANSFORMS", "escalc", "back_transform", "frame_inputs", "peto_kernel"]
 
 FloatArray = NDArray[np.float64]
 
@@ -563,3 +563,45 @@ def _output(f: _Frame, measure: str, yi: FloatArray, vi: FloatArray, labels: Any
         "excluded": extra.get("excluded", ()),
     }
     return out
+
+
+# ---------------------------------------------------------------------------
+# Fitting from a frame
+# ---------------------------------------------------------------------------
+
+
+def frame_inputs(
+    data: pd.DataFrame | None, yi: Any, vi: Any, labels: Any
+) -> tuple[Any, Any, Any, str | None]:
+    """Resolve ``yi``, ``vi`` and ``labels`` given as column names of ``data`` (the fitting front door).
+
+    Returns ``yi, vi, labels, measure``; arrays pass through unchanged (``measure`` None).  With a frame
+    from :func:`escalc`, rows it excluded (double-zero studies, NaN ``yi``) are dropped -- they were
+    announced by a :class:`~evidence.exceptions.ZeroCellWarning` when the frame was made -- and
+    ``measure`` is ``data.attrs["measure"]``.  Any other missing value raises ValueError naming the
+    column and the row.
+
+    Examples
+    --------
+    >>> es = escalc("COR", r=[0.3, 0.1], n=[50, 80], labels=["A", "B"])
+    >>> y, v, labs, m = frame_inputs(es, "yi", "vi", "study")
+    >>> list(labs), m
+    (['A', 'B'], 'COR')
+    """
+    if data is None:
+        for name, value in (("yi", yi), ("vi", vi)):
+            if isinstance(value, str):
+                raise TypeError(f"{name}={value!r} names a column, but no data frame was given; pass data=.")
+        return yi, vi, labels, None
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
+    f = _Frame(data, labels if labels is not None else data.attrs.get("labels"), {"yi": yi, "vi": vi})
+    y, v = f.get("yi", missing_ok=True), f.get("vi", missing_ok=True)
+    excluded = set(data.attrs.get("excluded", ()))
+    dropped = np.array([lab in excluded for lab in f.labels]) & np.isnan(y)
+    keep = ~dropped
+    for arg, values in (("yi", y), ("vi", v)):
+        f.require(arg, values, np.isnan(values) & keep, "a value is needed in every row that is not excluded")
+    named = labels is not None or data.attrs.get("labels") is not None
+    labs = [lab for lab, k in zip(f.labels, keep, strict=True) if k] if named else None
+    return y[keep], v[keep], labs, data.attrs.get("measure")

@@ -18,6 +18,7 @@ import pytest
 from conftest import R_DIR, REFERENCE_DIR, load_reference, run_r
 from test_reference_regeneration import _differences
 
+import evidence
 from evidence import conversions
 from evidence.exceptions import ZeroCellWarning
 from evidence.measures import back_transform, escalc
@@ -240,3 +241,35 @@ def test_regenerated_reference_equals_committed(requires_r: str, tmp_path: Path)
     assert len(new["cases"]) == N_CASES
     diffs = _differences(new, old)
     assert not diffs, "\n".join(diffs[:25])
+
+
+# ------------------------------------------------------------------- fitting from a frame
+
+
+def test_meta_analysis_from_a_frame_equals_arrays() -> None:
+    case = next(c for c in REFERENCE["cases"] if c["name"] == "bcg_OR")
+    es = escalc(data=pd.DataFrame(case["data"]), **case["python"])
+    from_frame = evidence.meta_analysis(data=es, method="REML", test="knha")
+    from_arrays = evidence.meta_analysis(es["yi"].to_numpy(), es["vi"].to_numpy(), method="REML", test="knha")
+    assert from_frame.estimate == from_arrays.estimate and from_frame.se == from_arrays.se
+    assert list(from_frame.labels) == list(es["author"])  # the frame's label column, by default
+    renamed = es.rename(columns={"yi": "logor", "vi": "v"})
+    assert evidence.meta_analysis("logor", "v", data=renamed, labels="year").labels[0] == "1948"
+
+
+def test_meta_analysis_from_a_frame_leaves_out_excluded_rows_only() -> None:
+    case = next(c for c in REFERENCE["cases"] if c["name"] == "hahn_OR_drop00")
+    with pytest.warns(ZeroCellWarning):
+        es = escalc(data=pd.DataFrame(case["data"]), **case["python"])
+    res = evidence.meta_analysis(data=es)
+    assert len(res.yi) == 9 and "India 1984a" not in res.labels
+    broken = es.copy()
+    broken.loc[0, "vi"] = np.nan
+    with pytest.raises(ValueError, match=r"column 'vi' \(vi=\) has the value nan at row 'Banhladesh 1995a'"):
+        evidence.meta_analysis(data=broken)
+    with pytest.raises(ValueError, match="data has no column 'y'"):
+        evidence.meta_analysis("y", data=es)
+    with pytest.raises(TypeError, match="names a column, but no data frame was given"):
+        evidence.meta_analysis("yi", "vi")
+    plain = pd.DataFrame({"yi": [0.1, 0.3], "vi": [0.01, 0.02]})
+    assert list(evidence.meta_analysis(data=plain).labels) == ["Study 1", "Study 2"]
