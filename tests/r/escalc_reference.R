@@ -7,7 +7,8 @@
 # same numbers, and metafor's yi and vi (NA where metafor drops a study).  Published data sets
 # from metadat: dat.bcg (2x2), dat.nielweise2007 (zero cells), dat.hahn2001 (double zeros),
 # dat.normand1999 (means), dat.molloy2014 (correlations), dat.pritz1997 (proportions, with
-# xi = ni), dat.hart1999 (incidence rates).  Runs in a few seconds.
+# xi = ni), dat.hart1999 (incidence rates); and dat.landenberger2005 for the README example and notebook 08
+# (REML with Knapp-Hartung, Egger's test, leave-one-out, a moderator).  Runs in a few seconds.
 
 suppressPackageStartupMessages({
   library(metafor)
@@ -180,6 +181,29 @@ add_conv("r_from_chi2", "r_from_chi2",
          "chisq.test(matrix(c(tpos, tneg, cpos, cneg), 2, byrow=TRUE), correct=FALSE) vs escalc(measure='PHI', ...) on dat.bcg",
          list(estimate = phi$yi))
 
+# ------------------------------------------- the README's and notebook 08's analysis
+# Landenberger & Lipsey (2005), dat.landenberger2005: log ORs of non-recidivism, REML with Knapp-Hartung,
+# Egger's regression test, leave-one-out and sessions per week as a moderator.
+CTL <- list(threshold = 1e-12, maxiter = 10000, tol = 1e-12)
+land <- escalc(measure = "OR", ai = n.cbt.non, bi = n.cbt.rec, ci = n.ctrl.non, di = n.ctrl.rec,
+               data = dat.landenberger2005)
+land_res <- rma(yi, vi, data = land, method = "REML", test = "knha", control = CTL)
+land_egger <- regtest(land_res)
+land_loo <- leave1out(land_res)
+land_mod <- rma(yi, vi, mods = ~ sessions, data = land, method = "REML", test = "knha", control = CTL)
+landenberger <- list(
+  calls = c("escalc(measure='OR', ai=n.cbt.non, bi=n.cbt.rec, ci=n.ctrl.non, di=n.ctrl.rec, data=dat.landenberger2005)",
+            "rma(yi, vi, data=land, method='REML', test='knha', control=list(threshold=1e-12, maxiter=10000, tol=1e-12))",
+            "regtest(res)", "leave1out(res)",
+            "rma(yi, vi, mods=~sessions, data=land, method='REML', test='knha', control=list(threshold=1e-12, maxiter=10000, tol=1e-12))"),
+  yi = as.numeric(land$yi), vi = as.numeric(land$vi),
+  estimate = as.numeric(land_res$b), se = land_res$se, ci_low = land_res$ci.lb, ci_high = land_res$ci.ub,
+  tau2 = land_res$tau2, i2 = land_res$I2, k = land_res$k,
+  egger_statistic = land_egger$zval, egger_p_value = land_egger$pval,
+  loo_estimate = as.numeric(land_loo$estimate),
+  moderator_estimate = as.numeric(land_mod$b), moderator_se = as.numeric(land_mod$se), moderator_tau2 = land_mod$tau2
+)
+
 out <- list(
   description = "metafor escalc output (yi, vi) for evidence.escalc, and conversions for evidence.conversions",
   r_version = R.version.string,
@@ -187,7 +211,8 @@ out <- list(
   metadat_version = as.character(packageVersion("metadat")),
   script = "tests/r/escalc_reference.R",
   cases = cases,
-  conversions = conversions
+  conversions = conversions,
+  landenberger = landenberger
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_path)
 cat("wrote", out_path, "with", length(cases), "cases and", length(conversions), "conversions\n")
