@@ -32,11 +32,11 @@ measure    inputs (arguments naming columns)               yi (analysis scale), 
 ``GEN``    ``estimate`` with ``se``, CI or ``p_value``     the estimate itself (``scale=``)
 =========  ==============================================  ===========================================
 
-(``*`` is ``exposed`` and ``unexposed``.)  Every measure except ``PAS``/``PFT``/``COR``/``ZCOR``
-also takes the generic inputs instead of its own: ``estimate`` as printed (a ratio for OR, RR,
-PETO, IRR, ROM; a correlation for ZCOR) with one of ``se`` (of ``yi``, i.e. of the log ratio for
-ratio measures), ``ci_low``/``ci_high`` (a ``1 - alpha`` interval as printed, symmetric on the
-analysis scale) or ``p_value`` (two-sided, Wald).
+(``*`` is ``exposed`` and ``unexposed``.)  Every measure except ``PAS`` and ``PFT`` also takes the
+generic inputs instead of its own: ``estimate`` as printed (a ratio for OR, RR, PETO, IRR, ROM, D2ORL,
+D2ORN; a correlation for COR and ZCOR; a proportion for PR and PLO) with one of ``se`` (of ``yi``: of
+the log ratio for ratio measures), ``ci_low``/``ci_high`` (a ``1 - alpha`` interval as printed,
+symmetric on the analysis scale) or ``p_value`` (two-sided, Wald).
 
 The formulas are those of metafor 3.8-1 ``escalc`` with its defaults (``vtype="LS"``), against
 which ``tests/test_escalc.py`` pins every measure to 1e-10.  Zero cells are handled as in
@@ -411,28 +411,43 @@ def _rates(f: _Frame, measure: str, correction: str, dz: str) -> tuple[FloatArra
     return yi, vi, {"corrected": _which(f, add > 0), "excluded": _which(f, excluded)}
 
 
+#: Allowed range of a printed estimate (and its CI limits) on the natural scale: (low, high, closed, rule).
+_NATURAL: dict[str, tuple[float, float, bool, str]] = {
+    "exp": (0.0, np.inf, False, "a ratio must be > 0"),
+    "tanh": (-1.0, 1.0, False, "a correlation must be strictly between -1 and 1"),
+    "ilogit": (0.0, 1.0, False, "a proportion must be strictly between 0 and 1 for its logit"),
+    "COR": (-1.0, 1.0, False, "a correlation must be strictly between -1 and 1"),
+    "PR": (0.0, 1.0, True, "a proportion must be between 0 and 1"),
+}
+
+
+def _check_natural(f: _Frame, arg: str, values: FloatArray, key: str) -> None:
+    if key in _NATURAL:
+        low, high, closed, rule = _NATURAL[key]
+        inside = (values >= low) & (values <= high) if closed else (values > low) & (values < high)
+        f.require(arg, values, ~inside, rule)
+
+
 def _generic(f: _Frame, measure: str, alpha: float) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
-    """yi from a printed estimate; vi from its SE, its 1 - alpha CI, or its two-sided p-value."""
-    given = [g for g in ("se", "ci", "p_value") if (f.has("ci_low") or f.has("ci_high") if g == "ci" else f.has(g))]
+    """yi from a printed estimate; vi from its SE, its 1 - alpha CI (Cochrane Handbook 6.3.2 [7]_), or p."""
+    given = [g for g, args in (("se", ("se",)), ("ci_low and ci_high", ("ci_low", "ci_high")),
+                               ("p_value", ("p_value",))) if any(f.has(a) for a in args)]
     if not f.has("estimate"):
-        arg = {"ci": "ci_low" if f.has("ci_low") else "ci_high"}.get(given[0], given[0])
-        values = f.get(arg, missing_ok=True)
-        f.require(arg, values, np.ones(f.k, dtype=bool), "it was given with no estimate (pass estimate=)")
+        if not given:
+            raise ValueError(f"measure={measure!r} needs estimate= with one of se, ci_low and ci_high, or p_value.")
+        arg = next(a for a in ("se", "ci_low", "ci_high", "p_value") if f.has(a))
+        f.require(arg, f.get(arg, missing_ok=True), np.ones(f.k, dtype=bool),
+                  "it was given with no estimate (pass estimate=)")
     if len(given) != 1:
         raise ValueError(f"With estimate=, give exactly one of se, ci_low and ci_high, or p_value; got "
                          f"{', '.join(given) or 'none'}.")
     name = MEASURES[measure][2]
     if name not in _FORWARD or measure in ("PAS", "PFT"):
         raise ValueError(f"measure={measure!r} cannot be given as an estimate; use its counts.")
+    key = measure if measure in _NATURAL else name
     est = f.get("estimate")
-    natural = "a ratio must be > 0" if name == "exp" else "it must be a correlation in (-1, 1)"
-    if name == "exp":
-        f.require("estimate", est, ~(est > 0), natural)
-    elif name in ("tanh", "ilogit"):
-        lo, hi = (-1.0, 1.0) if name == "tanh" else (0.0, 1.0)
-        f.require("estimate", est, ~((est > lo) & (est < hi)), f"it must be in ({lo:g}, {hi:g})")
+    _check_natural(f, "estimate", est, key)
     yi = _FORWARD[name](est)
-    z = stats.norm.isf(alpha / 2)
     if given == ["se"]:
         se = f.get("se")
         f.require("se", se, ~(np.isfinite(se) & (se > 0)), "a standard error must be > 0")
@@ -441,12 +456,13 @@ def _generic(f: _Frame, measure: str, alpha: float) -> tuple[FloatArray, FloatAr
         p = f.get("p_value")
         f.require("p_value", p, ~((p > 0) & (p < 1)), "a two-sided p-value must be strictly between 0 and 1")
         f.require("estimate", est, yi == 0, "a p-value gives no SE for an estimate of no effect")
-        return yi, (np.abs(yi) / stats.norm.isf(p / 2)) ** 2, {"alpha": None}
+        return yi, (np.abs(yi) / stats.norm.isf(p / 2)) ** 2, {}
     low, high = f.get("ci_low"), f.get("ci_high")
-    if name == "exp":
-        f.require("ci_low", low, ~(low > 0), natural)
+    _check_natural(f, "ci_low", low, key)
+    _check_natural(f, "ci_high", high, key)
     f.require("ci_low", low, ~(low < high), "the lower limit must be below ci_high")
     f.require("estimate", est, (est < low) | (est > high), "the estimate must lie within ci_low and ci_high")
+    z = stats.norm.isf(alpha / 2)
     return yi, ((_FORWARD[name](high) - _FORWARD[name](low)) / (2 * z)) ** 2, {}
 
 

@@ -273,3 +273,29 @@ def test_meta_analysis_from_a_frame_leaves_out_excluded_rows_only() -> None:
         evidence.meta_analysis("yi", "vi")
     plain = pd.DataFrame({"yi": [0.1, 0.3], "vi": [0.01, 0.02]})
     assert list(evidence.meta_analysis(data=plain).labels) == ["Study 1", "Study 2"]
+
+
+def test_generic_estimates_are_checked_on_their_natural_scale() -> None:
+    with pytest.raises(ValueError, match=r"column 'p' \(estimate=\) has the value 1.3 at row 'B'; a proportion must"):
+        escalc("PR", pd.DataFrame({"p": [0.2, 1.3], "se": [0.1, 0.1]}, index=["A", "B"]), estimate="p", se="se")
+    with pytest.raises(ValueError, match=r"ci_low has the value -0.2 at row 'Study 1'; a ratio must be > 0"):
+        escalc("RR", estimate=[0.8], ci_low=[-0.2], ci_high=[1.5])
+    with pytest.raises(ValueError, match=r"estimate has the value 0.9 at row 'Study 1'; the estimate must lie"):
+        escalc("GEN", estimate=[0.9], ci_low=[0.1], ci_high=[0.5])
+    with pytest.raises(ValueError, match="needs estimate= with one of se"):
+        escalc("GEN", pd.DataFrame({"study": ["A"]}), labels="study")
+    z = escalc("ZCOR", estimate=[0.3], se=[0.1])
+    assert z["yi"].iloc[0] == pytest.approx(np.arctanh(0.3)) and z["vi"].iloc[0] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("correction", ["none", "add_if_zero", "add_all", "treatment_arm"])
+def test_two_by_two_follows_effect_sizes_zero_cell_options(correction: str) -> None:
+    # the zero-cell handling is evidence.effect_sizes' own: same numbers for every correction
+    a, n1, c, n2 = [2, 1, 5, 0], [20, 30, 25, 12], [4, 0, 5, 3], [22, 28, 25, 10]
+    if correction == "none":
+        a, c = [2, 1, 5, 1], [4, 2, 5, 3]
+    ours = escalc("OR", events_exposed=a, n_exposed=n1, events_unexposed=c, n_unexposed=n2, correction=correction)
+    theirs = evidence.log_odds_ratios(a, n1, c, n2, correction=correction)
+    np.testing.assert_array_equal(ours["yi"], theirs.yi)
+    np.testing.assert_array_equal(ours["vi"], theirs.vi)
+    assert ours.attrs["corrected"] == tuple(f"Study {i + 1}" for i in np.flatnonzero(theirs.corrected))
