@@ -79,7 +79,7 @@ from scipy import special, stats
 
 from evidence import options
 from evidence._validation import check_alpha, check_choice
-from evidence.conversions import d_to_log_or, log_or_to_d
+from evidence.conversions import d_to_log_or, d_to_r, log_or_to_d, r_to_d
 from evidence.effect_sizes import (
     continuity_corrections,
     double_zero,
@@ -89,7 +89,8 @@ from evidence.effect_sizes import (
 )
 from evidence.exceptions import ZeroCellWarning
 
-__all__ = ["MEASURES", "BACK_TRANSFORMS", "escalc", "back_transform", "frame_inputs", "peto_kernel"]
+__all__ = ["MEASURES", "BACK_TRANSFORMS", "CONVERSIONS", "escalc", "back_transform", "convert", "stack", "frame_inputs",
+           "peto_kernel"]
 
 FloatArray = NDArray[np.float64]
 
@@ -621,3 +622,105 @@ def frame_inputs(
     named = labels is not None or data.attrs.get("labels") is not None
     labs = [lab for lab, k in zip(f.labels, keep, strict=True) if k] if named else None
     return y[keep], v[keep], labs, data.attrs.get("measure")
+
+
+# ---------------------------------------------------------------------------
+# Converting and stacking effect-size frames
+# ---------------------------------------------------------------------------
+
+#: Conversions :func:`convert` makes: (from family, to measure) -> what it does.
+CONVERSIONS: dict[tuple[str, str], str] = {
+    ("d", "OR"): "log odds ratio from the standardised mean difference",
+    ("logor", "SMD"): "standardised mean difference from the log odds ratio",
+    ("r", "SMD"): "standardised mean difference from the (point-biserial) correlation",
+    ("d", "COR"): "point-biserial correlation from the standardised mean difference",
+}
+_SCALE_OF = {"SMD": "d", "OR2DL": "d", "OR2DN": "d", "OR": "logor", "PETO": "logor", "D2ORL": "logor",
+             "D2ORN": "logor", "COR": "r"}
+
+
+def convert(
+    frame: pd.DataFrame,
+    to: str,
+    *,
+    method: str = "logistic",
+    n_exposed: str | None = None,
+    n_unexposed: str | None = None,
+) -> pd.DataFrame:
+    """Put an effect-size frame on another scale, so that studies reporting different metrics can be pooled.
+
+    ``SMD`` (and d-scaled measures) to ``OR``, and ``OR``/``PETO`` to ``SMD``, by
+    :func:`evidence.conversions.d_to_log_or` / :func:`~evidence.conversions.log_or_to_d` (``method``
+    ``"logistic"`` or ``"probit"``); ``COR`` to ``SMD`` and ``SMD`` to ``COR`` by
+    :func:`~evidence.conversions.r_to_d` / :func:`~evidence.conversions.d_to_r`, which need the group sizes
+    (columns ``n_exposed``, ``n_unexposed``).  ``yi`` and ``vi`` are replaced (delta-method variances);
+    the original measure is kept in the column ``converted_from`` and in ``attrs["converted_from"]``.
+
+    Examples
+    --------
+    >>> g = escalc("SMD", smd=[0.5], n_exposed=[40], n_unexposed=[40])
+    >>> o = convert(g, "OR")
+    >>> o["measure"].iloc[0], o["converted_from"].iloc[0], round(float(o["yi"].iloc[0]), 4)
+    ('OR', 'SMD', 0.8981)
+    """
+    if not isinstance(frame, pd.DataFrame) or not {"yi", "vi"} <= set(frame.columns):
+        raise TypeError("frame must be a DataFrame with columns yi and vi (from evidence.escalc).")
+    source = frame.attrs.get("measure")
+    scale = _SCALE_OF.get(str(source), "")
+    if (scale, to) not in CONVERSIONS:
+        known = ", ".join(f"{s} -> {t}" for s, t in CONVERSIONS)
+        raise ValueError(f"Cannot convert measure {source!r} to to={to!r}; the conversions are {known} (d: SMD, "
+                         f"OR2DL, OR2DN; log OR: OR, PETO, D2ORL, D2ORN; r: COR).")
+    y, v = frame["yi"].to_numpy(dtype=float), frame["vi"].to_numpy(dtype=float)
+    ok = ~np.isnan(y)
+    out = frame.copy()
+    new_y, new_v = np.full_like(y, np.nan), np.full_like(v, np.nan)
+    if to in ("OR", "SMD") and scale in ("d", "logor"):
+        fn = d_to_log_or if to == "OR" else log_or_to_d
+        conv = fn(y[ok], v[ok], method=method)
+    else:
+        if n_exposed is None or n_unexposed is None:
+            raise ValueError(f"Converting {source} to {to} needs the group sizes: pass n_exposed= and n_unexposed= "
+                             f"(column names).")
+        n1, n2 = frame[n_exposed].to_numpy(dtype=float)[ok], frame[n_unexposed].to_numpy(dtype=float)[ok]
+        conv = (r_to_d if to == "SMD" else d_to_r)(y[ok], n1, n2, v[ok])
+    assert conv.variance is not None
+    new_y[ok], new_v[ok] = conv.estimate, conv.variance
+    out["yi"], out["vi"], out["measure"], out["converted_from"] = new_y, new_v, to, source
+    out.attrs = {**frame.attrs, "measure": to, "description": MEASURES[to][1], "back_transform": MEASURES[to][2],
+                 "converted_from": source, "conversion": f"{CONVERSIONS[(scale, to)]} ({method})"
+                 if to in ("OR", "SMD") and scale in ("d", "logor") else CONVERSIONS[(scale, to)]}
+    return out
+
+
+def stack(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Stack effect-size frames of one measure (e.g. counts and converted means) into one frame to pool.
+
+    Every frame must have the same ``attrs["measure"]``; the labels of corrected and excluded rows are
+    joined, and the other options are kept where the frames agree (None where they differ).
+
+    Examples
+    --------
+    >>> a = escalc("OR", events_exposed=[15], n_exposed=[23], events_unexposed=[48], n_unexposed=[227],
+    ...            labels=["Cambridge"])
+    >>> b = convert(escalc("SMD", smd=[0.5], n_exposed=[40], n_unexposed=[40], labels=["Trial"]), "OR")
+    >>> s = stack([a, b])
+    >>> list(s["study"]), s.attrs["measure"]
+    (['Cambridge', 'Trial'], 'OR')
+    """
+    frames = list(frames)
+    if not frames or not all(isinstance(f, pd.DataFrame) for f in frames):
+        raise TypeError("frames must be a non-empty sequence of DataFrames (from evidence.escalc).")
+    measures = [f.attrs.get("measure") for f in frames]
+    if len(set(measures)) != 1 or measures[0] is None:
+        raise ValueError(f"The frames have the measures {measures}; stack frames of one measure (use convert).")
+    out = pd.concat(frames, ignore_index=True)
+    attrs: dict[Any, Any] = {}
+    for key in frames[0].attrs:
+        values = [f.attrs.get(key) for f in frames]
+        if key in ("corrected", "excluded"):
+            attrs[key] = tuple(lab for v in values for lab in (v or ()))
+        else:
+            attrs[key] = values[0] if all(v == values[0] for v in values) else None
+    out.attrs = attrs
+    return out

@@ -21,7 +21,7 @@ from test_reference_regeneration import _differences
 import evidence
 from evidence import conversions
 from evidence.exceptions import ZeroCellWarning
-from evidence.measures import back_transform, escalc
+from evidence.measures import back_transform, convert, escalc, stack
 
 REFERENCE = load_reference("metafor_escalc.json")
 #: Closed-form formulas on both sides: agreement to round-off.
@@ -299,3 +299,46 @@ def test_two_by_two_follows_effect_sizes_zero_cell_options(correction: str) -> N
     np.testing.assert_array_equal(ours["yi"], theirs.yi)
     np.testing.assert_array_equal(ours["vi"], theirs.vi)
     assert ours.attrs["corrected"] == tuple(f"Study {i + 1}" for i in np.flatnonzero(theirs.corrected))
+
+
+# ------------------------------------------------------------- converting and stacking frames
+
+
+@pytest.mark.parametrize(("measure", "method"), [("OR2DL", "logistic"), ("OR2DN", "probit")])
+def test_convert_or_frame_to_smd_equals_metafor(measure: str, method: str) -> None:
+    ors = _run_case(next(c for c in REFERENCE["cases"] if c["name"] == "bcg_OR"))
+    ref = next(c for c in REFERENCE["cases"] if c["name"] == f"bcg_{measure}")
+    d = convert(ors, "SMD", method=method)
+    np.testing.assert_allclose(d["yi"], ref["yi"], rtol=RTOL)
+    np.testing.assert_allclose(d["vi"], ref["vi"], rtol=RTOL)
+    assert d.attrs["measure"] == "SMD" and d.attrs["converted_from"] == "OR" and (d["converted_from"] == "OR").all()
+    back = convert(d, "OR", method=method)
+    np.testing.assert_allclose(back["yi"], ors["yi"], rtol=1e-12)
+    np.testing.assert_allclose(back["vi"], ors["vi"], rtol=1e-12)
+
+
+def test_convert_correlations_needs_group_sizes_and_round_trips() -> None:
+    df = pd.DataFrame({"study": ["A", "B"], "r": [0.2, -0.1], "n": [60, 80], "n1": [30, 50], "n2": [30, 30]})
+    cor = escalc("COR", df, r="r", n="n", labels="study")
+    with pytest.raises(ValueError, match="needs the group sizes"):
+        convert(cor, "SMD")
+    d = convert(cor, "SMD", n_exposed="n1", n_unexposed="n2")
+    back = convert(d, "COR", n_exposed="n1", n_unexposed="n2")
+    np.testing.assert_allclose(back["yi"], cor["yi"], rtol=1e-12)
+    np.testing.assert_allclose(back["vi"], cor["vi"], rtol=1e-12)
+    with pytest.raises(ValueError, match="Cannot convert measure 'COR' to to='OR'"):
+        convert(cor, "OR")
+
+
+def test_stack_mixes_counts_and_converted_means_for_pooling() -> None:
+    counts = escalc("OR", events_exposed=[15, 0], n_exposed=[23, 10], events_unexposed=[48, 3], n_unexposed=[227, 12],
+                    labels=["Cambridge", "Small"])
+    means = convert(escalc("SMD", smd=[0.5, 0.3], n_exposed=[40, 60], n_unexposed=[40, 55], labels=["T1", "T2"]), "OR")
+    both = stack([counts, means])
+    assert list(both["study"]) == ["Cambridge", "Small", "T1", "T2"]
+    assert both.attrs["measure"] == "OR" and both.attrs["corrected"] == ("Small",)
+    assert both.attrs["correction"] is None  # the frames differ: counts were corrected, converted means not
+    res = evidence.meta_analysis(data=both)
+    assert res.labels == ("Cambridge", "Small", "T1", "T2")
+    with pytest.raises(ValueError, match="stack frames of one measure"):
+        stack([counts, escalc("SMD", smd=[0.5], n_exposed=[40], n_unexposed=[40])])
