@@ -202,6 +202,20 @@ def read_revman(
         (``events_exposed``, ``n_exposed``, ..., ``mean_exposed``, ``sd_exposed``, ..., or
         ``estimate``, ``se``), then ``yi``, ``vi``, ``measure``.  ``attrs`` as ``escalc``'s plus
         ``source``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "review.rm5"
+    >>> _ = p.write_text(
+    ...     '<COCHRANE_REVIEW><STUDIES><STUDY ID="S1" NAME="Smith 2001" YEAR="2001"/></STUDIES>'
+    ...     '<ANALYSES_AND_DATA><COMPARISON NO="1"><NAME>Programme vs none</NAME>'
+    ...     '<DICH_OUTCOME NO="1" EFFECT_MEASURE="OR"><NAME>Reconviction</NAME>'
+    ...     '<DICH_DATA STUDY_ID="S1" EVENTS_1="12" TOTAL_1="50" EVENTS_2="20" TOTAL_2="50"/>'
+    ...     '</DICH_OUTCOME></COMPARISON></ANALYSES_AND_DATA></COCHRANE_REVIEW>')
+    >>> es = read_revman(p)
+    >>> es[["analysis", "study", "yi"]].round(4).values.tolist()
+    [['1.1', 'Smith 2001', -0.7472]]
     """
     p = Path(path)
     try:

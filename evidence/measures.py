@@ -300,6 +300,12 @@ def peto_kernel(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray) -> t
     """Peto's log odds ratio (O - E) / V and its variance 1 / V (Yusuf et al. 1985 [3]_; metafor "PETO").
 
     ``O = a``, ``E = (a + c) n1 / n``, ``V = (a + c)(b + d) n1 n2 / (n^2 (n - 1))``.
+
+    Examples
+    --------
+    >>> y, v = peto_kernel(np.array([4.0]), np.array([119.0]), np.array([11.0]), np.array([128.0]))  # BCG, Aronson
+    >>> round(float(y[0]), 4), round(float(v[0]), 4)
+    (-0.8604, 0.2828)
     """
     n1, n2 = a + b, c + d
     n = n1 + n2
