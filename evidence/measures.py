@@ -26,13 +26,18 @@ measure    inputs (arguments naming columns)               yi (analysis scale), 
 ``PR``     ``events``, ``n``                               proportion, none
 ``PLO``    ``events``, ``n``                               logit of the proportion, inverse logit
 ``PAS``    ``events``, ``n``                               arcsine square root, sin^2
-``PFT``    ``events``, ``n``                               Freeman-Tukey double arcsine, none
+``PFT``    ``events``, ``n``                               Freeman-Tukey double arcsine, none [#]_
 ``IRR``    ``events_*``, ``time_*``                        log incidence-rate ratio, exp
 ``IRD``    ``events_*``, ``time_*``                        incidence-rate difference, none
 ``GEN``    ``estimate`` with ``se``, CI or ``p_value``     the estimate itself (``scale=``)
 =========  ==============================================  ===========================================
 
-(``*`` is ``exposed`` and ``unexposed``.)  Every measure except ``PAS`` and ``PFT`` also takes the
+(``*`` is ``exposed`` and ``unexposed``.)
+
+.. [#] Its inverse needs a sample size (metafor ``transf.ipft.hm`` uses the harmonic mean of the
+   ``n``), so no back-transformation is recorded: ``attrs["back_transform"]`` is ``"identity"``.
+
+Every measure except ``PAS`` and ``PFT`` also takes the
 generic inputs instead of its own: ``estimate`` as printed (a ratio for OR, RR, PETO, IRR, ROM, D2ORL,
 D2ORN; a correlation for COR and ZCOR; a proportion for PR and PLO) with one of ``se`` (of ``yi``: of
 the log ratio for ratio measures), ``ci_low``/``ci_high`` (a ``1 - alpha`` interval as printed,

@@ -342,3 +342,15 @@ def test_stack_mixes_counts_and_converted_means_for_pooling() -> None:
     assert res.labels == ("Cambridge", "Small", "T1", "T2")
     with pytest.raises(ValueError, match="stack frames of one measure"):
         stack([counts, escalc("SMD", smd=[0.5], n_exposed=[40], n_unexposed=[40])])
+
+
+def test_incidence_rates_double_zero_and_correction() -> None:
+    with pytest.warns(ZeroCellWarning, match="'B'"):
+        out = escalc("IRR", events_exposed=[3, 0, 0], time_exposed=[100.0, 80.0, 50.0], events_unexposed=[6, 0, 2],
+                     time_unexposed=[120.0, 90.0, 40.0], labels=["A", "B", "C"])
+    assert np.isnan(out["yi"].iloc[1]) and out.attrs["excluded"] == ("B",) and out.attrs["corrected"] == ("C",)
+    assert out["yi"].iloc[2] == pytest.approx(np.log(0.5 / 50) - np.log(2.5 / 40))
+    assert out["vi"].iloc[2] == pytest.approx(1 / 0.5 + 1 / 2.5)
+    with pytest.raises(ValueError, match=r"time_exposed has the value 0.0 at row 'A'; person-time must be > 0"):
+        escalc("IRD", events_exposed=[1], time_exposed=[0.0], events_unexposed=[1], time_unexposed=[10.0],
+               labels=["A"])

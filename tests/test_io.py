@@ -157,3 +157,10 @@ def test_metafor_reads_the_written_csv_unchanged(requires_r: str, tmp_path: Path
     assert res.estimate == pytest.approx(r["b"], rel=1e-6)
     assert res.se == pytest.approx(r["se"], rel=1e-6)
     np.testing.assert_allclose(es["yi"], r["yi2"], rtol=1e-12)
+
+
+def test_revman_generic_row_without_its_estimate(tmp_path: Path) -> None:
+    p = _broken(tmp_path, 'EFFECT_SIZE="0.3911', 'X="0.3911')
+    with pytest.raises(ValueError, match=r"analysis 3.1 'Tuberculosis', study 'Aronson 1948': the field EFFECT_SIZE "
+                                         r"is missing"):
+        read_revman(p)
