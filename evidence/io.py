@@ -44,6 +44,7 @@ REVMAN_MEASURES: dict[str, str] = {
     "or": "OR", "odds ratio": "OR", "rr": "RR", "risk ratio": "RR", "rd": "RD", "risk difference": "RD",
     "peto_or": "PETO", "peto odds ratio": "PETO", "md": "MD", "mean difference": "MD", "smd": "SMD",
     "std. mean difference": "SMD", "standardized mean difference": "SMD", "rate ratio": "IRR",
+    "hazard ratio": "HR",
 }
 
 _DICH = {"events_exposed": "EVENTS_1", "n_exposed": "TOTAL_1", "events_unexposed": "EVENTS_2",

@@ -29,7 +29,8 @@ measure    inputs (arguments naming columns)               yi (analysis scale), 
 ``PFT``    ``events``, ``n``                               Freeman-Tukey double arcsine, none [#]_
 ``IRR``    ``events_*``, ``time_*``                        log incidence-rate ratio, exp
 ``IRD``    ``events_*``, ``time_*``                        incidence-rate difference, none
-``GEN``    ``estimate`` with ``se``, CI or ``p_value``     the estimate itself (``scale=``)
+``HR``     ``estimate`` with ``se``, CI or ``p_value``     log hazard ratio (printed as a ratio), exp
+``GEN``    ``estimate`` with ``se``, CI or ``p_value``     the estimate itself, none
 =========  ==============================================  ===========================================
 
 (``*`` is ``exposed`` and ``unexposed``.)
@@ -120,6 +121,7 @@ MEASURES: dict[str, tuple[str, str, str]] = {
     "PFT": ("proportion", "Freeman-Tukey double-arcsine proportion", "identity"),
     "IRR": ("rates", "log incidence-rate ratio", "exp"),
     "IRD": ("rates", "incidence-rate difference", "identity"),
+    "HR": ("generic", "log hazard ratio", "exp"),
     "GEN": ("generic", "generic effect size", "identity"),
 }
 
@@ -478,6 +480,34 @@ def _generic(f: _Frame, measure: str, alpha: float) -> tuple[FloatArray, FloatAr
     return yi, ((_FORWARD[name](high) - _FORWARD[name](low)) / (2 * z)) ** 2, {}
 
 
+_GENERIC_INPUTS = ("estimate", "se", "ci_low", "ci_high", "p_value")
+_FAMILY_INPUTS: dict[str, tuple[str, ...]] = {
+    "2x2": ("events_exposed", "nonevents_exposed", "n_exposed", "events_unexposed", "nonevents_unexposed",
+            "n_unexposed"),
+    "means": ("mean_exposed", "sd_exposed", "n_exposed", "mean_unexposed", "sd_unexposed", "n_unexposed"),
+    "correlation": ("r", "n"),
+    "proportion": ("events", "n"),
+    "rates": ("events_exposed", "time_exposed", "events_unexposed", "time_unexposed"),
+    "generic": (),
+}
+
+
+def _check_unused(measure: str, family: str, generic: bool, given: set[str]) -> None:
+    """Refuse inputs the measure would not use (nothing is ignored silently)."""
+    if generic:
+        allowed: tuple[str, ...] = _GENERIC_INPUTS
+    elif measure == "SMD" and ({"smd", "t"} & given):
+        allowed = ("smd", "t", "n_exposed", "n_unexposed")
+    else:
+        allowed = _FAMILY_INPUTS[family]
+    unused = sorted(given - set(allowed))
+    if unused:
+        how = " from an estimate" if generic else ""
+        raise ValueError(f"measure={measure!r}{how} does not use {', '.join(unused)}; it takes "
+                         f"{', '.join(allowed)} (one row per study; mixing inputs across rows is done with "
+                         f"evidence.measures.stack).")
+
+
 # ---------------------------------------------------------------------------
 # The front door
 # ---------------------------------------------------------------------------
@@ -546,7 +576,8 @@ def escalc(
         raise TypeError(f"data must be a pandas DataFrame or None; got {type(data).__name__}.")
     f = _Frame(data, labels, columns)
     family = MEASURES[measure][0]
-    generic = any(f.has(g) for g in ("estimate", "se", "ci_low", "ci_high", "p_value"))
+    generic = any(f.has(g) for g in _GENERIC_INPUTS)
+    _check_unused(measure, family, generic, set(f.given))
     if generic or family == "generic":
         yi, vi, extra = _generic(f, measure, alpha)
     elif family == "2x2":

@@ -81,5 +81,5 @@ ESCALC_MEASURES: tuple[str, ...] = (
     "COR", "ZCOR",
     "PR", "PLO", "PAS", "PFT",
     "IRR", "IRD",
-    "GEN",
+    "HR", "GEN",
 )

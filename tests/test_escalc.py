@@ -354,3 +354,25 @@ def test_incidence_rates_double_zero_and_correction() -> None:
     with pytest.raises(ValueError, match=r"time_exposed has the value 0.0 at row 'A'; person-time must be > 0"):
         escalc("IRD", events_exposed=[1], time_exposed=[0.0], events_unexposed=[1], time_unexposed=[10.0],
                labels=["A"])
+
+
+def test_hazard_ratio_from_a_printed_interval() -> None:
+    # time to reconviction: HR 0.80 (95% CI 0.64 to 1.00) -> log HR and its SE from the interval's log width
+    out = escalc("HR", estimate=[0.80], ci_low=[0.64], ci_high=[1.00], labels=["Trial"])
+    assert out["yi"].iloc[0] == pytest.approx(np.log(0.8), rel=1e-14)
+    assert out["vi"].iloc[0] == pytest.approx((np.log(1.0 / 0.64) / (2 * 1.959963984540054)) ** 2, rel=1e-12)
+    assert out.attrs["back_transform"] == "exp" and out.attrs["alpha"] == 0.05
+    with pytest.raises(ValueError, match="needs estimate= with one of se"):
+        escalc("HR", pd.DataFrame({"study": ["A"]}), labels="study")
+
+
+def test_inputs_the_measure_does_not_use_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"measure='HR' from an estimate does not use events_exposed, n_exposed, "
+                                         r"n_unexposed"):
+        escalc("HR", events_exposed=[3], n_exposed=[10], n_unexposed=[10], estimate=[0.8], se=[0.1])
+    with pytest.raises(ValueError, match=r"measure='OR' does not use sd_exposed"):
+        escalc("OR", events_exposed=[3], n_exposed=[10], events_unexposed=[2], n_unexposed=[10], sd_exposed=[1.0])
+    with pytest.raises(ValueError, match=r"measure='SMD' does not use mean_exposed"):
+        escalc("SMD", smd=[0.4], mean_exposed=[1.0], n_exposed=[10], n_unexposed=[10])
+    with pytest.raises(ValueError, match=r"measure='MD' does not use smd"):
+        escalc("MD", smd=[0.4], n_exposed=[10], n_unexposed=[10])
