@@ -51,7 +51,12 @@ the correction applies to the count measures OR, RR, RD, PETO, OR2DL, OR2DN, PR,
 (``"treatment_arm"`` to the two-group count measures only); PAS and PFT are defined at 0 and 1
 and are never corrected (metafor's default ``add=0`` for them).
 
-Every malformed input raises ValueError naming the column, the row label and the value.
+Every malformed input raises ValueError naming the column, the row label and the value, and an input
+the measure does not use is refused rather than ignored.
+
+Studies that report different metrics are put on one scale with :func:`convert` (SMD <-> log odds
+ratio, logistic or probit; r <-> SMD) and joined with :func:`stack`; :func:`frame_inputs` is the
+data-frame front door of :func:`evidence.meta_analysis` (``meta_analysis(data=frame)``).
 
 References
 ----------
