@@ -220,10 +220,12 @@ class _Frame:
         if isinstance(spec, str) and self.data is None:
             raise TypeError(f"{arg}={spec!r} names a column, but no data frame was given (data=None).")
         values = np.atleast_1d(np.asarray(raw, dtype=object))
+        if values.ndim != 1 or len(values) != self.k:
+            raise ValueError(f"{arg} has {values.size} entries but there are {self.k} studies (rows of data).")
         out = np.empty(len(values), dtype=float)
         for i, v in enumerate(values):
             try:
-                out[i] = np.nan if v is None else float(v)
+                out[i] = np.nan if v is None or pd.isna(v) else float(v)
             except (TypeError, ValueError):
                 raise ValueError(f"{self.name(arg)} has the value {_short(v)} at row {self.labels[i]!r}; "
                                  f"it must be a number.") from None
@@ -580,6 +582,8 @@ def escalc(
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame or None; got {type(data).__name__}.")
     f = _Frame(data, labels, columns)
+    if f.k == 0:
+        raise ValueError("There are no studies: data has no rows (or the inputs are empty).")
     family = MEASURES[measure][0]
     generic = any(f.has(g) for g in _GENERIC_INPUTS)
     _check_unused(measure, family, generic, set(f.given))

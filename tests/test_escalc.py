@@ -376,3 +376,13 @@ def test_inputs_the_measure_does_not_use_are_refused() -> None:
         escalc("SMD", smd=[0.4], mean_exposed=[1.0], n_exposed=[10], n_unexposed=[10])
     with pytest.raises(ValueError, match=r"measure='MD' does not use smd"):
         escalc("MD", smd=[0.4], n_exposed=[10], n_unexposed=[10])
+
+
+def test_shapes_and_missing_values() -> None:
+    df = pd.DataFrame({"r": [0.1, 0.2, 0.3], "n": pd.array([20, None, 40], dtype="Int64")}, index=["A", "B", "C"])
+    with pytest.raises(ValueError, match=r"column 'n' \(n=\) has the value nan at row 'B'; a value is needed"):
+        escalc("COR", df, r="r", n="n")
+    with pytest.raises(ValueError, match="n has 2 entries but there are 3 studies"):
+        escalc("COR", df, r="r", n=[10, 20])
+    with pytest.raises(ValueError, match="There are no studies"):
+        escalc("COR", df.iloc[:0], r="r", n="n")
