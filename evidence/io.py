@@ -260,7 +260,10 @@ def _analysis(p: Path, node: ET.Element, kind: str, comparison: str, number: str
     try:
         out = escalc(measure, frame, labels="study", correction=correction, double_zero=double_zero, **mapping)
     except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
+        message = str(err)
+        for column, field in _KINDS[kind].items():  # name the file's own field, e.g. SD_2
+            message = message.replace(f"column {column!r} ({column}=)", f"field {field} ({column})")
+        raise ValueError(f"{where}: {message}") from None
     out.attrs["source"] = str(p)
     return out
 

@@ -80,8 +80,8 @@ def test_revman_errors_name_file_analysis_study_and_field(tmp_path: Path) -> Non
                                          r"study 'George 1997': the field TOTAL_1 is missing"):
         read_revman(p)
     p = _broken(tmp_path, 'SD_2="4"', 'SD_2="-4"')
-    with pytest.raises(ValueError, match=r"analysis 2.1 .*column 'sd_unexposed' \(sd_unexposed=\) has the value "
-                                         r"-4.0 at row 'Orpington-Mild'; a standard deviation must be >= 0"):
+    with pytest.raises(ValueError, match=r"analysis 2.1 'Length of hospital stay': field SD_2 \(sd_unexposed\) has "
+                                         r"the value -4.0 at row 'Orpington-Mild'; a standard deviation must be >= 0"):
         read_revman(p)
     p = _broken(tmp_path, 'EVENTS_1="2"', 'EVENTS_1="two"')
     with pytest.raises(ValueError, match=r"study 'Maki 1997': the field EVENTS_1 has the value 'two'"):
