@@ -11,7 +11,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from evidence import conversions, io, options, plots, published, tau2
+# evidence.io is reachable as an attribute but kept out of __all__: a star import would shadow the standard io.
+from evidence import conversions, io, options, plots, published, tau2  # noqa: F401
 from evidence.compare import compare_odds_ratios, subgroup_analysis
 
 # Public API, in the order of the concepts: effect sizes, published numbers,
@@ -49,7 +50,6 @@ __all__ = [
     "funnel_data",
     "gosh",
     "influence",
-    "io",
     "leave_one_out",
     "log_odds_ratios",
     "log_risk_ratios",
