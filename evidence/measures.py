@@ -101,7 +101,7 @@ from evidence.effect_sizes import (
 from evidence.exceptions import ZeroCellWarning
 
 __all__ = ["MEASURES", "BACK_TRANSFORMS", "CONVERSIONS", "escalc", "back_transform", "convert", "stack", "frame_inputs",
-           "peto_kernel"]
+           "frame_tables", "peto_kernel"]
 
 FloatArray = NDArray[np.float64]
 
@@ -673,6 +673,37 @@ def frame_inputs(
     named = labels is not None or data.attrs.get("labels") is not None
     labs = [lab for lab, k in zip(f.labels, keep, strict=True) if k] if named else None
     return y[keep], v[keep], labs, data.attrs.get("measure")
+
+
+def frame_tables(
+    data: pd.DataFrame | None, labels: Any, **columns: Any
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, Any]:
+    """Resolve the counts of 2x2 tables given as column names of ``data`` (the 2x2 fitting front door).
+
+    ``columns`` are ``events_exposed``, ``n_exposed``, ``events_unexposed``, ``n_unexposed``; returns
+    them as float arrays (and the labels) after the checks of :func:`escalc`, whose errors name the
+    column and the row.  Without ``data`` the inputs pass through unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"s": ["A"], "a": [15], "n1": [23], "c": [48], "n2": [227]})
+    >>> frame_tables(df, "s", events_exposed="a", n_exposed="n1", events_unexposed="c", n_unexposed="n2")[4]
+    ['A']
+    """
+    names = ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")
+    if data is None:
+        for name in names:
+            if isinstance(columns[name], str):
+                raise TypeError(f"{name}={columns[name]!r} names a column, but no data frame was given; pass data=.")
+        return (*(columns[name] for name in names), labels)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
+    f = _Frame(data, labels if labels is not None else data.attrs.get("labels"), columns)
+    a, n1 = _arm(f, "exposed")
+    c, n2 = _arm(f, "unexposed")
+    named = labels is not None or data.attrs.get("labels") is not None
+    return a, n1, c, n2, (f.labels if named else None)
 
 
 # ---------------------------------------------------------------------------

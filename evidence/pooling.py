@@ -98,7 +98,7 @@ from evidence._validation import (
     check_same_length,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning
-from evidence.measures import frame_inputs
+from evidence.measures import frame_inputs, frame_tables
 from evidence.options import (
     DOUBLE_ZERO,
     POOLING_METHODS,
@@ -486,17 +486,18 @@ def _heterogeneity_from_q(q: float, k: int) -> tuple[float, float, float, float]
 
 
 def meta_analysis_2x2(
-    events_exposed: ArrayLike,
-    n_exposed: ArrayLike,
-    events_unexposed: ArrayLike,
-    n_unexposed: ArrayLike,
+    events_exposed: ArrayLike | str,
+    n_exposed: ArrayLike | str,
+    events_unexposed: ArrayLike | str,
+    n_unexposed: ArrayLike | str,
     *,
+    data: Any = None,
     method: str = "MH",
     test: str = "z",
     alpha: float = 0.05,
     correction: str = "add_if_zero",
     double_zero: str = "exclude",
-    labels: Sequence[str] | None = None,
+    labels: Sequence[str] | str | None = None,
     tol: float = _tau2.DEFAULT_TOL,
     max_iter: int = _tau2.DEFAULT_MAX_ITER,
 ) -> MetaAnalysis2x2Result:
@@ -530,7 +531,10 @@ def meta_analysis_2x2(
     double_zero : str, default "exclude"
         ``"exclude"`` tables without events (or with only events) in both arms
         (metafor ``drop00=TRUE``, with a ZeroCellWarning) or ``"keep"`` them.
-    labels : sequence of str, optional
+    data : pandas.DataFrame, optional
+        A frame whose columns the four count arguments (and ``labels``) name; errors then name the
+        column and the row (see :func:`evidence.measures.frame_tables`).
+    labels : sequence of str, or a column name with ``data``, optional
         Study labels (default ``"Study 1"``, ...).
     tol, max_iter : float, int
         As in :func:`meta_analysis`.
@@ -563,6 +567,9 @@ def meta_analysis_2x2(
     """
     from evidence.effect_sizes import continuity_corrections, log_odds_ratios
 
+    events_exposed, n_exposed, events_unexposed, n_unexposed, labels = frame_tables(  # data-frame front door
+        data, labels, events_exposed=events_exposed, n_exposed=n_exposed, events_unexposed=events_unexposed,
+        n_unexposed=n_unexposed)
     method = check_choice("method", method, POOLING_METHODS_2X2)
     test = check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)

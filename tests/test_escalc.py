@@ -386,3 +386,19 @@ def test_shapes_and_missing_values() -> None:
         escalc("COR", df, r="r", n=[10, 20])
     with pytest.raises(ValueError, match="There are no studies"):
         escalc("COR", df.iloc[:0], r="r", n="n")
+
+
+def test_meta_analysis_2x2_from_a_frame() -> None:
+    case = next(c for c in REFERENCE["cases"] if c["name"] == "nielweise_OR")
+    df = pd.DataFrame(case["data"])
+    cols = {"events_exposed": "ai", "n_exposed": "n1i", "events_unexposed": "ci", "n_unexposed": "n2i"}
+    with pytest.warns(ZeroCellWarning):
+        from_frame = evidence.meta_analysis_2x2(data=df, labels="author", method="MH", **cols)
+    with pytest.warns(ZeroCellWarning):
+        from_arrays = evidence.meta_analysis_2x2(df["ai"], df["n1i"], df["ci"], df["n2i"], method="MH")
+    assert from_frame.estimate == from_arrays.estimate and from_frame.ci_low == from_arrays.ci_low
+    bad = df.assign(ai=df["ai"].where(df.index != 2, 999))
+    with pytest.raises(ValueError, match=r"column 'ai' \(events_exposed=\) has the value 999.0 at row 'Maki'"):
+        evidence.meta_analysis_2x2(data=bad, labels="author", **cols)
+    with pytest.raises(TypeError, match="names a column, but no data frame was given"):
+        evidence.meta_analysis_2x2("ai", "n1i", "ci", "n2i")
