@@ -663,6 +663,10 @@ def frame_inputs(
         return yi, vi, labels, None
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame; got {type(data).__name__}.")
+    if "measure" in data.columns and data["measure"].nunique() > 1:
+        raise ValueError(f"data mixes the measures {', '.join(map(repr, data['measure'].unique()))} in its measure "
+                         f"column; pool one measure at a time (e.g. one analysis of a RevMan file), or put them on "
+                         f"one scale with evidence.measures.convert.")
     f = _Frame(data, labels if labels is not None else data.attrs.get("labels"), {"yi": yi, "vi": vi})
     y, v = f.get("yi", missing_ok=True), f.get("vi", missing_ok=True)
     excluded = set(data.attrs.get("excluded", ()))

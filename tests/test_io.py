@@ -164,3 +164,11 @@ def test_revman_generic_row_without_its_estimate(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"analysis 3.1 'Tuberculosis', study 'Aronson 1948': the field EFFECT_SIZE "
                                          r"is missing"):
         read_revman(p)
+
+
+def test_a_stacked_revman_file_is_not_pooled_across_measures() -> None:
+    with pytest.raises(ValueError, match=r"data mixes the measures 'OR', 'SMD' in its measure column"):
+        evidence.meta_analysis(data=read_revman(RM5))
+    one = read_revman(RM5)
+    res = evidence.meta_analysis(data=one[one["analysis"] == "2.1"], labels="study")
+    assert res.labels[0] == "Edinburgh" and len(res.yi) == 5
