@@ -44,6 +44,7 @@ reference:
 	Rscript --vanilla tests/r/gosh_bcg_reference.R tests/reference/metafor_gosh_bcg.json
 	Rscript --vanilla tests/r/robust_reference.R tests/reference/clubsandwich.json
 	Rscript --vanilla tests/r/robumeta_reference.R tests/reference/robumeta.json
+	Rscript --vanilla tests/r/escalc_reference.R tests/reference/metafor_escalc.json
 
 clean:
 	rm -rf $(VENV) report .pytest_cache

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from evidence import options, plots, published, tau2
+# evidence.io is reachable as an attribute but kept out of __all__: a star import would shadow the standard io.
+from evidence import conversions, io, options, plots, published, tau2  # noqa: F401
 from evidence.compare import compare_odds_ratios, subgroup_analysis
 
 # Public API, in the order of the concepts: effect sizes, published numbers,
@@ -26,6 +27,7 @@ from evidence.effect_sizes import (
     risk_ratio,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
+from evidence.measures import escalc
 from evidence.metareg import meta_regression, permutation_test
 from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
 from evidence.robust import cluster_robust, rho_sensitivity, robu, wald_test
@@ -42,9 +44,11 @@ __all__ = [
     "begg_test",
     "cluster_robust",
     "compare_odds_ratios",
+    "conversions",
     "coverage_grid",
     "cumulative",
     "egger_test",
+    "escalc",
     "funnel_data",
     "gosh",
     "influence",

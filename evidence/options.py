@@ -84,3 +84,15 @@ WALD_TESTS: tuple[str, ...] = ("HTZ", "chi2", "naive_F", "naive_Fp")
 #: Working models of robust variance estimation (robumeta ``robu`` ``modelweights=``): ``"CE"``
 #: correlated effects (robumeta ``"CORR"``), ``"HE"`` hierarchical effects (``"HIER"``).
 ROBU_MODELS: tuple[str, ...] = ("CE", "HE")
+#: Conversions between a standardised mean difference and a log odds ratio (:mod:`evidence.conversions`):
+#: ``"logistic"`` (ln OR = d pi / sqrt(3)) or ``"probit"`` (ln OR = 1.65 d).
+CONVERSION_METHODS: tuple[str, ...] = ("logistic", "probit")
+#: Effect-size measures of :func:`evidence.measures.escalc` (metafor's ``escalc`` spellings); see that module.
+ESCALC_MEASURES: tuple[str, ...] = (
+    "OR", "RR", "RD", "PETO", "OR2DL", "OR2DN",
+    "SMD", "MD", "ROM", "D2ORL", "D2ORN",
+    "COR", "ZCOR",
+    "PR", "PLO", "PAS", "PFT",
+    "IRR", "IRD",
+    "HR", "GEN",
+)
