@@ -45,13 +45,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from scipy import stats
 
 from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
 from evidence.review import registry as reg
+from evidence.review.yamlfile import read_yaml
 
 __all__ = [
     "VERDICTS",
@@ -184,10 +184,7 @@ def _fail(file: str, cid: Any, fld: str, value: Any, allowed: str) -> ValueError
 
 def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str],
                        studies: str | Path | None) -> list[Claim]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path.name}: bad YAML syntax: {exc}") from None
+    raw = read_yaml(path, label="claim")
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise _fail(path.name, None, "claims", raw, "a ledger file is a mapping with a list 'claims'")
     unknown = set(raw) - {"claims", "document"}

@@ -454,7 +454,7 @@ def _check_counts(ctx: _Ctx, field: str, quantities: dict[str, Quantity]) -> Non
 
 def _check_effect(ctx: _Ctx, field: str, measure: str, quantities: dict[str, Quantity]) -> None:
     est_v, lo_v, hi_v = (_value(quantities, k) for k in _EFFECT_FIELDS)
-    for name, v in zip(_EFFECT_FIELDS, (est_v, lo_v, hi_v)):
+    for name, v in zip(_EFFECT_FIELDS, (est_v, lo_v, hi_v), strict=True):
         if v is None:
             continue
         if measure in ("odds_ratio", "risk_ratio") and v <= 0:
@@ -781,30 +781,37 @@ def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
     has_ci = df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)
     rows = df[(df["measure"] == "odds_ratio") & has_ci].reset_index(drop=True)
     country = {s.id: s.country for s in load_registry(studies)}
-    fits = [se_from_ci(r.estimate, r.ci_low, r.ci_high, alpha=1 - r.ci_level) for r in rows.itertuples()]
+    records: list[dict[Any, Any]] = rows.to_dict("records")
+    fits = [se_from_ci(float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]),
+                       alpha=1 - float(r["ci_level"])) for r in records]
     out = rows.assign(
         country=rows["study"].map(country),
-        label=[_short_label(r.result, r.adjusted) for r in rows.itertuples()],
+        label=[_short_label(str(r["result"]), r["adjusted"]) for r in records],
         yi=[f.log_estimate for f in fits],
         se=[f.se for f in fits],
         se_consistent=[f.consistent for f in fits],
     )
     out["vi"] = out["se"] ** 2
-    recorded = one_per_study(studies)
+    pooled, choice = _pooled_choice(out, one_per_study(studies))
+    out["pooled"] = pooled
+    out["choice"] = choice
+    return out[list(CANDIDATE_COLUMNS)]
+
+
+def _pooled_choice(out: pd.DataFrame, recorded: dict[str, tuple[str, str]]) -> tuple[list[bool], list[str]]:
+    """Per candidate: pooled or not, and why (the study's pool_reason, its only candidate, or its first)."""
     pooled, choice = [], []
-    for r in out.itertuples():
-        same = out[out["study"] == r.study]
-        if r.study in recorded:
-            chosen, why = recorded[r.study]
+    for rid, study in zip(out["result"], out["study"], strict=True):
+        same = out[out["study"] == study]
+        if study in recorded:
+            chosen, why = recorded[study]
         elif len(same) == 1:
-            chosen, why = r.result, "the study's only odds ratio with an interval"
+            chosen, why = rid, "the study's only odds ratio with an interval"
         else:
             unadj = same[same["adjusted"] != True]  # noqa: E712 - None means 'not stated'
             chosen = (unadj if len(unadj) else same)["result"].iloc[0]
             why = (f"first {'unadjusted ' if len(unadj) else ''}candidate in the study file "
                    f"(no result of the study has a pool_reason)")
-        pooled.append(r.result == chosen)
-        choice.append(why if r.result == chosen else f"same study as {chosen}: not pooled")
-    out["pooled"] = pooled
-    out["choice"] = choice
-    return out[list(CANDIDATE_COLUMNS)]
+        pooled.append(rid == chosen)
+        choice.append(why if rid == chosen else f"same study as {chosen}: not pooled")
+    return pooled, choice

@@ -82,14 +82,14 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
-            node = self.anchors.get(event.anchor)
-            if node is not None:
+            target = self.anchors.get(event.anchor)
+            if target is not None:
                 # composing the alias returns the anchored node itself; mark it for the walk
-                node.alias_of = event.anchor
+                setattr(target, "alias_of", event.anchor)  # noqa: B010 - yaml.Node declares no such field
         anchor = getattr(event, "anchor", None)
         node = super().compose_node(parent, index)
         if anchor is not None and not isinstance(event, yaml.AliasEvent):
-            node.anchor = anchor
+            setattr(node, "anchor", anchor)  # noqa: B010 - yaml.Node declares no such field
         return node
 
 
@@ -153,8 +153,8 @@ class _Walk:
             self._mapping(node, field, depth, owner)
 
     def _owner_of(self, item: Any, depth: int, owner: str | None) -> str | None:
-        if depth == 0 and self.owner is None:  # a top-level list (the claims ledger): each item's id
-            return _scalar_id(item)
+        if self.owner is None:  # a file of several records (the claims ledger): each item's own id
+            return _scalar_id(item) or owner
         return owner
 
     def _scalar(self, node: Any, field: str, owner: str | None) -> None:
