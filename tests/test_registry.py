@@ -54,6 +54,11 @@ BAD_CASES = {
     "unknown_source_key": ("pct_comparison.source", "'somewhere'", "citation key of this study: paper"),
     "unknown_seen_in": ("pct_comparison.seen_in", "'website'", "primary, review, secondary"),
     "duplicate_result_id": ("results[1].id", "'duplicate_result_id.outcome'", "duplicate result id"),
+    "octal_count": ("results[0].n_exposed.value", "'023'", "leading zeros as octal"),
+    "yes_boolean": ("results[0].adjusted", "'no'", "write true/false"),
+    "duplicate_key": ("results[0].measure", "'measure'", "duplicate key"),
+    "anchor_alias": ("results[0].covariates", "'&none'", "anchors and aliases"),
+    "huge_int": ("results[0].n_comparison.value", "'99999", "more than 15 digits"),
 }
 
 

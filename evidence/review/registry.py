@@ -68,7 +68,7 @@ from typing import Any
 import pandas as pd
 
 from evidence.published import se_from_ci
-from evidence.review.yamlfile import read_bytes, read_yaml, short
+from evidence.review.yamlfile import clip, read_bytes, read_yaml, short
 
 __all__ = [
     "STATUSES",
@@ -134,8 +134,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
 #: (the repository's ``studies/`` folder, shipped inside the wheel).
 STUDIES_DIR: Path = Path(str(files("evidence.review") / "studies"))
 
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_RESULT_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_.]+$")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_RESULT_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\.[a-z0-9_.]{1,64}$")
 
 
 # --------------------------------------------------------------------------- records
@@ -268,9 +268,10 @@ class _Ctx:
         self.study = study
 
     def fail(self, field: str, value: Any, allowed: str) -> ValueError:
-        study = f"study {self.study!r}" if self.study else "study (unknown id)"
+        study = f"study {short(self.study, 80)}" if self.study else "study (unknown id)"
         return ValueError(
-            f"{self.file.name}: {study}, field {field!r}: bad value {short(value)}; {allowed}."
+            f"{clip(self.file.name, 120)}: {study}, field {clip(field)!r}: bad value {short(value)}; "
+            f"{clip(allowed, 400)}."
         )
 
 
@@ -528,7 +529,7 @@ def _parse_study(path: Path, data: bytes | None) -> Study:
         ctx.study = sid
     _keys(ctx, "", raw, _STUDY_KEYS_REQUIRED, _STUDY_KEYS_OPTIONAL)
     if not isinstance(sid, str) or not _ID_RE.match(sid):
-        raise ctx.fail("id", sid, "a study id is lower-case letters, digits and '_'")
+        raise ctx.fail("id", sid, "a study id is lower-case letters, digits and '_', at most 64 characters")
     for k in ("name", "country", "design"):
         _text(ctx, k, raw[k])
     if raw["kind"] not in KINDS:
@@ -548,7 +549,8 @@ def _citations(ctx: _Ctx, cits_raw: Any) -> tuple[Citation, ...]:
     for i, c in enumerate(cits_raw):
         cm = _keys(ctx, f"citations[{i}]", c, _CITATION_KEYS_REQUIRED, _CITATION_KEYS_OPTIONAL)
         if not isinstance(cm["key"], str) or not _ID_RE.match(cm["key"]):
-            raise ctx.fail(f"citations[{i}].key", cm["key"], "a citation key is lower-case letters, digits and '_'")
+            raise ctx.fail(f"citations[{i}].key", cm["key"],
+                           "a citation key is lower-case letters, digits and '_', at most 64 characters")
         if cm["key"] in {x.key for x in citations}:
             raise ctx.fail(f"citations[{i}].key", cm["key"], "duplicate citation key; keys must be unique")
         _text(ctx, f"citations[{i}].text", cm["text"])
@@ -565,7 +567,8 @@ def _sample(ctx: _Ctx, sample_raw: Any, keys: set[str]) -> tuple[tuple[str, Quan
     sample = []
     for name, q in sample_raw.items():
         if not isinstance(name, str) or not _ID_RE.match(name):
-            raise ctx.fail(f"sample.{name}", name, "names are lower-case letters, digits and '_'")
+            raise ctx.fail(f"sample.{name}", name,
+                           "names are lower-case letters, digits and '_', at most 64 characters")
         sample.append((name, _quantity(ctx, f"sample.{name}", q, keys, kind="sample")))
     return tuple(sample)
 

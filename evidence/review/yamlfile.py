@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "read_bytes", "read_yaml", "short"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "clip", "read_bytes", "read_yaml", "short"]
 
 #: Largest file read (bytes); the study files are a few kB each.
 MAX_BYTES: int = 1 << 20
@@ -74,10 +74,44 @@ def short(value: Any, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with the YAML 1.2 core schema; YAML 1.1-only forms get the tag ``_AMBIGUOUS``."""
+# The scanner and parser are LibYAML's when PyYAML was built with it (ten times faster; they keep explicit
+# stacks, so deep nesting cannot exhaust the C stack); composing the node tree stays in Python, where deep
+# nesting ends in a RecursionError that is caught, and where anchors and aliases are seen.
+class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
+
+_Parser: Any
+try:
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
+except ImportError:  # PyYAML built without LibYAML
+    _Parser = _PyParser
+
+
+def clip(text: str, width: int = 160) -> str:
+    """``text`` cut to ``width`` characters (for field names and other texts placed in a message).
+
+    Examples
+    --------
+    >>> clip("results[0].n_exposed", 12)
+    'results[0...'
+    """
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+class _Loader(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver, _Parser):
+    """Loader with the YAML 1.2 core schema; YAML 1.1-only forms get the tag ``_AMBIGUOUS``."""
 
     yaml_implicit_resolvers: dict[str, list[tuple[str, Any]]] = {}
+
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
@@ -127,9 +161,9 @@ class _Walk:
 
     def fail(self, field: str, value: Any, allowed: str, owner: str | None = None) -> ValueError:
         who = owner or self.owner
-        whose = f"{self.label} {who!r}" if who else f"{self.label} (unknown id)"
-        return ValueError(f"{self.path.name}: {whose}, field {field or '(file)'!r}: "
-                          f"bad value {short(value)}; {allowed}.")
+        whose = f"{self.label} {short(who, 80)}" if who else f"{self.label} (unknown id)"
+        return ValueError(f"{clip(self.path.name, 120)}: {whose}, field {clip(field or '(file)')!r}: "
+                          f"bad value {short(value)}; {clip(allowed, 400)}.")
 
     def check(self, node: Any, field: str, depth: int, owner: str | None) -> None:
         # iterative over siblings, recursive over depth (bounded by MAX_DEPTH)
@@ -158,7 +192,7 @@ class _Walk:
         return owner
 
     def _scalar(self, node: Any, field: str, owner: str | None) -> None:
-        if node.tag == _AMBIGUOUS and node.style is None:
+        if node.tag == _AMBIGUOUS:  # only plain scalars are resolved implicitly: quoted text is text
             raise self.fail(field, node.value, _WHY_AMBIGUOUS, owner)
         if node.tag == _INT and len(node.value.lstrip("+-")) > MAX_INT_DIGITS:
             raise self.fail(field, node.value, f"integers of more than {MAX_INT_DIGITS} digits are not "
@@ -167,7 +201,7 @@ class _Walk:
     def _mapping(self, node: Any, field: str, depth: int, owner: str | None) -> None:
         keys: set[str] = set()
         for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode) or key.tag == _AMBIGUOUS and key.style is None:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == _AMBIGUOUS:
                 raise self.fail(field, getattr(key, "value", key), "keys must be plain text", owner)
             sub = f"{field}.{key.value}" if field else str(key.value)
             if key.value in keys:
