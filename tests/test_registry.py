@@ -269,3 +269,26 @@ def test_without_a_pool_reason_the_first_unadjusted_candidate_is_pooled(tmp_path
     assert cand.loc["mater_university.kinner_externalising", "pooled"]
     assert "no result of the study has a pool_reason" in cand.loc["mater_university.kinner_externalising",
                                                                    "choice"]
+
+
+def test_findings_of_two_registries_checked_at_once_do_not_mix(tmp_path: Path) -> None:
+    """check_findings keeps no module state: threads with different registries each get their own results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from evidence.review.findings import check_findings
+
+    other = _copy_studies(tmp_path)
+    p = other / "cambridge.yaml"
+    text = p.read_text(encoding="utf-8")
+    assert "    events_comparison:\n      value: 48\n" in text
+    p.write_text(text.replace("    events_comparison:\n      value: 48\n", "    events_comparison:\n      value: 47\n"),
+                 encoding="utf-8")
+    want = {None: check_findings(), other: check_findings(studies=other)}
+    key = "review.cambridge_conviction_or"
+    assert {f.id: f.computed for f in want[None]}[key] != {f.id: f.computed for f in want[other]}[key]
+    jobs = [None, other] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda s: check_findings(studies=s), jobs))
+    for studies, result in zip(jobs, got, strict=True):
+        assert [(f.id, f.computed, f.verdict) for f in result] == [(f.id, f.computed, f.verdict)
+                                                                   for f in want[studies]]
