@@ -51,7 +51,7 @@ from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
 from evidence.review import registry as reg
-from evidence.review.yamlfile import read_yaml
+from evidence.review.yamlfile import read_yaml, short
 
 __all__ = [
     "VERDICTS",
@@ -179,7 +179,7 @@ class Claim:
 
 
 def _fail(file: str, cid: Any, fld: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{file}: claim {cid!r}, field {fld!r}: bad value {value!r}; {allowed}.")
+    return ValueError(f"{file}: claim {cid!r}, field {fld!r}: bad value {short(value)}; {allowed}.")
 
 
 def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str],
