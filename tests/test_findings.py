@@ -81,6 +81,12 @@ def test_computed_verdict_matches_ledger(claim: fnd.Claim, findings: dict[str, f
         assert f.missing_inputs, f"{f.id} must name its missing inputs"
     if f.verdict == fnd.CONTRADICTED:
         assert f.note, f"{f.id} must give the correct figure"
+    if f.verdict == fnd.MISATTRIBUTED:
+        assert f.mismatches, f"{f.id} must name the dimension(s) that differ"
+    if f.kind == "descriptive":
+        assert f.verdict in fnd.DESCRIPTIVE_VERDICTS + (fnd.CONTRADICTED,), f.id
+    else:
+        assert f.verdict in fnd.EFFECT_VERDICTS, f.id
 
 
 def test_cambridge_or_reproduced_from_reconstructed_counts(findings: dict[str, fnd.Finding]) -> None:
@@ -129,8 +135,83 @@ def test_visits_inversion(findings: dict[str, fnd.Finding]) -> None:
 def test_sixty_five_percent_is_the_cambridge_subgroup(findings: dict[str, fnd.Finding]) -> None:
     for fid in ("policis.sixty_five_percent", "probation.sixty_five_percent", "toolkit.two_thirds_of_boys"):
         f = findings[fid]
-        assert f.verdict == fnd.CONTRADICTED
+        assert f.verdict == fnd.MISATTRIBUTED
         assert "15 of 23" in f.note and "19 and 32" in f.note
+        # the verdict names population and outcome, with both sides of each
+        assert [d for d, _, _ in f.mismatches] == ["population", "outcome"]
+        claimed, data = f.mismatches[0][1], f.mismatches[0][2]
+        assert "prison" in claimed and "separated" in data and "ages 0 to 10" in data
+        assert f.mismatches[1][1].startswith("offending") and "ages 19 to 32" in f.mismatches[1][2]
+
+
+def test_misattribution_comes_from_structured_fields(tmp_path: Path) -> None:
+    """Giving the claim the data's scope (not its wording) turns 'misattributed' into 'reproduced'."""
+    d = tmp_path / "claims"
+    shutil.copytree(ROOT / "studies" / "claims", d)
+    p = d / "02-practitioner.yaml"
+    text = p.read_text(encoding="utf-8")
+    old = "    scope: {population: boys, exposure: father_imprisoned, outcome: offending, measure: percentage}"
+    assert old in text
+    p.write_text(text.replace(old, "    scope: {population: boys, exposure: separated_by_parental_imprisonment, "
+                              "exposure_ages: [0, 10], outcome: conviction, outcome_ages: [19, 32]}"),
+                 encoding="utf-8")
+    f = {x.id: x for x in check_findings(d)}
+    assert f["policis.sixty_five_percent"].verdict == fnd.REPRODUCED
+    assert f["policis.sixty_five_percent"].claim.startswith("65% of boys who have had a father")
+
+
+def test_scope_comparison_names_each_dimension() -> None:
+    claimed = fnd.Scope(population="prisoners", exposure="no_visits", outcome="reoffending", measure=("risk_ratio",))
+    data = fnd.load_result_scopes()["resettlement_surveys.reoffending_no_visits"]
+    assert [d for d, _, _ in fnd.compare_scopes(claimed, data)] == ["measure"]
+    assert fnd.compare_scopes(fnd.Scope(outcome="reoffending"), data) == ()
+    with pytest.raises(ValueError, match="scope.exposure"):
+        fnd._parse_scope("x", {"exposure": "fathers in prison"})
+
+
+def test_direction_only_statement_agrees_with_the_odds_ratio(findings: dict[str, fnd.Finding]) -> None:
+    f = findings["moj.visits_direction"]
+    assert f.verdict == fnd.REPRODUCED and "1.39" in f.computed and "lower" in f.computed
+
+
+def test_thirty_eight_percent_states_its_condition(findings: dict[str, fnd.Finding]) -> None:
+    f = findings["policis.visits_38_less_likely"]
+    assert f.verdict == fnd.CONTRADICTED
+    assert find_result("resettlement_surveys.reoffending_no_visits").adjusted is None
+    assert "unadjusted" in f.condition and "not known" in f.condition
+
+
+def test_thirty_nine_percent_is_odds_read_as_risk(findings: dict[str, fnd.Finding]) -> None:
+    f = findings["probation.visits_39_more_likely"]
+    assert f.verdict == fnd.MISATTRIBUTED and [d for d, _, _ in f.mismatches] == ["measure"]
+
+
+def test_every_verdict_is_defined_once() -> None:
+    assert set(fnd.VERDICT_DEFINITIONS) == set(VERDICTS)
+    assert set(fnd.EFFECT_VERDICTS) | set(fnd.DESCRIPTIVE_VERDICTS) == set(VERDICTS)
+    for v, text in fnd.VERDICT_DEFINITIONS.items():
+        assert text.endswith(".") and text.count(". ") <= 1, v
+
+
+def test_reported_values_are_printed_in_the_quote() -> None:
+    """Every number a claim lists as printed occurs in its quote (digits or number words)."""
+    from evidence.review.documents import parse_number_words
+
+    derived = {"ratio_at_least"}  # the wording's threshold ('more than doubled' -> 2), also printed
+    for c in load_claims():
+        printed = parse_number_words(c.quote)
+        for name, v in c.reported_values:
+            tol = max(c.tolerance or 0.5, 0.05) + 1e-9
+            assert any(abs(v - x) <= tol for x in printed) or name in derived and 2.0 in printed, (
+                f"{c.id}: reported value {name}={v:g} is not printed in its quote")
+
+
+def test_qualitative_note_claims_no_agreement_it_cannot_show(findings: dict[str, fnd.Finding]) -> None:
+    for f in findings.values():
+        assert "states the same" not in f.note, f.id
+    assert "unadjusted associations" not in findings["meta2012.pooled_or"].note
+    f = findings["review.economic_strain"]
+    assert f.verdict == fnd.MISATTRIBUTED and "arrested" in f.mismatches[0][2]
 
 
 def test_age_band_test_needs_intervals(findings: dict[str, fnd.Finding]) -> None:
@@ -172,12 +253,15 @@ def test_finding_is_frozen_and_exports_six_keys(findings: dict[str, fnd.Finding]
     with pytest.raises(dataclasses.FrozenInstanceError):
         f.verdict = "x"  # type: ignore[misc]
     assert list(f.to_json()) == ["id", "claim", "reported", "computed", "verdict", "source"]
-    assert f.source.startswith("002_c017329bb45fdfaf.txt, line ")
+    assert f.source.startswith("Children of prisoners - maintaining family ties (SCIE Guide 22), section "
+                               "'Parental imprisonment as a risk factor for adverse child outcomes', line ")
+    assert "_" not in f.source.split(",")[0]
 
 
 def test_source_line_points_at_the_quote(findings: dict[str, fnd.Finding]) -> None:
     f = findings["review.cambridge_conviction_or"]
     line = int(f.source.rsplit(" ", 1)[1])
+    assert line == f.line
     lines = (SOURCES / "002_c017329bb45fdfaf.txt").read_text(encoding="utf-8").splitlines()
     first_words = " ".join(f.quote.split()[:4])
     assert first_words in _norm(lines[line - 1])
@@ -242,3 +326,27 @@ def test_reconstructed_counts_make_a_match_consistent_not_reproduced(tmp_path: P
     assert f.verdict == fnd.REPRODUCED
     before = dict(findings["review.cambridge_conviction_or"].values)
     assert dict(f.values)["estimate"] == pytest.approx(before["estimate"])
+
+
+def test_provenance_slips_stay_fixed() -> None:
+    """Slips found by the number-by-number audit of the registry."""
+    from evidence.review.registry import load_registry, load_study
+
+    # Cambridge 65% / 21%: the secondary page copies the review word for word, so they are review-only
+    camb = find_result("cambridge.conviction_19_32")
+    for k in ("pct_exposed", "pct_comparison"):
+        assert camb.q(k).seen_in == "review" and camb.q(k).source == "scie_guide22", k
+    # Project Metropolitan: the girls used sum with the boys to the cohort
+    pm = load_study("project_metropolitan")
+    assert pm.sample_value("boys") + pm.sample_value("girls") == pm.sample_value("cohort")
+    # the adjusted Cambridge result lists only covariates its primary abstract names
+    adj = find_result("cambridge.antisocial_adjusted")
+    assert adj.seen_in == "primary" and "low child IQ" not in adj.covariates
+    for s in load_registry():
+        for c in s.citations:
+            # no record says "authors not shown" (the Danish cohort's page names E Kandel)
+            assert "authors not shown" not in c.text, (s.id, c.key)
+            # a key naming an NCJ number names the one its text gives
+            m = re.fullmatch(r"ncjrs_(\d+)", c.key)
+            if m:
+                assert f"NCJ {m.group(1)}" in c.text, (s.id, c.key)

@@ -45,8 +45,11 @@ __all__ = ["render_html", "write_report", "forest_figure", "cambridge_table_figu
 _VERDICT_COLOURS = {
     "reproduced": "#1b7837",
     "consistent within rounding": "#5aae61",
-    "not reproducible from public data": "#8c8c8c",
+    "misattributed": "#e08214",
     "contradicted": "#c51b7d",
+    "not reproducible from public data": "#8c8c8c",
+    "traced": "#2166ac",
+    "untraced": "#6b6b9a",
 }
 
 _CSS = """
