@@ -247,6 +247,8 @@ def parse_number_words(text: str) -> tuple[float, ...]:
             out.append(float(_MULTIPLE[w]))
         elif w in _SCALE and i and words[i - 1][0].isdigit():
             out.append(float(words[i - 1].replace(",", "")) * _SCALE[w])
+        elif w in _SCALE:
+            out.append(float(_SCALE[w]))
     return tuple(out)
 
 

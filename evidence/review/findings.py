@@ -1028,6 +1028,12 @@ def check_direction_of_effect(claim: Claim, ctx: _Context) -> _Outcome:
     return _Outcome(computed, REPRODUCED, note=note.strip())
 
 
+def check_effect_without_registry_data(claim: Claim, ctx: _Context) -> _Outcome:
+    """An effect claim whose study has no result in the registry: not reproducible, naming what is missing."""
+    return _Outcome("no registry data for this comparison", NOT_REPRODUCIBLE,
+                    claim.missing or ("the cited study's results",))
+
+
 def check_no_registry_data(claim: Claim, ctx: _Context) -> _Outcome:
     """A descriptive figure whose source is not in the registry and was not read: untraced."""
     return _Outcome("no source read gives this figure", UNTRACED, claim.missing or ("the cited source's data",))
@@ -1228,6 +1234,7 @@ CHECKS: dict[str, Callable[[Claim, _Context], _Outcome]] = {
     "odds_ratio_as_risk_increase": check_odds_ratio_as_risk_increase,
     "pooled_estimate": check_pooled_estimate,
     "direction_of_effect": check_direction_of_effect,
+    "effect_without_registry_data": check_effect_without_registry_data,
 }
 
 
