@@ -350,3 +350,27 @@ def test_provenance_slips_stay_fixed() -> None:
             m = re.fullmatch(r"ncjrs_(\d+)", c.key)
             if m:
                 assert f"NCJ {m.group(1)}" in c.text, (s.id, c.key)
+
+
+def test_cross_document_disagreements_are_linked() -> None:
+    links = {x.id: x for x in fnd.check_links()}
+    # the three disagreements the audit found: 66% vs two thirds, 17,700 vs 17,000, 25% vs 9%
+    for lid, values in {"women_prisoners_mothers": {66.0, 66.7}, "children_separated_from_mother": {17700.0, 17000.0},
+                        "children_cared_for_by_father": {25.0, 9.0}}.items():
+        x = links[lid]
+        assert not x.agree and {v for _, _, v, _ in x.entries} == values, lid
+        assert all(", line " in src and "_" not in src.split(",")[0] for _, src, _, _ in x.entries)
+    assert links["boys_who_offend"].agree
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("claim: moj.other_parent_9, value: pct}", "claim: moj.other_parent_9, value: pctt}"), "the claim reports pct"),
+    (("claim: moj.other_parent_9,", "claim: moj.nothing,"), "not a claim id"),
+])
+def test_bad_links_are_refused(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    text = (ROOT / "studies" / "claims" / "links.yaml").read_text(encoding="utf-8")
+    assert edit[0] in text
+    p = tmp_path / "links.yaml"
+    p.write_text(text.replace(*edit), encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        fnd.check_links(p)

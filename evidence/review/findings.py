@@ -73,6 +73,8 @@ __all__ = [
     "Scope",
     "compare_scopes",
     "load_result_scopes",
+    "CrossDocument",
+    "check_links",
     "CLAIMS_DIR",
     "SOURCES_DIR",
     "ROUNDING_SLACK",
@@ -171,6 +173,8 @@ _CLAIM_KEYS_OPTIONAL = (
     "document", "reported_values", "decimals", "tolerance", "scope", "traces_to", "traced_in", "missing",
     "note",
 )
+#: File of the cross-document links (claims in different documents stating the same quantity).
+LINKS_FILE: Path = CLAIMS_DIR / "links.yaml"
 #: File of the structured scopes of registry results (kept with the ledger).
 SCOPES_FILE: Path = CLAIMS_DIR / "scopes.yaml"
 _SCOPE_KEYS = ("population", "exposure", "exposure_ages", "outcome", "outcome_ages", "measure", "time_span",
@@ -608,7 +612,7 @@ def check_sample_sizes(claim: Claim, ctx: _Context) -> _Outcome:
     for name, printed in claim.reported_values:
         q = sample.get(name)
         if q is None or q.value is None or q.seen_in == "review":
-            missing.append(f"{study.id}: '{name}' from a source other than the review")
+            missing.append(f"{study.name}: the {name.replace('_', ' ')} from a source other than the review")
             verdict = UNTRACED if verdict != CONTRADICTED else verdict
             continue
         parts.append(f"{name.replace('_', ' ')}: {q.value:,} ({q.status}, seen in a {q.seen_in} source)")
@@ -620,7 +624,7 @@ def check_sample_sizes(claim: Claim, ctx: _Context) -> _Outcome:
                    "no source read describes" if q.value > printed else
                    "the printed number exceeds the registry's")
             )
-            missing.append(f"{study.id}: the analysed sample for '{name}'")
+            missing.append(f"{study.name}: the analysed sample of {name.replace('_', ' ')}")
     total_note = ""
     if "cohort" in sample and len(claim.reported_values) > 1:
         printed_sum = sum(v for _, v in claim.reported_values)
@@ -841,18 +845,18 @@ def check_three_times_across_outcomes(claim: Claim, ctx: _Context) -> _Outcome:
             if r.value("events_exposed") is not None:
                 rr = (r.value("events_exposed") / r.value("n_exposed")) / (
                     r.value("events_comparison") / r.value("n_comparison"))
-                parts.append(f"{rid.split('.', 1)[1]} RR {rr:.2f}")
+                parts.append(f"{r.outcome}: RR {rr:.2f}")
             else:
                 p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
                 a, b = _pct_range(p1, _decimals_of(p1)), _pct_range(p0, _decimals_of(p0))
                 rr = p1 / p0
-                parts.append(f"{rid.split('.', 1)[1]} RR {rr:.2f} ({a[0] / b[1]:.2f}-{a[1] / b[0]:.2f})")
+                parts.append(f"{r.outcome}: RR {rr:.2f} ({a[0] / b[1]:.2f} to {a[1] / b[0]:.2f})")
             vals.append((rid, rr))
         elif r.measure == "odds_ratio" and r.value("estimate") is not None:
             adj = {True: "adjusted", False: "unadjusted", None: "adjustment not stated"}[r.adjusted]
-            parts.append(f"{r.study} OR {r.value('estimate'):g} ({adj}; {r.outcome})")
-    with_rr = sorted({rid.split(".", 1)[0] for rid, _ in vals})
-    computed = ", ".join(with_rr) + " only: " + "; ".join(parts)
+            parts.append(f"{ctx.study(r.study).name}: OR {r.value('estimate'):g} ({adj}; {r.outcome})")
+    with_rr = sorted({ctx.study(ctx.result(rid).study).name for rid, _ in vals})
+    computed = "risk ratios from " + ", ".join(with_rr) + " only. " + "; ".join(parts)
     missing = (
         "risk ratios for mental-health and other outcomes from any study besides Cambridge",
         "group sizes at age 48 for the Cambridge mental-health and life-success comparisons",
@@ -1295,4 +1299,69 @@ def check_findings(claims: str | Path | None = None,
             kind="descriptive" if c.check in DESCRIPTIVE_CHECKS else "effect",
             document=c.document, line=line,
         ))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- cross-document links
+@dataclass(frozen=True, slots=True)
+class CrossDocument:
+    """One quantity stated in several documents: the values as printed and whether they agree.
+
+    ``entries`` holds (claim id, source as 'title, section, line', value, printed text) per claim;
+    ``agree`` is True when every value lies within ``tolerance`` of every other.
+    """
+
+    id: str
+    quantity: str
+    entries: tuple[tuple[str, str, float, str], ...]
+    tolerance: float
+    agree: bool
+    spread: float
+    note: str = ""
+
+    def __repr__(self) -> str:
+        return f"CrossDocument({self.id!r}, agree={self.agree})"
+
+
+def check_links(path: str | Path | None = None, claims: str | Path | None = None,
+                studies: str | Path | None = None) -> tuple[CrossDocument, ...]:
+    """Compare the claims the links file (default :data:`LINKS_FILE`) names as the same quantity.
+
+    Raises ValueError naming the file, link and field for an unknown claim, a value name the claim
+    does not report, or links within a single document only.
+
+    Examples
+    --------
+    >>> {x.id: x.agree for x in check_links()}["children_cared_for_by_father"]
+    False
+    """
+    p = Path(path) if path is not None else LINKS_FILE
+    raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or not isinstance(raw.get("links"), list):
+        raise ValueError(f"{p.name}: field 'links': bad value; expected a list of links.")
+    ledger = {c.id: c for c in load_claims(claims, studies)}
+    out = []
+    for i, link in enumerate(raw["links"]):
+        lid = link.get("id", f"links[{i}]")
+        entries = []
+        for e in link.get("claims") or []:
+            c = ledger.get(e.get("claim"))
+            if c is None:
+                raise ValueError(f"{p.name}: link {lid!r}, field 'claims': bad value {e.get('claim')!r}; "
+                                 "not a claim id of the ledger.")
+            names = dict(c.reported_values)
+            if e.get("value") not in names:
+                raise ValueError(f"{p.name}: link {lid!r}, claim {c.id!r}, field 'value': bad value "
+                                 f"{e.get('value')!r}; the claim reports {', '.join(names) or 'no values'}.")
+            line = _line_of(c.document, c.quote)
+            entries.append((c.id, documents.cite(c.document, line), float(names[e["value"]]), c.reported))
+        if len({ledger[x[0]].document for x in entries}) < 2:
+            raise ValueError(f"{p.name}: link {lid!r}, field 'claims': bad value; a link joins claims of at "
+                             "least two documents.")
+        tol = float(link.get("tolerance", 0.5))
+        vals = [v for _, _, v, _ in entries]
+        spread = max(vals) - min(vals)
+        out.append(CrossDocument(id=lid, quantity=str(link["quantity"]), entries=tuple(entries), tolerance=tol,
+                                 agree=spread <= tol + ROUNDING_SLACK, spread=spread,
+                                 note=normalise_whitespace(str(link.get("note") or ""))))
     return tuple(out)

@@ -674,7 +674,7 @@ ONE_PER_STUDY: dict[str, tuple[str, str]] = {
 
 #: What every toolkit figure and table says about its inputs.
 CANDIDATES_CAVEAT = ("Candidate effect sizes - not the review's inputs: the odds ratios behind the "
-                     "review's 'average odds ratio 3.4' were never published.")
+                     "review's 'average odds ratio 3.4' were not found in any source read.")
 
 #: Columns of :func:`candidate_effect_sizes`.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
