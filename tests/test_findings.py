@@ -216,7 +216,7 @@ def test_qualitative_note_claims_no_agreement_it_cannot_show(findings: dict[str,
 
 def test_age_band_test_needs_intervals(findings: dict[str, fnd.Finding]) -> None:
     f = findings["review.metropolitan_age_bands"]
-    assert any("ci_low" in m for m in f.missing_inputs)
+    assert any(m.startswith("Project Metropolitan") and "lower confidence limit" in m for m in f.missing_inputs)
     assert dict(f.values)["se_threshold"] == pytest.approx(math.log(2.6 / 2.4) / 1.959963984540054)
 
 

@@ -62,6 +62,7 @@ from evidence.review import registry as reg
 __all__ = [
     "VERDICTS",
     "VERDICT_DEFINITIONS",
+    "QUANTITY_WORDS",
     "EFFECT_VERDICTS",
     "DESCRIPTIVE_VERDICTS",
     "DESCRIPTIVE_CHECKS",
@@ -122,6 +123,16 @@ DESCRIPTIVE_VERDICTS: tuple[str, ...] = (TRACED, UNTRACED)
 REPRODUCIBLE: tuple[str, ...] = (REPRODUCED, CONSISTENT, TRACED)
 #: Checks of descriptive figures (their verdicts are traced / untraced, or contradicted by arithmetic).
 DESCRIPTIVE_CHECKS: tuple[str, ...] = ("sample_sizes", "descriptive_figure", "no_registry_data")
+
+#: The registry's quantity fields in words.
+QUANTITY_WORDS: dict[str, str] = {
+    "n_exposed": "size of the exposed group", "n_comparison": "size of the comparison group",
+    "events_exposed": "number with the outcome in the exposed group",
+    "events_comparison": "number with the outcome in the comparison group",
+    "pct_exposed": "percentage with the outcome in the exposed group",
+    "pct_comparison": "percentage with the outcome in the comparison group",
+    "estimate": "effect estimate", "ci_low": "lower confidence limit", "ci_high": "upper confidence limit",
+}
 
 #: Controlled vocabularies of a scope: code -> plain words.
 POPULATIONS: dict[str, str] = {
@@ -566,16 +577,22 @@ def _within(x: float, printed: float, decimals: int | None) -> bool:
 
 
 
-def _missing_of(r: reg.Result, names: tuple[str, ...]) -> list[str]:
+def _label(r: reg.Result, ctx: _Context) -> str:
+    """A result in words: study name and outcome."""
+    return f"{ctx.study(r.study).name.split(' (')[0]}, {r.outcome.split(' (')[0]}"
+
+
+def _missing_of(r: reg.Result, names: tuple[str, ...], ctx: _Context) -> list[str]:
+    """The quantities among ``names`` that ``r`` lacks, in words ('<study>, <outcome>: <quantity>')."""
     out = []
     for n in names:
         try:
             q = r.q(n)
         except KeyError:
-            out.append(f"{r.id}.{n}")
+            out.append(f"{_label(r, ctx)}: {QUANTITY_WORDS[n]}")
             continue
         if q.value is None:
-            out.append(f"{r.id}.{n}")
+            out.append(f"{_label(r, ctx)}: {QUANTITY_WORDS[n]}")
     return out
 
 
@@ -646,7 +663,7 @@ def check_percentages_attainable(claim: Claim, ctx: _Context) -> _Outcome:
     """
     r = ctx.result(claim.uses[0])
     n1, n0 = r.value("n_exposed"), r.value("n_comparison")
-    miss = _missing_of(r, ("n_exposed", "n_comparison"))
+    miss = _missing_of(r, ("n_exposed", "n_comparison"), ctx)
     if miss:
         return _Outcome("group sizes missing", NOT_REPRODUCIBLE, tuple(miss))
     p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
@@ -684,7 +701,7 @@ def check_odds_ratio_from_counts(claim: Claim, ctx: _Context) -> _Outcome:
     attainable, not that published data pin them down.
     """
     r = ctx.result(claim.uses[0])
-    miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"))
+    miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"), ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
     e1, n1, e0, n0 = (int(r.value(k)) for k in ("events_exposed", "n_exposed",
@@ -759,7 +776,7 @@ def check_average_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
     lo_avg, hi_avg = avg - 0.5 * 10 ** -d, avg + 0.5 * 10 ** -d
     results = [ctx.result(u) for u in claim.uses]
     k = len(results)
-    missing = [f"{r.id}.estimate (the OR used in the average)" for r in results
+    missing = [f"{_label(r, ctx)}: the odds ratio used in the average" for r in results
                if r.value("estimate") is None]
     missing.append("the averaging method (mean of ORs, mean of log ORs, or weighted)")
     missing.append("confirmation of which outcome of each study entered the average")
@@ -805,7 +822,7 @@ def check_odds_read_as_risk(claim: Claim, ctx: _Context) -> _Outcome:
     """
     r = ctx.result(claim.uses[0])
     counts = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
-    miss = _missing_of(r, counts)
+    miss = _missing_of(r, counts, ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
     e1, n1, e0, n0 = (int(r.value(k)) for k in counts)
@@ -817,7 +834,7 @@ def check_odds_read_as_risk(claim: Claim, ctx: _Context) -> _Outcome:
     p0 = e0 / n0
     rr_avg = or_to_rr(avg, p0)
     name = ctx.study(r.study).name
-    computed = (f"{r.id}: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
+    computed = (f"{_label(r, ctx)}: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
                 f"is a RR of {rr_avg:.2f} at this baseline risk {100 * p0:.0f}%, and "
                 f"approaches {avg:g} only as the baseline risk approaches 0")
     missing = ("every averaged study's OR and baseline risk (needed to turn the average OR into a risk ratio)",)
@@ -898,7 +915,7 @@ def check_implied_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
     or_lo, or_hi = _or_from_pcts(a_lo, b_hi), _or_from_pcts(a_hi, b_lo)
     computed = (f"implied OR {or_mid:.2f} ({or_lo:.2f} to {or_hi:.2f} allowing for rounding); "
                 f"RR {p1 / p0:.2f}")
-    missing = tuple(_missing_of(r, ("n_exposed", "n_comparison", "events_exposed", "events_comparison")))
+    missing = tuple(_missing_of(r, ("n_exposed", "n_comparison", "events_exposed", "events_comparison"), ctx))
     missing += ("an interval or test statistic for the comparison",)
     note = "Implied by rounded percentages only; not a published OR."
     sizes = _group_sizes(r, ctx)
@@ -933,8 +950,8 @@ def check_odds_ratio_difference(claim: Claim, ctx: _Context) -> _Outcome:
     diff = math.log(b / a)
     dlo, dhi = max(math.log((b - h) / (a + h)), 0.0), math.log((b + h) / (a - h))
     z = stats.norm.isf(SIGNIFICANCE_LEVEL / 2)
-    missing = tuple(_missing_of(ra, ("estimate", "ci_low", "ci_high"))
-                    + _missing_of(rb, ("estimate", "ci_low", "ci_high")))
+    missing = tuple(_missing_of(ra, ("estimate", "ci_low", "ci_high"), ctx)
+                    + _missing_of(rb, ("estimate", "ci_low", "ci_high"), ctx))
     if not missing:
         sa, sb = (se_from_ci(x.value("estimate"), x.value("ci_low"), x.value("ci_high"),
                              alpha=1 - x.ci_level).se for x in (ra, rb))
@@ -973,20 +990,21 @@ def check_qualitative_finding(claim: Claim, ctx: _Context) -> _Outcome:
     for rid in claim.uses:
         r = ctx.result(rid)
         if r.measure == "qualitative":
-            parts.append(f"{rid}: {r.finding} [seen in {r.seen_in}]")
-            missing.append(f"{rid}: {'adjusted ' if r.adjusted else ''}effect estimate with CI")
+            parts.append(f"{_label(r, ctx)}: {r.finding} [seen in a {r.seen_in} source]")
+            missing.append(f"{_label(r, ctx)}: {'adjusted ' if r.adjusted else ''}effect estimate with CI")
         else:
             est = r.value("estimate")
-            parts.append(f"{rid}: {r.measure.replace('_', ' ')} "
+            parts.append(f"{_label(r, ctx)}: {r.measure.replace('_', ' ')} "
                          f"{est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]"
-                         if est is not None else f"{rid}: estimate missing")
-            missing.extend(_missing_of(r, ("pct_exposed", "pct_comparison", "n_exposed", "n_comparison")))
+                         if est is not None else f"{_label(r, ctx)}: estimate missing")
+            missing.extend(_missing_of(r, ("pct_exposed", "pct_comparison", "n_exposed", "n_comparison"), ctx))
         rs = ctx.scope(rid)
         if claim.scope is not None and rs is not None:
             mism += [(f"{dim} ({ctx.study(r.study).name})", c, d) for dim, c, d in compare_scopes(claim.scope, rs)]
-    seen = {w: [rid for rid in claim.uses if ctx.result(rid).seen_in == w] for w in reg.SEEN_IN}
+    seen = {w: [_label(ctx.result(rid), ctx) for rid in claim.uses if ctx.result(rid).seen_in == w]
+            for w in reg.SEEN_IN}
     note = "A qualitative statement: there is no number to recompute. " + " ".join(
-        f"Recorded from {'the review itself' if w == 'review' else 'a ' + w + ' source'}: {', '.join(ids)}."
+        f"Recorded from {'the review itself' if w == 'review' else 'a ' + w + ' source'}: {'; '.join(ids)}."
         for w, ids in seen.items() if ids)
     if mism:
         return _Outcome(" | ".join(parts), MISATTRIBUTED, tuple(missing),
@@ -1010,7 +1028,7 @@ def check_direction_of_effect(claim: Claim, ctx: _Context) -> _Outcome:
         raise ValueError(f"claim {claim.id!r}: check 'direction_of_effect' needs a claim scope with exposure "
                          f"and direction and a scope for {r.id} in {SCOPES_FILE.name}.")
     if orr is None:
-        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
+        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     data_dir = "higher" if orr > 1 else "lower" if orr < 1 else "equal"
     flipped = cs.exposure is not None and COMPLEMENTS.get(cs.exposure) == rs.exposure
     if flipped:
@@ -1136,7 +1154,7 @@ def check_inverted_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
     r = ctx.result(claim.uses[0])
     orr = r.value("estimate")
     if orr is None:
-        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
+        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     inv = 1 / orr
     red = 100 * (1 - inv)
     printed = claim.value("reduction_pct")
@@ -1169,7 +1187,7 @@ def check_odds_ratio_as_risk_increase(claim: Claim, ctx: _Context) -> _Outcome:
     r = ctx.result(claim.uses[0])
     orr = r.value("estimate")
     if orr is None:
-        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
+        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     printed = claim.value("increase_pct")
     p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
     if p1 is not None and p0 is not None:
@@ -1181,7 +1199,8 @@ def check_odds_ratio_as_risk_increase(claim: Claim, ctx: _Context) -> _Outcome:
                 f"{printed:g}%); as a risk ratio RR = {orr:g} / (1 - p + {orr:g} p), below {orr:g} for any "
                 "reoffending rate p > 0 of visited prisoners")
     study = ctx.study(r.study)
-    missing = (f"{r.id}.pct_exposed", f"{r.id}.pct_comparison",
+    missing = (f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_exposed']}",
+               f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_comparison']}",
                f"the rates by group in {study.citation(r.citation).text.strip()}")
     rs = ctx.scope(r.id)
     mism: tuple[tuple[str, str, str], ...] = ()
@@ -1202,7 +1221,7 @@ def check_pooled_estimate(claim: Claim, ctx: _Context) -> _Outcome:
     r = ctx.result(claim.uses[0])
     est = r.value("estimate")
     if est is None:
-        return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
+        return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     rr = 1 + claim.value("risk_increase_pct") / 100
     p0_needed = (est / rr - 1) / (est - 1)
     computed = (f"registry: OR {est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]; "

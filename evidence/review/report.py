@@ -47,6 +47,7 @@ from evidence.review.findings import (  # noqa: E402
     CONTRADICTED,
     DESCRIPTIVE_VERDICTS,
     EFFECT_VERDICTS,
+    QUANTITY_WORDS,
     VERDICT_DEFINITIONS,
     VERDICTS,
     Finding,
@@ -420,14 +421,7 @@ def _verdict(v: str) -> str:
     return f'<span class="verdict" style="background:{_VERDICT_COLOURS[v]}">{html.escape(v)}</span>'
 
 
-_FIELD_WORDS = {
-    "n_exposed": "size of the exposed group", "n_comparison": "size of the comparison group",
-    "events_exposed": "number with the outcome in the exposed group",
-    "events_comparison": "number with the outcome in the comparison group",
-    "pct_exposed": "percentage with the outcome in the exposed group",
-    "pct_comparison": "percentage with the outcome in the comparison group",
-    "estimate": "effect estimate", "ci_low": "lower confidence limit", "ci_high": "upper confidence limit",
-}
+_FIELD_WORDS = QUANTITY_WORDS
 _ID_RE = re.compile(r"\b(claim )?([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:\.(" + "|".join(_FIELD_WORDS) + r"))?\b")
 
 
