@@ -117,7 +117,7 @@ _RESULT_KEYS_REQUIRED = (
 _RESULT_KEYS_OPTIONAL = (
     "finding", "quote", "source", "seen_in", "seen_at", "ci_level", "note",
 ) + QUANTITY_FIELDS
-_QUANTITY_KEYS = ("value", "status", "source", "seen_in", "seen_at", "method", "note")
+_QUANTITY_KEYS = ("value", "status", "source", "seen_in", "seen_at", "method", "note", "quote")
 _SEEN_AT_KEYS = ("url", "file", "page", "table", "section")
 
 #: Columns of :func:`load_studies`, in order (one row per result).
@@ -151,6 +151,7 @@ class Quantity:
     seen_at: tuple[tuple[str, str], ...] = ()
     method: str | None = None
     note: str | None = None
+    quote: str | None = None
 
     @property
     def where(self) -> str:
@@ -366,7 +367,8 @@ def _quantity(ctx: _Ctx, field: str, raw: Any, citation_keys: set[str], *,
                 raise ctx.fail(f"{field}.seen_at.{k}", v, "expected text or a page number")
         seen_at = tuple((k, str(v)) for k, v in sa.items())
     return Quantity(value=value, status=status, source=source, seen_in=seen_in,
-                    seen_at=seen_at, method=method, note=note)
+                    seen_at=seen_at, method=method, note=note,
+                    quote=_text(ctx, f"{field}.quote", m.get("quote"), optional=True))
 
 
 def _kind_of(field: str) -> str:
