@@ -228,8 +228,9 @@ def test_age_band_test_runs_when_intervals_exist(tmp_path: Path) -> None:
     text = p.read_text()
     seen = 'status: reported, source: scie_guide22, seen_in: review, seen_at: {file: x.txt}'
     for lo, hi in (("2.0", "2.9"), ("2.2", "3.1")):
-        text = text.replace('ci_low: {value: null, status: missing, note: "No CI or SE', f'ci_low: {{value: {lo}, {seen}}}  #', 1)
-        text = text.replace('ci_high: {value: null, status: missing, note: "No CI or SE', f'ci_high: {{value: {hi}, {seen}}}  #', 1)
+        for name, v in (("ci_low", lo), ("ci_high", hi)):
+            text = text.replace(f'{name}: {{value: null, status: missing, note: "No CI or SE',
+                                f'{name}: {{value: {v}, {seen}}}  #', 1)
     p.write_text(text)
     f = {x.id: x for x in check_findings(d / "claims", d)}["review.metropolitan_age_bands"]
     assert f.verdict == fnd.REPRODUCED  # the printed 'not significantly different' holds

@@ -471,7 +471,8 @@ def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str]) ->
                 raise _fail(path.name, cid, "quote", quote, f"the quote does not occur in the 'quote' of {rid}")
         else:
             if normalise_whitespace(quote) not in normalise_whitespace(source_text(doc)):
-                raise _fail(path.name, cid, "quote", quote, f"the quote does not occur in {doc} (whitespace-normalised)")
+                raise _fail(path.name, cid, "quote", quote,
+                            f"the quote does not occur in {doc} (whitespace-normalised)")
         out.append(Claim(
             id=cid, document=doc, quote=quote, claim=c["claim"], reported=str(c["reported"]),
             check=c["check"], uses=tuple(uses), expected=c["expected"],
@@ -596,6 +597,14 @@ def _missing_of(r: reg.Result, names: tuple[str, ...], ctx: _Context) -> list[st
     return out
 
 
+def _num(r: reg.Result, name: str) -> float:
+    """The number ``name`` of ``r``, which the caller has checked is not missing."""
+    v = r.value(name)
+    if v is None:
+        raise ValueError(f"result {r.id!r}: {name} is missing where the check needs it.")
+    return float(v)
+
+
 def _pct_range(p: float, decimals: int) -> tuple[float, float]:
     h = 0.5 * 10.0 ** (-decimals)
     return max(p - h, 0.0), min(p + h, 100.0)
@@ -603,7 +612,7 @@ def _pct_range(p: float, decimals: int) -> tuple[float, float]:
 
 def _or_from_pcts(p1: float, p0: float) -> float:
     """Odds ratio implied by two percentages."""
-    return odds_from_risk(p1 / 100) / odds_from_risk(p0 / 100)
+    return float(odds_from_risk(p1 / 100) / odds_from_risk(p0 / 100))
 
 
 def _decimals_of(x: float) -> int:
@@ -645,8 +654,9 @@ def check_sample_sizes(claim: Claim, ctx: _Context) -> _Outcome:
     total_note = ""
     if "cohort" in sample and len(claim.reported_values) > 1:
         printed_sum = sum(v for _, v in claim.reported_values)
-        total_note = (f" Printed total {printed_sum:,.0f} vs cohort {study.sample_value('cohort'):,} "
-                      f"({study.sample_value('cohort') - printed_sum:+,.0f}).")
+        cohort = float(study.sample_value("cohort") or 0)
+        total_note = (f" Printed total {printed_sum:,.0f} vs cohort {cohort:,.0f} "
+                      f"({cohort - printed_sum:+,.0f}).")
     return _Outcome(
         computed="; ".join(parts) if parts else "no independent registry value",
         verdict=verdict, missing=tuple(missing), note="; ".join(notes) + "." * bool(notes) + total_note,
@@ -662,13 +672,13 @@ def check_percentages_attainable(claim: Claim, ctx: _Context) -> _Outcome:
     not printed); not attainable -> "contradicted".
     """
     r = ctx.result(claim.uses[0])
-    n1, n0 = r.value("n_exposed"), r.value("n_comparison")
     miss = _missing_of(r, ("n_exposed", "n_comparison"), ctx)
     if miss:
         return _Outcome("group sizes missing", NOT_REPRODUCIBLE, tuple(miss))
+    n1, n0 = int(_num(r, "n_exposed")), int(_num(r, "n_comparison"))
     p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
     try:
-        rec = counts_from_percentages(p1, int(n1), p0, int(n0), decimals=claim.decimals or 0)
+        rec = counts_from_percentages(p1, n1, p0, n0, decimals=claim.decimals or 0)
     except ValueError as exc:
         return _Outcome(f"not attainable: {exc}", CONTRADICTED)
     c = rec.candidates
@@ -679,9 +689,9 @@ def check_percentages_attainable(claim: Claim, ctx: _Context) -> _Outcome:
                 + f"; {'/'.join(map(str, e0))} of {n0} = "
                 + ", ".join(f"{100 * k / n0:.1f}%" for k in e0))
     held = [(r.value(k), r.q(k).status) for k in ("events_exposed", "events_comparison") if r.value(k) is not None]
+    shown = " and ".join(f"{e}/{n} ({st})" for (e, st), n in zip(held, (n1, n0), strict=False))
     note = ("Counts are not printed; whole counts exist that round to the printed percentages."
-            + (" Registry counts: " + " and ".join(f"{e}/{n} ({st})" for (e, st), n in zip(held, (n1, n0))) + "."
-               if len(held) == 2 else ""))
+            + (f" Registry counts: {shown}." if len(held) == 2 else ""))
     return _Outcome(computed, CONSISTENT, note=note,
                     values=(("candidates_exposed", float(len(e1))), ("candidates_comparison", float(len(e0)))))
 
@@ -704,7 +714,7 @@ def check_odds_ratio_from_counts(claim: Claim, ctx: _Context) -> _Outcome:
     miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"), ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
-    e1, n1, e0, n0 = (int(r.value(k)) for k in ("events_exposed", "n_exposed",
+    e1, n1, e0, n0 = (int(_num(r, k)) for k in ("events_exposed", "n_exposed",
                                                   "events_comparison", "n_comparison"))
     res = odds_ratio(e1, n1, e0, n0, ci="woolf", alpha=1 - r.ci_level)
     est_p, lo_p, hi_p = (claim.value(k) for k in ("estimate", "ci_low", "ci_high"))
@@ -721,9 +731,9 @@ def check_odds_ratio_from_counts(claim: Claim, ctx: _Context) -> _Outcome:
                                       reported_or=est_p, reported_ci=(lo_p, hi_p),
                                       or_decimals=d, alpha=1 - r.ci_level)
         c = rec.candidates
-        rows = [f"{int(x.events_exposed)}/{int(x.n_exposed)} vs {int(x.events_unexposed)}/"
-                f"{int(x.n_unexposed)} -> {x.odds_ratio:.2f} ({x.ci_low:.2f}, {x.ci_high:.2f})"
-                f"{' matches' if x.matches else ''}" for x in c.itertuples()]
+        rows = [f"{int(x['events_exposed'])}/{int(x['n_exposed'])} vs {int(x['events_unexposed'])}/"
+                f"{int(x['n_unexposed'])} -> {x['odds_ratio']:.2f} ({x['ci_low']:.2f}, {x['ci_high']:.2f})"
+                f"{' matches' if x['matches'] else ''}" for x in c.to_dict("records")]
         notes.append("Count pairs attainable from the printed percentages: " + "; ".join(rows) + ".")
     if ok and res.ci_low > 1:
         notes.append("The interval excludes 1 (statistically significant), as printed.")
@@ -743,13 +753,13 @@ def _stand_in(r: reg.Result, ctx: _Context) -> tuple[str, float] | None:
     percentages (the OR they imply).  ``None`` when the study has none of these.
     """
     if r.value("estimate") is not None and r.measure == "odds_ratio":
-        return r.id, float(r.value("estimate"))
+        return r.id, _num(r, "estimate")
     study = ctx.study(r.study)
     chosen = reg.ONE_PER_STUDY.get(study.id, (None, ""))[0]
     ors = [x for x in study.results if x.measure == "odds_ratio" and x.value("estimate") is not None]
     ors.sort(key=lambda x: x.id != chosen)
     if ors:
-        return ors[0].id, float(ors[0].value("estimate"))
+        return ors[0].id, _num(ors[0], "estimate")
     for x in study.results:
         p1, p0 = x.value("pct_exposed"), x.value("pct_comparison")
         if p1 is not None and p0 is not None:
@@ -825,14 +835,14 @@ def check_odds_read_as_risk(claim: Claim, ctx: _Context) -> _Outcome:
     miss = _missing_of(r, counts, ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
-    e1, n1, e0, n0 = (int(r.value(k)) for k in counts)
+    e1, n1, e0, n0 = (int(_num(r, k)) for k in counts)
     orr = odds_ratio(e1, n1, e0, n0).estimate
     rr = (e1 / n1) / (e0 / n0)
     avg = (claim.value("odds_ratio") if "odds_ratio" in dict(claim.reported_values)
            else ctx.claims[claim.traces_to or ""].value("average"))
     times = claim.value("risk_ratio")
     p0 = e0 / n0
-    rr_avg = or_to_rr(avg, p0)
+    rr_avg = float(or_to_rr(avg, p0))
     name = ctx.study(r.study).name
     computed = (f"{_label(r, ctx)}: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
                 f"is a RR of {rr_avg:.2f} at this baseline risk {100 * p0:.0f}%, and "
@@ -860,11 +870,11 @@ def check_three_times_across_outcomes(claim: Claim, ctx: _Context) -> _Outcome:
         r = ctx.result(rid)
         if r.measure == "proportions" or r.value("events_exposed") is not None:
             if r.value("events_exposed") is not None:
-                rr = (r.value("events_exposed") / r.value("n_exposed")) / (
-                    r.value("events_comparison") / r.value("n_comparison"))
+                rr = (_num(r, "events_exposed") / _num(r, "n_exposed")) / (
+                    _num(r, "events_comparison") / _num(r, "n_comparison"))
                 parts.append(f"{r.outcome}: RR {rr:.2f}")
             else:
-                p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
+                p1, p0 = _num(r, "pct_exposed"), _num(r, "pct_comparison")
                 a, b = _pct_range(p1, _decimals_of(p1)), _pct_range(p0, _decimals_of(p0))
                 rr = p1 / p0
                 parts.append(f"{r.outcome}: RR {rr:.2f} ({a[0] / b[1]:.2f} to {a[1] / b[0]:.2f})")
@@ -924,7 +934,7 @@ def check_implied_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
         exact = where == r.id
         rec = counts_from_percentages(p1, int(n1) if exact else (1, int(n1)),
                                       p0, int(n0) if exact else (1, int(n0)), decimals=d)
-        fr = sorted({(int(x.events_exposed), int(x.n_exposed)) for x in rec.candidates.itertuples()},
+        fr = sorted({(int(x["events_exposed"]), int(x["n_exposed"])) for x in rec.candidates.to_dict("records")},
                     key=lambda t: t[1])
         note += ((f" With {n1} exposed" if exact else
                   f" At most {n1} exposed (the group size in {where}, before any attrition)")
@@ -953,9 +963,9 @@ def check_odds_ratio_difference(claim: Claim, ctx: _Context) -> _Outcome:
     missing = tuple(_missing_of(ra, ("estimate", "ci_low", "ci_high"), ctx)
                     + _missing_of(rb, ("estimate", "ci_low", "ci_high"), ctx))
     if not missing:
-        sa, sb = (se_from_ci(x.value("estimate"), x.value("ci_low"), x.value("ci_high"),
+        sa, sb = (se_from_ci(_num(x, "estimate"), _num(x, "ci_low"), _num(x, "ci_high"),
                              alpha=1 - x.ci_level).se for x in (ra, rb))
-        test = compare_odds_ratios(rb.value("estimate"), ra.value("estimate"), se1=sb, se2=sa,
+        test = compare_odds_ratios(_num(rb, "estimate"), _num(ra, "estimate"), se1=sb, se2=sa,
                                    alpha=SIGNIFICANCE_LEVEL)
         computed = f"ratio of ORs {test.ratio:.3f}, z = {test.z:.2f}, p = {test.p_value:.2g}"
         return _Outcome(computed, REPRODUCED if test.p_value >= SIGNIFICANCE_LEVEL else CONTRADICTED,
@@ -1030,6 +1040,7 @@ def check_direction_of_effect(claim: Claim, ctx: _Context) -> _Outcome:
     if orr is None:
         return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     data_dir = "higher" if orr > 1 else "lower" if orr < 1 else "equal"
+    data_exposure = EXPOSURES[rs.exposure or ""] if rs.exposure else "the exposure"
     flipped = cs.exposure is not None and COMPLEMENTS.get(cs.exposure) == rs.exposure
     if flipped:
         data_dir = {"higher": "lower", "lower": "higher"}.get(data_dir, data_dir)
@@ -1037,7 +1048,7 @@ def check_direction_of_effect(claim: Claim, ctx: _Context) -> _Outcome:
                    rs.measure, rs.time_span)
     mism = tuple(m for m in compare_scopes(Scope(cs.population, cs.exposure, cs.exposure_ages, cs.outcome,
                                                  cs.outcome_ages, (), cs.time_span), rs))
-    computed = (f"OR {orr:g} for {EXPOSURES[ctx.scope(r.id).exposure]} (seen in a {r.q('estimate').seen_in} "  # type: ignore[union-attr]
+    computed = (f"OR {orr:g} for {data_exposure} (seen in a {r.q('estimate').seen_in} "
                 f"source): {OUTCOMES.get(rs.outcome or '', 'the outcome')} is {data_dir} "
                 f"for {EXPOSURES[cs.exposure or '']}, as stated" if data_dir == cs.direction else
                 f"OR {orr:g}: the data go the other way")
@@ -1127,8 +1138,8 @@ def check_subgroup_figure_generalised(claim: Claim, ctx: _Context) -> _Outcome:
         raise ValueError(f"claim {claim.id!r}: check 'subgroup_figure_generalised' needs a claim scope and "
                          f"a scope for {r.id} in {SCOPES_FILE.name}.")
     mism = compare_scopes(claim.scope, rs)
-    e, n = r.value("events_exposed"), r.value("n_exposed")
-    e0, n0 = r.value("events_comparison"), r.value("n_comparison")
+    e, n = int(_num(r, "events_exposed")), int(_num(r, "n_exposed"))
+    e0, n0 = int(_num(r, "events_comparison")), int(_num(r, "n_comparison"))
     name = ctx.study(r.study).name
     pct0 = 100 * e0 / n0
     computed = (f"{e} of {n} = {pct:.1f}% in the {name}: {r.exposure}; {r.outcome}. Comparison: "
@@ -1195,9 +1206,10 @@ def check_odds_ratio_as_risk_increase(claim: Claim, ctx: _Context) -> _Outcome:
         ok = _within(100 * (rr - 1), printed, claim.decimals)
         return _Outcome(f"RR {rr:.2f}", REPRODUCED if ok else CONTRADICTED)
     same = _within(100 * (orr - 1), printed, claim.decimals)
-    computed = (f"OR {orr:g}: {100 * (orr - 1):.0f}% higher odds ({'the printed figure' if same else 'not the printed'} "
-                f"{printed:g}%); as a risk ratio RR = {orr:g} / (1 - p + {orr:g} p), below {orr:g} for any "
-                "reoffending rate p > 0 of visited prisoners")
+    which = "the printed figure" if same else "not the printed"
+    computed = (f"OR {orr:g}: {100 * (orr - 1):.0f}% higher odds ({which} {printed:g}%); as a risk ratio "
+                f"RR = {orr:g} / (1 - p + {orr:g} p), below {orr:g} for any reoffending rate p > 0 of "
+                "visited prisoners")
     study = ctx.study(r.study)
     missing = (f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_exposed']}",
                f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_comparison']}",
@@ -1221,7 +1233,8 @@ def check_pooled_estimate(claim: Claim, ctx: _Context) -> _Outcome:
     r = ctx.result(claim.uses[0])
     est = r.value("estimate")
     if est is None:
-        return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
+        return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE,
+                        (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     rr = 1 + claim.value("risk_increase_pct") / 100
     p0_needed = (est / rr - 1) / (est - 1)
     computed = (f"registry: OR {est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]; "

@@ -401,11 +401,11 @@ def _toolkit_html(studies: str | Path | None) -> list[str]:
            "<table><tr><th>candidate</th><th>country</th><th>OR (95% CI)</th><th>log OR (SE)</th>"
            "<th>pooled?</th></tr>"]
     for r in cand.itertuples():
-        out.append(f"<tr><td>{e(r.label)}<br><span class='small'>{e(r.exposure)} / "
-                   f"{e(r.outcome)}</span></td><td>{e(str(r.country))}</td>"
+        out.append(f"<tr><td>{e(str(r.label))}<br><span class='small'>{e(str(r.exposure))} / "
+                   f"{e(str(r.outcome))}</span></td><td>{e(str(r.country))}</td>"
                    f"<td>{r.estimate:g} ({r.ci_low:g}, {r.ci_high:g})</td>"
                    f"<td>{r.yi:.3f} ({r.se:.3f})</td>"
-                   f"<td>{'yes' if r.pooled else 'no'}: <span class='small'>{e(r.choice)}</span></td></tr>")
+                   f"<td>{'yes' if r.pooled else 'no'}: <span class='small'>{e(str(r.choice))}</span></td></tr>")
     out.append("</table><p class='small'>SE from the reported interval: (ln high - ln low) / (2 x 1.96) "
                "(evidence.published.se_from_ci).</p>")
     figs = toolkit_figures(studies)
