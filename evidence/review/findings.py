@@ -472,7 +472,8 @@ def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str]) ->
         else:
             if normalise_whitespace(quote) not in normalise_whitespace(source_text(doc)):
                 raise _fail(path.name, cid, "quote", quote,
-                            f"the quote does not occur in {doc} (whitespace-normalised)")
+                            f"the quote does not occur in '{documents.document(doc).title}' ({doc}; "
+                            "compared with whitespace normalised)")
         out.append(Claim(
             id=cid, document=doc, quote=quote, claim=c["claim"], reported=str(c["reported"]),
             check=c["check"], uses=tuple(uses), expected=c["expected"],
@@ -1146,8 +1147,8 @@ def check_subgroup_figure_generalised(claim: Claim, ctx: _Context) -> _Outcome:
                 f"{e0} of {n0} = {pct0:.1f}% ({r.comparison})")
     if not mism:
         return _Outcome(computed, REPRODUCED)
-    note = (f"The {pct:.0f}% exists, but for a different " + " and ".join(d for d, _, _ in mism) + ": "
-            + _scope_note(mism) + f". Correct statement: {pct:.0f}% ({e} of {n}) of boys "
+    note = (f"The {pct:.0f}% exists, but for a different " + " and ".join(d for d, _, _ in mism)
+            + f" (see what differs). Correct statement: {pct:.0f}% ({e} of {n}) of boys "
             f"{r.exposure} were {r.outcome.split(' (')[0]}, against {pct0:.0f}% of boys with {r.comparison}.")
     return _Outcome(computed, MISATTRIBUTED, note=note, values=(("pct", pct), ("n", float(n))),
                     mismatches=mism)

@@ -451,8 +451,10 @@ def _id_words(studies: str | Path | None) -> Callable[[str], str]:
 
 
 def _how_checked(check: str) -> str:
-    doc = CHECKS[check].__doc__ or ""
-    return doc.strip().split("\n\n")[0].replace("\n", " ").replace("``", "'")
+    """The first paragraph of the check's docstring, without reStructuredText markup."""
+    doc = (CHECKS[check].__doc__ or "").strip().split("\n\n")[0]
+    doc = re.sub(r":\w+:`~?([^`]+)`", lambda m: m.group(1).rsplit(".", 1)[-1], doc)
+    return " ".join(doc.replace("``", "'").split())
 
 
 def _finding_rows(findings: Sequence[Finding], words: Callable[[str], str]) -> list[str]:
