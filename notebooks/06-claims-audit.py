@@ -172,7 +172,7 @@ pd.DataFrame([{"printed": by_id[i].reported, "what the data give": by_id[i].comp
 
 # %%
 links = check_links()
-pd.DataFrame([{"quantity": x.quantity, "values printed": ", ".join(f"{v:,.4g}" for _, _, v, _ in x.entries),
+pd.DataFrame([{"quantity": x.quantity, "values printed": ", ".join(f"{v:,.6g}" for _, _, v, _ in x.entries),
                "agree?": "yes" if x.agree else "no"} for x in links]).set_index("quantity")
 
 # %% [markdown]

@@ -533,9 +533,9 @@ def _links_html(words: Callable[[str], str]) -> list[str]:
                    "<table><tr><th>document, section, line</th><th>printed</th><th>value</th></tr>")
         for cid, src, v, printed in x.entries:
             out.append(f"<tr><td><a href='#finding-{e(cid)}'>{e(src)}</a></td><td>{e(printed)}</td>"
-                       f"<td>{v:,.4g}</td></tr>")
+                       f"<td>{v:,.6g}</td></tr>")
         out.append(f"</table><p class='small'>Tolerance {x.tolerance:g}; values differ by at most "
-                   f"{x.spread:,.4g}. {e(words(x.note))}</p>")
+                   f"{x.spread:,.6g}. {e(words(x.note))}</p>")
     return out
 
 
