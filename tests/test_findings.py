@@ -32,7 +32,7 @@ REQUIRED = {
     "review.three_times_summary", "policis.sixty_five_percent", "probation.sixty_five_percent",
     "policis.visits_38_less_likely", "probation.visits_39_more_likely", "meta2012.pooled_or",
 }
-N_CLAIMS = 91
+N_CLAIMS = 94
 
 
 def _norm(s: str) -> str:
