@@ -15,7 +15,7 @@ aside, with their reasons.
 The candidate effect sizes (:func:`evidence.review.registry.candidate_effect_sizes`)
 are the registry's odds ratios that come with a confidence interval.  They are
 *not* the review's inputs: the five odds ratios behind the review's "average
-odds ratio 3.4" were never published.  Several candidates come from one cohort
+odds ratio 3.4" were not found in any source read.  Several candidates come from one cohort
 (the Mater-University study) and are not independent, so pooling takes one per
 study (:data:`evidence.review.registry.ONE_PER_STUDY`).
 """
