@@ -375,3 +375,13 @@ def test_bad_links_are_refused(tmp_path: Path, edit: tuple[str, str], message: s
     p.write_text(text.replace(*edit), encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         fnd.check_links(p)
+
+
+def test_reproduce_prints_the_verdicts_meaning_and_the_disagreements(capsys: pytest.CaptureFixture[str]) -> None:
+    from evidence.review.cli import main
+
+    assert main(["reproduce"]) == 0
+    out = capsys.readouterr().out
+    for v, text in fnd.VERDICT_DEFINITIONS.items():
+        assert f"  {v}: {text}" in out
+    assert "Documents disagree on children separated from their mother by imprisonment each year: 17,700" in out
