@@ -1,11 +1,16 @@
 """The findings ledger: every quantitative claim, rechecked from the study registry.
 
-The ledger (``studies/claims/*.yaml``) lists each claim with an exact quote from
-its source document, the numbers it prints and their printed precision, the
-named check that recomputes it, the registry results the check uses, and the
-verdict the check is expected to reach.  :func:`check_findings` runs every
+The ledger (``studies/claims/NN-*.yaml``) lists each claim with an exact quote
+from its source document, the numbers it prints and their printed precision,
+the named check that recomputes it, the registry results the check uses, and
+the verdict the check is expected to reach.  :func:`check_findings` runs every
 check and returns frozen :class:`Finding` results; the verdict is always
-*computed* from the registry, never copied from the ledger.
+*computed* from the registry, never copied from the ledger.  Beside the
+ledger: ``scopes.yaml`` (structured scopes of registry results),
+``links.yaml`` (claims of different documents stating the same quantity,
+compared by :func:`check_links`) and ``exclusions.yaml`` (numbers of the
+documents that are not claims, each with its reason; see
+:mod:`evidence.review.documents`).
 
 Verdicts (:data:`VERDICTS`, defined in plain words in :data:`VERDICT_DEFINITIONS`)
 -----------------------------------------------------------------------------------
