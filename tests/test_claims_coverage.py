@@ -80,3 +80,16 @@ def test_bad_exclusions_are_refused(tmp_path, bad: dict, field: str) -> None:  #
     p.write_text(yaml.safe_dump({"exclusions": [bad]}), encoding="utf-8")
     with pytest.raises(ValueError, match=field):
         documents.load_exclusions(p)
+
+
+def test_catalogue_names_every_source_document() -> None:
+    files = {p.name for p in documents.SOURCES_DIR.glob("*.txt")}
+    cat = documents.load_catalog()
+    assert {d.file for d in cat} == files
+    for d in cat:
+        n_lines = (documents.SOURCES_DIR / d.file).read_text(encoding="utf-8").count("\n") + 1
+        assert d.title and d.author and d.year and d.short, d.file
+        assert not any(ch in d.title for ch in "_") and d.file not in d.title
+        assert all(1 <= line <= n_lines for line, _ in d.sections), d.file
+    with pytest.raises(ValueError, match="not in catalog.yaml"):
+        documents.document("999_unknown.txt")
