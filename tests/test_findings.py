@@ -165,8 +165,13 @@ def test_scope_comparison_names_each_dimension() -> None:
     data = fnd.load_result_scopes()["resettlement_surveys.reoffending_no_visits"]
     assert [d for d, _, _ in fnd.compare_scopes(claimed, data)] == ["measure"]
     assert fnd.compare_scopes(fnd.Scope(outcome="reoffending"), data) == ()
-    with pytest.raises(ValueError, match="scope.exposure"):
-        fnd._parse_scope("x", {"exposure": "fathers in prison"})
+
+
+
+def test_a_scope_outside_the_vocabulary_is_refused(tmp_path: Path) -> None:
+    p = _write_ledger(tmp_path, _GOOD + "    scope: {exposure: fathers in prison}\n")
+    with pytest.raises(ValueError, match="claim 't.or': field 'scope.exposure': bad value 'fathers in prison'"):
+        load_claims(p)
 
 
 def test_direction_only_statement_agrees_with_the_odds_ratio(findings: dict[str, fnd.Finding]) -> None:
