@@ -83,6 +83,8 @@ def test_computed_verdict_matches_ledger(claim: fnd.Claim, findings: dict[str, f
         assert f.note, f"{f.id} must give the correct figure"
     if f.verdict == fnd.MISATTRIBUTED:
         assert f.mismatches, f"{f.id} must name the dimension(s) that differ"
+    if f.verdict == fnd.UNTRACED:
+        assert f.missing_inputs, f"{f.id} must name the source that was not found"
     if f.kind == "descriptive":
         assert f.verdict in fnd.DESCRIPTIVE_VERDICTS + (fnd.CONTRADICTED,), f.id
     else:
@@ -390,3 +392,20 @@ def test_reproduce_prints_the_verdicts_meaning_and_the_disagreements(capsys: pyt
     for v, text in fnd.VERDICT_DEFINITIONS.items():
         assert f"  {v}: {text}" in out
     assert "Documents disagree on children separated from their mother by imprisonment each year: 17,700" in out
+
+
+def test_a_descriptive_figure_is_traced_only_when_a_source_read_prints_it(tmp_path: Path) -> None:
+    body = """  - id: t.children
+    quote: "Indeed, the majority of the estimated 162,000 children will remain unknown"
+    claim: c
+    reported: r
+    reported_values: {n: 162000}
+    check: descriptive_figure
+    uses: []
+    missing: [the cited source]
+    expected: untraced
+"""
+    assert [f.verdict for f in check_findings(_write_ledger(tmp_path, body))] == [fnd.UNTRACED]
+    traced = body.replace("    missing: [the cited source]\n", "    traced_in: a source read (for the test)\n")
+    f = check_findings(_write_ledger(tmp_path, traced.replace("expected: untraced", "expected: traced")))[0]
+    assert f.verdict == fnd.TRACED and not f.missing_inputs and "a source read" in f.computed

@@ -543,11 +543,22 @@ def _exclusions_html(words: Callable[[str], str]) -> list[str]:
     e = html.escape
     excl = documents.load_exclusions()
     by_doc = Counter(documents.document(x.file).title for x in excl)
+    quotes: dict[str, list[str]] = {}
+    for c in load_claims():
+        quotes.setdefault(c.document, []).append(c.quote)
+    uncovered = documents.uncovered_numbers(quotes, excl)
     out = ["<h2 id='not-checked'>7. What was not checked, and why</h2>",
            "<p>Every number printed in the five documents is either a claim above or set aside in "
            "<code>studies/claims/exclusions.yaml</code> with its reason (a test scans the documents and fails "
            "on a number that is neither). Set aside: " + "; ".join(f"{n} rule(s) in {e(t)}"
-                                                                  for t, n in by_doc.items()) + ".</p><ul>"]
+                                                                  for t, n in by_doc.items()) + ".</p>",
+           "<table><tr><th>document</th><th>numbers printed (digits and number words)</th><th>claims</th>"
+           "<th>numbers neither claimed nor excluded</th></tr>"]
+    for d in documents.load_catalog():
+        out.append(f"<tr><td>{e(d.title)} ({e(d.author)}, {e(d.year)})</td>"
+                   f"<td>{len(documents.numbers_in(d.file))}</td><td>{len(quotes.get(d.file, []))}</td>"
+                   f"<td>{sum(m.file == d.file for m in uncovered)}</td></tr>")
+    out.append("</table><ul>")
     for x in excl:
         where = (f"lines {x.lines[0]}-{x.lines[1]}" if x.lines else f"'{x.quote}'" if x.quote else "a pattern")
         out.append(f"<li class='small'>{e(documents.document(x.file).short)}, {e(where)}: {e(words(x.reason))}</li>")
