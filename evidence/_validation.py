@@ -7,6 +7,7 @@ what is allowed.  Nothing is dropped or corrected silently.
 
 from __future__ import annotations
 
+import math
 import numbers
 import reprlib
 from collections.abc import Mapping, Sequence
@@ -149,7 +150,11 @@ def check_ratio(name: str, value: Any) -> float:
     >>> check_ratio("or1", 7.0)
     7.0
     """
-    v = check_number(name, value, low=0.0, low_open=True)
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}={short_repr(value)} must be a number.")
+    v = float(value)
+    if not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"{name}={short_repr(value)} must be a finite number > 0.")
     if not MIN_RATIO <= v <= MAX_RATIO:
         raise ValueError(
             f"{name}={short_repr(value)} is outside the numeric domain of ratios, "
@@ -181,7 +186,7 @@ def check_same_index(**values: Any) -> None:
             )
 
 
-def check_distinct_labels(name: str, values: Sequence[Any]) -> None:
+def check_distinct_labels(name: str, values: Any) -> None:
     """Refuse labels that are different values but print the same (1 and "1", 1.0 and "1.0").
 
     Examples
@@ -189,7 +194,7 @@ def check_distinct_labels(name: str, values: Sequence[Any]) -> None:
     >>> check_distinct_labels("groups", ["a", "b", "a"])
     """
     seen: dict[str, Any] = {}
-    for v in values:
+    for v in list(values):
         key = str(v)
         if key in seen and not _same(seen[key], v):
             raise ValueError(
@@ -437,6 +442,10 @@ def check_tables(
     >>> [x.tolist() for x in check_tables([15], [23], [48], [227])]
     [[15.0], [23.0], [48.0], [227.0]]
     """
+    check_same_index(
+        events_exposed=events_exposed, n_exposed=n_exposed,
+        events_unexposed=events_unexposed, n_unexposed=n_unexposed,
+    )
     a, n1 = check_counts("events_exposed", events_exposed, "n_exposed", n_exposed)
     c, n2 = check_counts("events_unexposed", events_unexposed, "n_unexposed", n_unexposed)
     check_same_length(events_exposed=a, events_unexposed=c)

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_choice, check_distinct_labels, check_ratio
 from evidence.metareg import _check_inputs, meta_regression
 from evidence.options import POOLING_METHODS, SUBGROUP_TAU2, TESTS
 from evidence.pooling import meta_analysis
@@ -192,6 +192,7 @@ def compare_odds_ratios(
     """
     a = check_alpha(alpha)
     ca = check_alpha(ci_alpha, "ci_alpha")
+    check_ratio("or1", or1), check_ratio("or2", or2)
     if isinstance(labels, str) or len(labels) != 2:
         raise ValueError(f"labels={labels!r} must name the two odds ratios, e.g. ('boys', 'girls').")
     o1 = _positive("or1", or1)
@@ -356,6 +357,7 @@ def subgroup_analysis(
     (('a', 'b'), 26.984)
     """
     y, v = _check_inputs(yi, vi, what="subgroup_analysis")
+    check_distinct_labels("groups", groups)
     check_choice("method", method, POOLING_METHODS)
     check_choice("tau2", tau2, SUBGROUP_TAU2)
     check_choice("test", test, TESTS)

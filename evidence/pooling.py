@@ -95,6 +95,7 @@ from evidence._validation import (
     check_counts,
     check_finite,
     check_positive_variances,
+    check_same_index,
     check_same_length,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning
@@ -404,6 +405,7 @@ def meta_analysis(
     test = check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
     tol, max_iter = _check_iteration(tol, max_iter)
+    check_same_index(yi=yi, vi=vi)
     y = as_float_array("yi", yi)
     v = as_float_array("vi", vi)
     k = check_same_length(yi=y, vi=v)

@@ -63,9 +63,9 @@ from evidence.exceptions import ConvergenceWarning, DataWarning
 from evidence.metareg import _check_inputs, _wald, fit_mods, tau2_mods
 from evidence.options import (
     ALTERNATIVES,
-    EXACT_KENDALL_MAX_K,
     EGGER_MODELS,
     EGGER_PREDICTORS,
+    EXACT_KENDALL_MAX_K,
     POOLING_METHODS,
     TESTS,
     TRIMFILL_ESTIMATORS,
