@@ -304,18 +304,20 @@ def as_float_array(name: str, value: ArrayLike, *, ndim: int | None = 1) -> NDAr
             f"{name} must be a rectangular array of numbers; got {short_repr(value)}."
         ) from None
     if raw.dtype.kind not in "iuf":
-        flat = raw.ravel()
-        bad = [
-            i for i, x in enumerate(flat[:100_000])
-            if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_))
-        ] if raw.dtype.kind == "O" else list(range(min(flat.size, 1)))
-        if bad or raw.dtype.kind not in "O":
-            i = bad[0] if bad else 0
-            where = f" at position {i}" if raw.ndim else ""
-            what = short_repr(flat[i].item() if hasattr(flat[i], "item") else flat[i])
+        # look at the values as given (a list mixing 1.9 and "0.5" became all strings)
+        flat = np.asarray(value, dtype=object).ravel() if raw.dtype.kind != "b" else raw.ravel()
+        bad = next(
+            (i for i, x in enumerate(flat)
+             if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_))),
+            None,
+        )
+        if bad is not None:
+            x = flat[bad]
+            where = f" at position {bad}" if raw.ndim else ""
+            kind = "a boolean" if isinstance(x, (bool, np.bool_)) else type(x).__name__
             raise TypeError(
-                f"{name} must hold numbers; got {what}{where} ({raw.dtype.name} data"
-                f"{': booleans are not numbers here' if raw.dtype.kind == 'b' else ''})."
+                f"{name} must hold numbers; got {short_repr(x.item() if hasattr(x, 'item') else x)}"
+                f"{where} ({kind}; missing values must be NaN)."
             )
     try:
         arr = np.asarray(raw, dtype=np.float64)

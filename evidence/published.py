@@ -118,7 +118,9 @@ def _sizes(name: str, n: int | tuple[int, int]) -> range:
     return range(lo, hi + 1)
 
 
-def _candidates(pct: float, sizes: range, decimals: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _candidates(
+    name: str, pct: float, sizes: range, decimals: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Event counts x and sizes n with 100 x / n rounding to ``pct``, without enumerating 0..n.
 
     For each n the admissible x form the run between n (pct -+ h) / 100 (h the
@@ -129,8 +131,8 @@ def _candidates(pct: float, sizes: range, decimals: int) -> tuple[NDArray[np.int
     """
     if len(sizes) > MAX_CANDIDATE_TABLES:
         raise ValueError(
-            f"The range of group sizes {sizes.start}-{sizes.stop - 1} holds {len(sizes):,} sizes, "
-            f"more than the limit of {MAX_CANDIDATE_TABLES:,}; narrow it."
+            f"{name}=({sizes.start}, {sizes.stop - 1}) holds {len(sizes):,} group sizes, more "
+            f"than the limit of {MAX_CANDIDATE_TABLES:,}; narrow the range."
         )
     n = np.arange(sizes.start, sizes.stop, dtype=np.int64)
     h = 0.5 * 10.0 ** (-decimals) * (1 + ROUNDING_SLACK)
@@ -140,7 +142,7 @@ def _candidates(pct: float, sizes: range, decimals: int) -> tuple[NDArray[np.int
     total = int(width.sum())
     if total > MAX_CANDIDATE_TABLES:
         raise ValueError(
-            f"Group sizes {sizes.start}-{sizes.stop - 1} give about {total:,} candidate event "
+            f"{name}=({sizes.start}, {sizes.stop - 1}) gives about {total:,} candidate event "
             f"counts for {pct:g}%, more than the limit of {MAX_CANDIDATE_TABLES:,}; narrow the "
             f"range of group sizes."
         )
@@ -290,8 +292,8 @@ def counts_from_percentages(
         printed += list(reported_ci)
         reported_ci = (lo_ci, hi_ci)
 
-    x1, s1 = _candidates(p1, sizes1, decimals)
-    x2, s2 = _candidates(p2, sizes2, decimals)
+    x1, s1 = _candidates("n_exposed", p1, sizes1, decimals)
+    x2, s2 = _candidates("n_unexposed", p2, sizes2, decimals)
     if not x1.size or not x2.size:
         which = "pct_exposed" if not x1.size else "pct_unexposed"
         raise ValueError(
@@ -301,9 +303,9 @@ def counts_from_percentages(
         )
     if x1.size * x2.size > MAX_CANDIDATE_TABLES:
         raise ValueError(
-            f"The percentages and group sizes give {x1.size:,} x {x2.size:,} = "
-            f"{x1.size * x2.size:,} candidate tables, more than the limit of "
-            f"{MAX_CANDIDATE_TABLES:,}; narrow the ranges of n_exposed and n_unexposed."
+            f"n_exposed={short_repr(n_exposed)} and n_unexposed={short_repr(n_unexposed)} give "
+            f"{x1.size:,} x {x2.size:,} = {x1.size * x2.size:,} candidate tables, more than "
+            f"the limit of {MAX_CANDIDATE_TABLES:,}; narrow the ranges of group sizes."
         )
     e1 = np.repeat(x1, x2.size).astype(float)
     m1 = np.repeat(s1, x2.size).astype(float)

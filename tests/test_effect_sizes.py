@@ -424,7 +424,7 @@ def test_r_reference_regenerates(requires_r: str, tmp_path: Path) -> None:
                 compare(a[k], b[k], f"{where}.{k}")
         elif isinstance(a, list):
             assert isinstance(b, list) and len(a) == len(b), where
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 compare(x, y, f"{where}[{i}]")
         elif isinstance(a, (int, float)) and not isinstance(a, bool):
             assert isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=REGEN_RTOL), where

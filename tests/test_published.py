@@ -72,7 +72,7 @@ def test_cambridge_candidates_complete(cambridge) -> None:
     expected_unexposed = _brute_force(21, range(193, 228))
     assert expected_exposed == {(15, 23)}
     got = set(
-        zip(cambridge.candidates.events_unexposed, cambridge.candidates.n_unexposed)
+        zip(cambridge.candidates.events_unexposed, cambridge.candidates.n_unexposed, strict=True)
     )
     assert got == expected_unexposed
     assert len(cambridge.candidates) == len(expected_unexposed)
