@@ -203,12 +203,14 @@ def compare_odds_ratios(
     se = math.sqrt(s1 * s1 + s2 * s2)
     zval = d / se
     crit = float(stats.norm.isf(a / 2))
+    with np.errstate(over="ignore"):  # a limit beyond the largest double is inf, not an error
+        lims = np.exp([d - crit * se, d + crit * se])
     return OddsRatioComparison(
         ratio=math.exp(d),
         log_ratio=d,
         se=se,
-        ci_low=math.exp(d - crit * se),
-        ci_high=math.exp(d + crit * se),
+        ci_low=float(lims[0]),
+        ci_high=float(lims[1]),
         z=zval,
         p_value=float(2 * stats.norm.sf(abs(zval))),
         or1=o1,

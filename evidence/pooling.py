@@ -569,6 +569,8 @@ def meta_analysis_2x2(
             f"raw counts); use test='z', or an inverse-variance method such as method='REML' "
             f"with test='knha'."
         )
+    check_same_index(events_exposed=events_exposed, n_exposed=n_exposed,
+                     events_unexposed=events_unexposed, n_unexposed=n_unexposed)
     a, n1 = check_counts("events_exposed", events_exposed, "n_exposed", n_exposed)
     c, n2 = check_counts("events_unexposed", events_unexposed, "n_unexposed", n_unexposed)
     check_same_length(events_exposed=a, events_unexposed=c)

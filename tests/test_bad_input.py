@@ -102,6 +102,10 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("many boolean", lambda: ev.meta_analysis_many([[True, False]], [[0.1, 0.2]]), TypeError, "Y", "True"),
     ("2x2 string counts", lambda: ev.meta_analysis_2x2(["15", 3], [23, 10], [48, 2], [227, 12]),
      TypeError, "events_exposed", "'15'"),
+    ("2x2 series by index",
+     lambda: ev.meta_analysis_2x2(pd.Series([15, 3], index=["a", "b"]), [23, 10],
+                                  pd.Series([48, 2], index=["b", "a"]), [227, 12]),
+     ValueError, "events_unexposed", "'b', 'a'"),
     # compare
     ("compare overflow", lambda: ev.compare_odds_ratios(1e300, 1e-300, se1=0.47, se2=0.1), ValueError,
      "or1", "1e+300"),
@@ -207,3 +211,10 @@ def test_counts_from_percentages_wide_ranges_stay_cheap() -> None:
     assert (int(best.events_exposed), int(best.n_exposed)) == (15, 23)
     assert (int(best.events_unexposed), int(best.n_unexposed)) == (48, 227)
     assert len(rec.candidates) < published.MAX_CANDIDATE_TABLES
+
+
+def test_compare_wide_interval_is_inf_not_overflow() -> None:
+    # A log-scale SE of 1000 puts the limits beyond the largest double: 0 and inf.
+    res = ev.compare_odds_ratios(7.0, 1.39, se1=1000.0, se2=0.1)
+    assert res.ratio == pytest.approx(7.0 / 1.39, rel=1e-12)
+    assert res.ci_low == 0.0 and res.ci_high == math.inf
