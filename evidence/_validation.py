@@ -480,8 +480,9 @@ def check_intervals(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Validate per-row estimates and intervals (a forest plot's rows).
 
-    Every value must be a number (inf allowed for an open limit), no estimate
-    NaN, and ``ci_low <= ci_high``; errors name the row (and its label).
+    Every value must be a number (inf allowed for an open limit; a limit may
+    be NaN where none was reported), no estimate NaN, and ``ci_low <= ci_high``;
+    errors name the row (and its label).
 
     Examples
     --------
@@ -496,12 +497,11 @@ def check_intervals(
     def who(i: int) -> str:
         return f"row {i}" + (f" ({short_repr(labels[i])})" if labels is not None else "")
 
-    for name, arr in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
-        nan = np.isnan(arr)
-        if nan.any():
-            i = int(np.argmax(nan))
-            raise ValueError(f"{name} is NaN at {who(i)}; every row needs a number to draw.")
-    inverted = lo > hi
+    nan = np.isnan(est)
+    if nan.any():
+        i = int(np.argmax(nan))
+        raise ValueError(f"estimate is NaN at {who(i)}; every row needs an estimate to draw.")
+    inverted = lo > hi  # False where a limit is NaN (not reported: drawn without a line)
     if inverted.any():
         i = int(np.argmax(inverted))
         raise ValueError(
