@@ -10,8 +10,9 @@ unexposed    ``c = events_unexposed``    ``d = n_unexposed - c``
 ===========  ==========================  =========================
 
 and validates them through :mod:`evidence._validation` (negative, non-integer,
-NaN, events above the group size, mismatched lengths: ValueError naming the
-argument, value and study index).
+NaN, events above the group size, counts above 2**53, mismatched lengths, pandas
+Series with different indexes: ValueError naming the argument, value and study
+index; strings, booleans and None: TypeError).
 
 Two layers:
 
@@ -837,6 +838,15 @@ def odds_ratio(
     Returns
     -------
     OddsRatioResult
+
+    Raises
+    ------
+    ValueError
+        Invalid counts or options (naming the argument and value); for
+        ``ci="exact"`` and ``"midp"``, a table whose first cell has more than
+        :data:`MAX_CONDITIONAL_SUPPORT` possible values given the margins.
+    TypeError
+        A count or option of the wrong kind (a string, a boolean).
 
     Notes
     -----

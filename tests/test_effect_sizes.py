@@ -552,3 +552,21 @@ def test_bad_options_other_functions() -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(evidence.effect_sizes, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8 and result.failed == 0
+
+
+@pytest.mark.parametrize("ci", ["exact", "midp"])
+def test_conditional_support_guard(ci: str) -> None:
+    # 2**40 per arm: the conditional distribution would have 2**40 + 1 points.
+    n = 2**40
+    with pytest.raises(ValueError, match=r"1,099,511,627,777 possible values .* limit of 2,000,001"):
+        odds_ratio(n // 2, n, n // 2, n, ci=ci)
+    r = odds_ratio(n // 2, n, n // 2 - 10**6, n, ci="score")  # the advice given works
+    assert r.ci_low < r.estimate < r.ci_high
+
+
+def test_counts_beyond_double_precision_refused() -> None:
+    # The fuzz audit's odds_ratio(1e300, 2e300, 1e300, 2e300) returned NaN.
+    with pytest.raises(ValueError, match=r"events_exposed has the value 1e\+300 at study 0, outside"):
+        odds_ratio(1e300, 2e300, 1e300, 2e300)
+    r = odds_ratio(2**52, 2**53, 2**51, 2**53)  # the largest accepted counts still compute
+    assert r.estimate == pytest.approx(3.0, rel=1e-12)
