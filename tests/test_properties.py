@@ -22,15 +22,22 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from evidence import meta_analysis, meta_analysis_many, odds_ratio, options
+from evidence import (
+    meta_analysis,
+    meta_analysis_many,
+    odds_ratio,
+    options,
+    risk_difference,
+    risk_ratio,
+)
 from evidence._validation import MAX_ABS_EFFECT, MAX_VARIANCE, MIN_VARIANCE
 from evidence.exceptions import ConvergenceWarning
 from evidence.sensitivity import leave_one_out
 
 #: Examples per property; with these the module runs in about a minute.
-FAST = settings(max_examples=300, deadline=None, database=None,
+FAST = settings(max_examples=500, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=100, deadline=None, database=None,
+SLOW = settings(max_examples=150, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 #: Limits are solved to 1e-12 on the log scale (effect_sizes.ROOT_XTOL); two
 #: independent solves agree to a few times that.
@@ -94,6 +101,28 @@ def test_interval_contains_estimate(table: tuple[int, int, int, int], alpha: flo
     if not math.isnan(r.estimate):
         slack = 1 + LIMIT_RTOL
         assert r.ci_low <= r.estimate * slack and r.estimate <= r.ci_high * slack, r
+
+
+@FAST
+@given(tables(), ALPHAS, st.sampled_from(["katz", "wald", "newcombe"]))
+@example((15, 23, 48, 227), 0.05, "newcombe")
+def test_risk_intervals_contain_estimate_and_swap(
+    table: tuple[int, int, int, int], alpha: float, ci: str
+) -> None:
+    a, n1, c, n2 = table
+    if ci == "katz":
+        r = risk_ratio(a, n1, c, n2, alpha=alpha, correction="add_if_zero")
+        s = risk_ratio(c, n2, a, n1, alpha=alpha, correction="add_if_zero")
+        assert _same_log(s.estimate, _inv(r.estimate))
+        assert _same_log(s.ci_low, _inv(r.ci_high)) and _same_log(s.ci_high, _inv(r.ci_low))
+    else:
+        kw = dict(ci=ci, alpha=alpha, correction="add_all" if ci == "wald" else "none")
+        r = risk_difference(a, n1, c, n2, **kw)
+        s = risk_difference(c, n2, a, n1, **kw)
+        assert math.isclose(s.estimate, -r.estimate, abs_tol=1e-12)
+        assert math.isclose(s.ci_low, -r.ci_high, abs_tol=1e-12)
+        assert math.isclose(s.ci_high, -r.ci_low, abs_tol=1e-12)
+    assert r.ci_low <= r.estimate <= r.ci_high
 
 
 @FAST
