@@ -205,8 +205,9 @@ def check_distinct_labels(name: str, values: Any) -> None:
 
 
 def _same(x: Any, y: Any) -> bool:
+    """Equal values (1 and numpy's int64 1 are; 1 and "1" are not)."""
     try:
-        return bool(type(x) is type(y) and x == y)
+        return bool(x == y)
     except (TypeError, ValueError):
         return False
 
