@@ -304,14 +304,17 @@ def as_float_array(name: str, value: ArrayLike, *, ndim: int | None = 1) -> NDAr
         raise TypeError(
             f"{name} must be a rectangular array of numbers; got {short_repr(value)}."
         ) from None
-    if raw.dtype.kind not in "iuf":
+    # a list may hide booleans among numbers (numpy turns [True, 0.3] into floats)
+    if raw.dtype.kind not in "iuf" or isinstance(value, (list, tuple)):
         # look at the values as given (a list mixing 1.9 and "0.5" became all strings)
         flat = np.asarray(value, dtype=object).ravel() if raw.dtype.kind != "b" else raw.ravel()
-        bad = next(
-            (i for i, x in enumerate(flat)
-             if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_))),
-            None,
-        )
+        bad = None
+        if any(not issubclass(t, numbers.Real) or issubclass(t, (bool, np.bool_))
+               for t in set(map(type, flat))):  # one pass in C; the index only when needed
+            bad = next(
+                i for i, x in enumerate(flat)
+                if not isinstance(x, numbers.Real) or isinstance(x, (bool, np.bool_))
+            )
         if bad is not None:
             x = flat[bad]
             where = f" at position {bad}" if raw.ndim else ""

@@ -473,6 +473,7 @@ def _model_inputs(
     what: str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], tuple[str, ...], tuple[str, ...]]:
     y, v = _mr._check_inputs(yi, vi, what=what)
+    check_bool("intercept", intercept)
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     k = len(y)

@@ -124,6 +124,11 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("permutation seed", lambda: ev.permutation_test(YI, VI, [1.0, 2.0, 3.0, 5.0], n_iter=10, seed="x",
                                                      progress=False),
      TypeError, "seed", "'x'"),
+    ("permutation exact 'no'",
+     lambda: ev.permutation_test(YI, VI, [1.0, 2.0, 3.0, 5.0], n_iter=10, exact="no", progress=False),
+     TypeError, "exact", "'no'"),
+    ("influence intercept 'no'", lambda: ev.influence(YI, VI, intercept="no"), TypeError,
+     "intercept", "'no'"),
     # sensitivity
     ("cumulative ascending 'no'",
      lambda: ev.cumulative(pd.DataFrame({"yi": YI, "vi": VI, "year": [1982, 1990, 1995, 2001]}),
@@ -145,6 +150,10 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "digits", "'two'"),
     ("forest subgroups print alike",
      lambda: plots.forest(FRAME, ratio_scale=True, subgroups=[1, "1"]), ValueError, "subgroups", "'1'"),
+    ("labbe string counts", lambda: plots.labbe(["15", 3], [23, 10], [48, 2], [227, 12]), TypeError,
+     "events_exposed", "'15'"),
+    ("funnel boolean effects", lambda: plots.funnel(ev.meta_analysis([True, 0.3], [0.2, 0.1])),
+     TypeError, "yi", "True"),
     # simulation
     ("coverage seed", lambda: ev.coverage_grid([5], [0.0], ["DL"], ["z"], n_sim=10, seed="x"),
      TypeError, "seed", "'x'"),
