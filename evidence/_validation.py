@@ -55,7 +55,7 @@ __all__ = [
 # the same formulas give inf, NaN or an I^2 above 100 without warning, so values
 # outside are refused rather than computed.
 
-#: Largest |effect size| accepted (log ratios, differences, SMDs, moderators).
+#: Largest |effect size| accepted (log ratios, differences, SMDs).
 MAX_ABS_EFFECT: float = 1e100
 #: Smallest sampling variance accepted (SE 1e-50).
 MIN_VARIANCE: float = 1e-100
@@ -130,12 +130,11 @@ def check_seed(name: str, value: Any) -> Any:
     if value is None or isinstance(value, (np.random.Generator, np.random.SeedSequence)):
         return value
     items = list(value) if isinstance(value, (list, tuple)) else [value]
-    ok = bool(items) and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0
-        for v in items
+    whole = bool(items) and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
     )
-    if not ok:
-        raise TypeError(
+    if not whole or any(v < 0 for v in items):
+        raise (TypeError if not whole else ValueError)(
             f"{name}={short_repr(value)} is not a random seed; pass None, a whole number >= 0 "
             f"or a numpy Generator."
         )
