@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice, check_distinct_labels, check_ratio
+from evidence._validation import check_alpha, check_choice, check_distinct_labels, check_ratio, short_repr
 from evidence.metareg import _check_inputs, meta_regression
 from evidence.options import POOLING_METHODS, SUBGROUP_TAU2, TESTS
 from evidence.pooling import meta_analysis
@@ -115,6 +115,8 @@ class OddsRatioComparison(ResultMixin):
 
 
 def _positive(name: str, x: Any) -> float:
+    if isinstance(x, (str, bytes, bool, np.bool_)):  # float("0.47") and float(True) would pass
+        raise TypeError(f"{name}={short_repr(x)} must be a number.")
     try:
         val = float(x)
     except (TypeError, ValueError):

@@ -111,6 +111,8 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "or1", "1e+300"),
     ("compare ci scalar", lambda: ev.compare_odds_ratios(7.0, 1.39, ci1=(2.8, 17.5), ci2=2), ValueError,
      "ci2", "2"),
+    ("compare se string", lambda: ev.compare_odds_ratios(7.0, 1.39, se1="0.47", se2=0.1), TypeError,
+     "se1", "'0.47'"),
     ("subgroups print alike", lambda: ev.subgroup_analysis(YI, VI, [1, "1", 2, 2]), ValueError,
      "groups", "'1'"),
     # meta-regression
