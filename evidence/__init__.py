@@ -1,4 +1,4 @@
-"""evidence: evidence synthesis on children of prisoners.
+"""evidence: evidence synthesis and meta-analysis.
 
 The general library: effect sizes and their intervals, metafor-grade
 meta-analysis, meta-regression, sensitivity and small-study analyses, plots and
