@@ -48,7 +48,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from evidence._validation import as_float_array, check_finite, check_positive_variances, check_same_length
+from evidence._validation import (
+    as_float_array,
+    check_finite,
+    check_positive_variances,
+    check_same_index,
+    check_same_length,
+)
 from evidence.exceptions import ConvergenceWarning
 from evidence.results import StudyLabels
 
@@ -210,6 +216,7 @@ def check_effects(yi: ArrayLike, vi: ArrayLike, *, min_k: int = 1, what: str = "
     >>> check_effects([0.1, 0.2], [0.01, 0.02])[1].tolist()
     [0.01, 0.02]
     """
+    check_same_index(yi=yi, vi=vi)
     y = as_float_array("yi", yi)
     v = as_float_array("vi", vi)
     k = check_same_length(yi=y, vi=v)

@@ -73,7 +73,7 @@ from evidence._engine import (
     wls,
 )
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_bool, check_choice, check_columns
 from evidence.exceptions import ConvergenceWarning
 from evidence.options import POOLING_METHODS, TESTS
 
@@ -141,7 +141,9 @@ def design_matrix(
     >>> names
     ('intercept', 'dose', 'arm[b]')
     """
+    intercept = check_bool("intercept", intercept)
     if isinstance(moderators, Mapping):
+        check_columns("moderators", moderators)
         moderators = pd.DataFrame(dict(moderators))
     if isinstance(moderators, pd.Series):
         moderators = moderators.to_frame(name=moderators.name if moderators.name is not None else "x1")

@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from evidence._engine import read_only
 from evidence._results import ResultMixin, fmt
+from evidence._validation import check_bool, check_seed
 from evidence.exceptions import ConvergenceWarning
 from evidence.metareg import MetaRegressionResult, coef_frame, fit_mods, meta_regression, tau2_mods
 
@@ -189,6 +190,7 @@ def permutation_test(
     """
     from tqdm.auto import tqdm
 
+    check_seed("seed", seed), check_bool("exact", exact)
     if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 2:
         raise ValueError(f"n_permutations={n_permutations!r} must be an integer >= 2 (metafor: iter >= 2).")
     model = meta_regression(yi, vi, moderators, method=method, test=test, alpha=alpha, intercept=intercept)

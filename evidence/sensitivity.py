@@ -62,7 +62,7 @@ from evidence._engine import (
     xtdx,
 )
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_bool, check_choice, check_seed
 from evidence.exceptions import ConvergenceWarning, DataWarning, SingleStudyWarning
 from evidence.options import POOLING_METHODS, TESTS
 from evidence.pooling import meta_analysis_many
@@ -295,6 +295,7 @@ def cumulative(
     >>> res.estimate.round(4).tolist()
     [0.1, 0.1667, 0.2143]
     """
+    ascending = check_bool("ascending", ascending)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame with one row per study; got {type(data).__name__}.")
     cols = [str(c) for c in data.columns]
@@ -304,7 +305,7 @@ def cumulative(
                 f"{arg}={col!r} is not a column of data; the columns are {', '.join(repr(c) for c in cols)}."
             )
     y, v = check_effects(
-        data[yi].to_numpy(dtype=np.float64), data[vi].to_numpy(dtype=np.float64), what="cumulative"
+        data[yi].to_numpy(), data[vi].to_numpy(), what="cumulative"
     )
     k = len(y)
     if order_by is None:
@@ -485,6 +486,7 @@ def _model_inputs(
     what: str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], tuple[str, ...], tuple[str, ...]]:
     y, v = check_effects(yi, vi, what=what)
+    check_bool("intercept", intercept)
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     k = len(y)
@@ -904,7 +906,7 @@ def gosh(
     _need_two(k, "gosh")
     labs = tuple(study_labels(labels, k))
     exact, n_all = _gosh_plan_checks(k, max_exact, n_subsets, chunk_size)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed("seed", seed))
     z = float(stats.norm.isf(a / 2))
     total, codes, sizes = _gosh_subsets(k, exact, n_all, n_subsets, rng)
     bits = np.arange(k, dtype=np.int64)

@@ -55,7 +55,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_choice, check_seed
 from evidence.exceptions import ConvergenceWarning, EvidenceWarning
 from evidence.options import POOLING_METHODS, SCHEDULERS, TESTS, V_SAMPLERS
 
@@ -336,6 +336,7 @@ def coverage_grid(
     ks, taus, methods_t, tests_t, n_sim, alpha, true_effect = _check_grid(
         k_values, tau2_values, methods, tests, n_sim, alpha, true_effect, v_sampler, scheduler
     )
+    check_seed("seed", seed)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     cells = [(k, t) for k in ks for t in taus]
     seeds = root.spawn(len(cells))

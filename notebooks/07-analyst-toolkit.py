@@ -15,7 +15,7 @@
 # # 07 — The analyst's toolkit on the candidate effect sizes
 #
 # **Candidate effect sizes — not the review's inputs.** The five odds ratios behind the review's
-# "average odds ratio 3.4" were never published (notebook 02). What the registry does hold are some
+# "average odds ratio 3.4" were not found in any source read (notebook 02). What the registry does hold are some
 # odds ratios with a 95% confidence interval. This notebook runs the standard tools of a meta-analysis on
 # them — random-effects pooling with the Knapp–Hartung test, a forest plot by country with the prediction
 # interval, leave-one-out, influence, Baujat, GOSH, funnel plot with small-study tests and trim and fill,
@@ -31,10 +31,10 @@ from evidence import plots, published
 from evidence.effect_sizes import odds_ratio
 from evidence.review.registry import (
     CANDIDATES_CAVEAT,
-    ONE_PER_STUDY,
     candidate_effect_sizes,
     find_result,
     load_studies,
+    one_per_study,
 )
 
 pd.set_option("display.width", 160)
@@ -75,7 +75,8 @@ print(first["label"], step)
 # problems, because:
 
 # %%
-for study, (result, why) in ONE_PER_STUDY.items():
+# the choice is data: the `pool_reason` field of the chosen result in the study file
+for study, (result, why) in one_per_study().items():
     print(f"{study}: {result}\n  because: {why}")
 cand[["label", "pooled", "choice"]]
 

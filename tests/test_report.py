@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,94 @@ def test_toolkit_gosh_baujat_funnel_labbe(figures: dict[str, report.ReportFigure
     assert list(lab["label"]) == ["cambridge.conviction_19_32 (reconstructed counts)"]
     # 15/23 and 48/227: 65% and 21% as printed
     assert (round(100 * lab["rate_exposed"].iloc[0]), round(100 * lab["rate_unexposed"].iloc[0])) == (65, 21)
+
+
+def test_report_leaves_the_backend_and_pyplot_alone() -> None:
+    """Importing the report and drawing its figures neither switches the backend nor leaves pyplot figures open."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; matplotlib.use('svg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "from evidence.review import report\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+        "figs = report.toolkit_figures()\n"
+        "fig, _ = report.cambridge_table_figure()\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+        "assert plt.get_fignums() == [], plt.get_fignums()\n"
+        "from matplotlib.backends.backend_agg import FigureCanvasAgg\n"
+        "assert all(isinstance(f.figure.canvas, FigureCanvasAgg) for f in figs)\n"
+        "assert isinstance(fig.canvas, FigureCanvasAgg)\n"
+        "print('ok', len(figs))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ok", str(len(TOOLKIT_IDS))]
+
+
+def test_write_report_is_atomic_and_names_the_path(tmp_path: Path) -> None:
+    findings = check_findings()
+    target = tmp_path / "r.html"
+    target.write_text("old report", encoding="utf-8")
+    parent_is_file = tmp_path / "a_file"
+    parent_is_file.write_text("x", encoding="utf-8")
+    with pytest.raises(OSError) as info:
+        report.write_report(parent_is_file / "r.html", findings)
+    assert str(parent_is_file) in str(info.value)
+    # a failure leaves the old file as it was, and no temporary file behind
+    with pytest.raises(OSError):
+        report.write_report(tmp_path, findings)
+    assert target.read_text(encoding="utf-8") == "old report"
+    report.write_report(target, findings)
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "r.html"]
+def test_report_defines_verdicts_before_the_findings(page: str) -> None:
+    from evidence.review.findings import VERDICT_DEFINITIONS
+
+    top = page.index("<h2 id='verdicts'>")
+    assert top < page.index("<h2 id='effects'>") < page.index("<h2 id='descriptive'>")
+    for v, text in VERDICT_DEFINITIONS.items():
+        assert 0 < page.index(html.escape(text)) < page.index("<h2 id='effects'>"), v
+    assert "Headline." in page[top: page.index("<h2 id='effects'>")]
+
+
+def test_effect_claims_and_descriptive_figures_are_apart(page: str) -> None:
+    findings = check_findings()
+    effects = page[page.index("<h2 id='effects'>"): page.index("<h2 id='descriptive'>")]
+    descriptive = page[page.index("<h2 id='descriptive'>"): page.index("<h2 id='disagreements'>")]
+    for f in findings:
+        row = f"<tr id='finding-{f.id}'>"
+        assert row in (effects if f.kind == "effect" else descriptive), f.id
+    assert "not reproducible from public data</span>" not in descriptive
+
+
+def test_table_of_contents_reaches_every_section_and_figure(page: str) -> None:
+    nav = page[page.index("<nav>"): page.index("</nav>")]
+    targets = re.findall(r"href='#([a-z0-9-]+)'", nav)
+    for t in targets:
+        assert f"id='{t}'" in page, t
+    figure_ids = re.findall(r"<figure id='([a-z0-9-]+)'>", page)
+    assert set(figure_ids) <= set(targets) and len(figure_ids) == OTHER_FIGURES + len(TOOLKIT_IDS)
+
+
+def test_sources_are_named_by_title_and_ids_are_in_words(page: str) -> None:
+    assert not re.search(r"\d{3}_[0-9a-f]{16}\.txt", page)
+    assert "Children of prisoners - maintaining family ties (SCIE Guide 22), section" in page
+    findings_part = page[page.index("<h2 id='effects'>"): page.index("<h2 id='figures'>")]
+    text = re.sub(r"<[^>]+>", " ", findings_part)
+    ids = re.findall(r"\b[a-z]+_[a-z0-9_]+\.[a-z0-9_]+\b", text)
+    assert not ids, ids[:5]
+    assert "cambridge.conviction_19_32" not in text and "review.average_or" not in text
+
+
+def test_report_shows_the_disagreements(page: str) -> None:
+    part = page[page.index("<h2 id='disagreements'>"): page.index("<h2 id='figures'>")]
+    for quantity in ("Share of women prisoners who are mothers", "Children separated from their mother",
+                     "Children of imprisoned mothers cared for by their father"):
+        assert quantity in part and part.count("<b>disagree</b>") >= 3
+    assert "17,700" in part and "17,000" in part and "25%" in part and "9%" in part
+
+
+def test_report_wording_is_not_stronger_than_the_evidence(page: str) -> None:
+    assert "never published" not in page and "never printed" not in page
