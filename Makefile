@@ -23,8 +23,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -x -q -m "not slow and not notebooks"
 
+# JupyterLab opens the notebooks' .py files as notebooks (jupytext; tools/jupyterlab-overrides.json).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp tools/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
