@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test test-fast lab bench reference clean
+.PHONY: reproduce test test-fast lab site bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,16 @@ $(STAMP): pyproject.toml
 reproduce: $(STAMP)
 	$(BIN)/evidence reproduce --html report/index.html --json report/findings.json
 
-test: $(STAMP)
+# The browser tests (tests/test_browser.py) read the site, so it is built first.
+test: $(STAMP) site
 	$(BIN)/python -m pytest -n 2 tests evidence --doctest-modules -p no:cacheprovider
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -x -q -m "not slow and not notebooks"
+
+# Every notebook executed and rendered with the report, the glossary and the explainer, into site/.
+site: $(STAMP)
+	$(BIN)/python tools/build_site.py --out site
 
 # JupyterLab opens the notebooks' .py files as notebooks (jupytext; tools/jupyterlab-overrides.json).
 lab: $(STAMP)
@@ -42,4 +47,4 @@ reference:
 	Rscript --vanilla tests/r/gosh_bcg_reference.R tests/reference/metafor_gosh_bcg.json
 
 clean:
-	rm -rf $(VENV) report .pytest_cache
+	rm -rf $(VENV) report site screenshots .pytest_cache
