@@ -99,6 +99,11 @@ def presentation(context: str = "talk") -> Iterator[None]:
         yield
 
 
+def _short(x: float) -> str:
+    """A number to two decimals without trailing zeros (7.0 -> "7", 0.7194 -> "0.72")."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
 def _counts(a: Any, n1: Any, c: Any, n2: Any) -> tuple[int, int, int, int]:
     e1, m1, e2, m2 = check_tables(a, n1, c, n2)
     if len(e1) != 1:
@@ -264,9 +269,9 @@ def risk_ratio_curve(
     data = pd.DataFrame(marked, columns=["baseline_risk", "risk_ratio", "odds_ratio"])
     with presentation(context):
         ax, fig = _new_axes(ax, (10, 6.5))
-        ax.plot(100 * p0, rr, color="#1f4e79", lw=3, gid="curve", label=f"risk ratio for OR {odds_ratio:g}")
+        ax.plot(100 * p0, rr, color="#1f4e79", lw=3, gid="curve", label=f"risk ratio for OR {_short(odds_ratio)}")
         ax.axhline(odds_ratio, color="grey", ls="--", lw=1.5, gid="odds_ratio_line")
-        ax.text(99, odds_ratio, f"odds ratio {odds_ratio:g}", ha="right", va="bottom", color="dimgrey")
+        ax.text(99, odds_ratio, f"odds ratio {_short(odds_ratio)}", ha="right", va="bottom", color="dimgrey")
         ax.axhline(1, color="black", lw=1, gid="null_line")
         for m in marked:
             x, y = 100 * m["baseline_risk"], m["risk_ratio"]
@@ -278,7 +283,7 @@ def risk_ratio_curve(
         ax.set_ylim(0, odds_ratio * 1.12 if odds_ratio >= 1 else 1.12)
         ax.set_xlabel("Risk without the exposure (baseline risk, %)")
         ax.set_ylabel("Risk ratio")
-        ax.set_title(f"The same odds ratio ({odds_ratio:g}) is a smaller risk ratio\nwhen the outcome is common",
+        ax.set_title(f"The same odds ratio ({_short(odds_ratio)}) is a smaller risk ratio\nwhen the outcome is common",
                      loc="left")
         ax.grid(axis="y", alpha=0.4)
     return PlotResult(ax=ax, figure=fig, data=data, kind="risk_ratio_curve",

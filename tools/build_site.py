@@ -113,8 +113,11 @@ def _with_nav(page: str, nav: str) -> str:
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav, page, count=1)
 
 
-def build(out: Path) -> list[Path]:
-    """Build the site into ``out`` (emptied first); returns the pages written."""
+def build(out: Path, only: str = "") -> list[Path]:
+    """Build the site into ``out`` (emptied first); returns the pages written.
+
+    ``only``: execute just the notebooks whose name starts with it (for a quick look while writing one).
+    """
     from nbconvert import HTMLExporter
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
@@ -123,7 +126,7 @@ def build(out: Path) -> list[Path]:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    notebooks = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]-*.py"))
+    notebooks = sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]-*.py") if p.name.startswith(only))
     pages = [("index.html", "Home")] + [(f"{p.stem}.html", p.stem[:2]) for p in notebooks] + [
         ("report.html", "Report"), ("glossary.html", "Glossary"), ("explainer.html", "Explainer")]
     written, titles = [], {}
@@ -138,6 +141,7 @@ def build(out: Path) -> list[Path]:
             body, _ = exporter.from_notebook_node(nb, resources={
                 "site_css": SITE_CSS, "site_nav": _nav(pages, f"{path.stem}.html"),
                 "metadata": {"name": titles[path.stem]}})
+            body = body.replace('href="../docs/glossary.md', 'href="glossary.html')
             written.append(out / f"{path.stem}.html")
             written[-1].write_text(body, encoding="utf-8")
     with contextlib.redirect_stdout(io.StringIO()):
@@ -170,8 +174,9 @@ def build(out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "site"), help="output folder (emptied first)")
+    parser.add_argument("--only", default="", help="only the notebooks whose name starts with this")
     args = parser.parse_args(argv)
-    pages = build(Path(args.out))
+    pages = build(Path(args.out), args.only)
     print(f"site written to {args.out}: {len(pages)} pages")
     return 0
 
