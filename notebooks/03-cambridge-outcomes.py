@@ -117,7 +117,6 @@ implied.round(2)
 # which cannot be computed without the group sizes.
 
 # %%
-conviction = findings["review.cambridge_conviction_or"]
 conviction_result = cambridge.result("cambridge.conviction_19_32")
 rows = pd.DataFrame(
     [{"label": "convicted 19–32 (95% CI)", "estimate": conviction_result.value("estimate"),

@@ -41,6 +41,7 @@ body.site { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 18px; line
             max-width: 980px; margin: 0 auto; padding: 0 1.2em 3em; }
 body.site h1 { font-size: 1.7em; } body.site h2 { color: #1f4e79; margin-top: 1.5em; }
 body.site li { margin: 0.35em 0; }
+a.anchor-link { display: none; }
 .jp-Notebook { font-size: 15px; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
 """
