@@ -33,6 +33,7 @@
 # Terms are explained in the [glossary](../docs/glossary.md). Notebook 00 is the short version for trainers.
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
@@ -57,7 +58,8 @@ cambridge = load_study("cambridge")
 conviction = cambridge.result("cambridge.conviction_19_32")
 print(conviction.exposure, "\n  vs", conviction.comparison, "\n  outcome:", conviction.outcome)
 pd.DataFrame(
-    [(name, q.value, q.status, q.seen_in) for name, q in conviction.quantities],
+    [(name, "—" if q.value is None else f"{q.value:g}", q.status, q.seen_in or "—")
+     for name, q in conviction.quantities],
     columns=["quantity", "value", "status", "seen in"],
 ).set_index("quantity")
 
@@ -158,6 +160,7 @@ intervals = pd.concat(
 methods_plot = plots.forest(intervals.assign(label=list(intervals.index)), ratio_scale=True, measure="OR",
                             columns=("estimate",))
 methods_plot.ax.set_title("Four intervals for the same table", loc="left")
+plt.show()
 intervals.assign(p_value=intervals["p_value"].map(lambda p: f"{p:.1e}")).round(2)
 
 # %% [markdown]

@@ -35,6 +35,7 @@
 # %%
 import itertools
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -234,6 +235,7 @@ no_interval = plot.data[(plot.data["kind"] == "overall") & plot.data["ci_low"].i
 plot.ax.plot(no_interval["estimate"], no_interval["y"], marker="D", markerfacecolor="white",
              color="black", linestyle="none")
 plot.ax.axvline(printed_average, color="grey", linestyle=":")
+plt.show()
 
 # %% [markdown]
 # ## Checks

@@ -81,6 +81,7 @@ ax.minorticks_off()
 ax.set_xlabel("Absolute latitude of the trial (degrees)")
 ax.set_ylabel("Odds ratio (log scale)")
 ax.set_title("Further from the equator, a stronger effect", loc="left")
+plt.show()
 pd.DataFrame({"estimate": reg.estimate, "ci_low": reg.ci_low, "ci_high": reg.ci_high},
              index=reg.names).round(3)
 
@@ -115,6 +116,7 @@ infl = evidence.influence(es.yi, es.vi, method="REML", labels=labels)
 bj = evidence.baujat(es.yi, es.vi, method="REML", labels=labels)
 bj_plot = plots.baujat(bj, labels=[str(i + 1) for i in range(len(labels))])
 bj_plot.ax.set_title("Baujat plot", loc="left")
+plt.show()
 infl.summary_frame()[["rstudent", "cook_d", "hat", "influential"]].round(2).sort_values("cook_d").tail(4)
 
 # %% [markdown]
@@ -140,6 +142,7 @@ begg = evidence.begg_test(es.yi, es.vi)
 tf = evidence.trim_and_fill(es.yi, es.vi, labels=labels)
 fun = plots.funnel(tf, ratio_scale=True, xlabel="Odds ratio (log scale)")
 fun.ax.set_title(f"Funnel plot: trim and fill adds {tf.k0} trial(s)", loc="left")
+plt.show()
 pd.DataFrame({"test": ["Egger (regression on SE)", "Begg (rank correlation)"],
               "p-value": [egger.p_value, begg.p_value]}).round(3)
 
@@ -174,6 +177,7 @@ pair_z = evidence.meta_analysis(one["yi"], one["vi"], method="REML", test="z", l
 pair_forest = plots.forest(pair, subgroups=list(one["country"]), ratio_scale=True, measure="OR",
                            columns=("estimate", "weight"), xlim=(0.2, 50))
 pair_forest.ax.set_title("Candidate effect sizes — NOT the review's inputs", loc="left")
+plt.show()
 pd.DataFrame({"test": ["Knapp–Hartung", "z"], "pooled OR": np.exp([pair.estimate, pair_z.estimate]),
               "ci_low": np.exp([pair.ci_low, pair_z.ci_low]),
               "ci_high": np.exp([pair.ci_high, pair_z.ci_high])}).round(2)

@@ -39,7 +39,7 @@ PAGES = ["index", *NOTEBOOKS, "report", "glossary", "explainer"]
 FIGURE_PENDING: tuple[str, ...] = ("06-claims-audit",)
 #: Text that must not appear in any notebook output.
 FORBIDDEN = re.compile(r"Traceback|Warning|warn\(|/work/|/home/|/tmp/|/usr/|site-packages|\.venv|"
-                       r"text_estimate|clipped_low|clipped_high|IProgress")
+                       r"text_estimate|clipped_low|clipped_high|IProgress|<matplotlib\.|^Text\(|\bText\(0")
 
 
 def _require_browser() -> Any:
