@@ -6,6 +6,7 @@ every request to anything else blocked and recorded.  Each page: no console erro
 page error, every image loads, the navigation reaches the glossary; each notebook page: at least one
 figure, and no output holding a traceback, a warning, stderr, an absolute path of the machine or an
 internal coordinate table.  A screenshot of each page is written to ``screenshots/`` for review.
+JupyterLab, with the settings ``make lab`` installs, opens a notebook's ``.py`` file as a notebook.
 
 ``make test`` builds ``site/`` first; without it the tests build the site into a temporary folder.
 """
@@ -155,3 +156,49 @@ def test_index_links_every_page(browser: Any, server: str) -> None:
         assert problems == [], problems
     finally:
         page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_jupyterlab_opens_a_notebook_py_file_as_a_notebook(browser: Any, tmp_path: Path) -> None:
+    """With the settings ``make lab`` installs, a double-click on a ``.py`` notebook opens it as a notebook."""
+    import socket
+
+    pytest.importorskip("jupyterlab")
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    shutil.copy(ROOT / "tools" / "jupyterlab-overrides.json", settings / "overrides.json")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "user")}
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+         f"--LabServerApp.app_settings_dir={settings}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        for _ in range(60):
+            try:
+                page.goto(f"http://127.0.0.1:{port}/lab", timeout=5000)
+                break
+            except Exception:  # noqa: BLE001 - the server is still starting
+                page.wait_for_timeout(500)
+        name = NOTEBOOKS[0] + ".py"
+        page.get_by_text(name, exact=True).first.dblclick(timeout=60000)
+        # cells of a notebook (markdown and code), not a text editor
+        page.wait_for_function("document.querySelectorAll('.jp-Notebook .jp-MarkdownCell').length > 2 && "
+                               "document.querySelectorAll('.jp-Notebook .jp-CodeCell').length > 2", timeout=60000)
+        assert page.locator(".jp-FileEditor").count() == 0
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "jupyterlab.png"))
+    finally:
+        page.close()
+        lab.terminate()
+        try:
+            lab.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            lab.kill()
+            lab.wait(timeout=10)
