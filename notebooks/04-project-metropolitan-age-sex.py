@@ -88,7 +88,7 @@ hypothetical_se = np.array([0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 
 sketch = pd.DataFrame([
     {
         "hypothetical SE per OR": s,
-        "ratio": c.ratio, "ci_low": c.ci_low, "ci_high": c.ci_high, "z": c.z, "p_value": c.p_value,
+        "ratio": c.ratio, "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value,
         "significant at 5%": c.p_value < 0.05,
     }
     for s in hypothetical_se
@@ -99,6 +99,8 @@ ax.plot(sketch["hypothetical SE per OR"], sketch["p_value"], marker="o")
 ax.axhline(0.05, color="firebrick", linestyle="--")
 ax.text(0.5, 0.07, "p = 0.05", color="firebrick", ha="right")
 ax.set_xscale("log")
+ax.set_xticks([0.01, 0.02, 0.05, 0.1, 0.2, 0.5], ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5"])
+ax.minorticks_off()
 ax.set_xlabel("Hypothetical standard error of each log odds ratio")
 ax.set_ylabel("p-value of 2.4 vs 2.6")
 ax.set_title("Only very precise odds ratios would make 2.4 and 2.6 differ", loc="left")

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evidence import odds_ratio, risk_difference, risk_ratio
+from evidence import odds_ratio, published, risk_difference, risk_ratio
 from evidence.explainer import explainer_html, write_explainer
 from evidence.review.cli import main
 
@@ -174,6 +174,9 @@ def test_moving_a_slider_by_keyboard_and_typing_a_number(explainer: tuple[Any, l
         odds_ratio(16, 24, 0, 179, correction="add_if_zero").estimate, rel=RTOL)
     page.locator("#p0").fill("50")
     assert "If 50% of people without the exposure" in page.locator("#p0-sentence").text_content()
+    shown_or = _shown(page)["or"]
+    assert float(page.locator("#p0-rr").get_attribute("data-value")) == pytest.approx(
+        published.or_to_rr(shown_or, 0.5), rel=RTOL)
     page.get_by_role("button", name="The starting table").click()
     assert page.locator("#or").text_content() == "6.99"
     SCREENSHOTS.mkdir(exist_ok=True)
