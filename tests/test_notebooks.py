@@ -41,6 +41,7 @@ EXPECTED = (
     "05-england-versus-sweden",
     "06-claims-audit",
     "07-analyst-toolkit",
+    "08-your-own-meta-analysis",
 )
 #: Seconds allowed for one cell (the notebooks themselves take seconds).
 CELL_TIMEOUT = 300
