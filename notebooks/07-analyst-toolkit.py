@@ -159,7 +159,7 @@ plt.show()
 # %% [markdown]
 # ## 5. The review's candidates: two cohorts
 #
-# The five odds ratios behind the review's "average odds ratio 3.4" were never published (notebook 02). The
+# The five odds ratios behind the review's "average odds ratio 3.4" were not found in any source read (notebook 02). The
 # registry holds odds ratios with a 95% interval from two cohorts: the Cambridge Study (conviction 19–32,
 # OR 7.0) and five outcomes of the Mater-University study (the same children, so not independent). The
 # pooled analysis takes one result per study.

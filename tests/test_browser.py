@@ -35,9 +35,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.py"))
 PAGES = ["index", *NOTEBOOKS, "report", "glossary", "explainer"]
-#: Notebooks rewritten on another branch, whose figure is still to come: their missing figure is an
-#: expected failure (remove the name once the notebook draws one).
-FIGURE_PENDING: tuple[str, ...] = ("06-claims-audit",)
 #: Text that must not appear in any notebook output.
 FORBIDDEN = re.compile(r"Traceback|Warning|warn\(|/work/|/home/|/tmp/|/usr/|site-packages|\.venv|"
                        r"text_estimate|clipped_low|clipped_high|IProgress|<matplotlib\.|^Text\(|\bText\(0")
@@ -137,8 +134,6 @@ def test_page_in_browser(name: str, browser: Any, server: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         assert problems == [], problems
         if name in NOTEBOOKS and not images:
-            if name in FIGURE_PENDING:
-                pytest.xfail(f"{name} has no figure yet (rewritten on another branch)")
             pytest.fail(f"{name} has no figure")
     finally:
         page.close()
