@@ -37,6 +37,7 @@ reference:
 	Rscript --vanilla tests/r/toolkit_reference.R tests/reference/metafor_toolkit.json
 	Rscript --vanilla tests/r/small_study_reference.R tests/reference/metafor_small_study.json
 	Rscript --vanilla tests/r/gosh_bcg_reference.R tests/reference/metafor_gosh_bcg.json
+	Rscript --vanilla tests/r/multilevel_reference.R tests/reference/metafor_multilevel.json
 
 clean:
 	rm -rf $(VENV) report .pytest_cache
