@@ -584,11 +584,11 @@ class MultilevelResult(ResultMixin):
             ci = ""
             if self.sigma2_ci_low is not None and self.sigma2_ci_high is not None:
                 ci = f" ({pct} profile CI {self.sigma2_ci_low[i]:.4f} to {self.sigma2_ci_high[i]:.4f})"
-            lines.append(f"  variance between {name!r} ({self.n_groups[i]} groups): {self.sigma2[i]:.4f}{ci}, "
+            lines.append(f"  variance at level {name!r} ({self.n_groups[i]} groups): {self.sigma2[i]:.4f}{ci}, "
                          f"I^2 {100 * self.i2[i]:.1f}%")
         lines.append(f"  Total I^2 {100 * self.i2_total:.1f}% (typical sampling variance {self.typical_variance:.4g}); "
                      f"residual heterogeneity QE({self.QE_df}) = {self.QE:.2f}, p = {self.QE_pvalue:.3g}.")
-        if self.QM_df:
+        if self.coef_names != ("intrcpt",):
             lines.append(f"  Moderators together: QM({self.QM_df}) = {self.QM:.3f}, p = {self.QM_pvalue:.3g}.")
         lines.append(f"  logLik {self.loglik:.4f}, AIC {self.aic:.4f}, BIC {self.bic:.4f}, AICc {self.aicc:.4f}.")
         return "\n".join(lines)

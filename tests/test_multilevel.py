@@ -186,7 +186,7 @@ def test_summary_words_and_frame() -> None:
     df.attrs["measure"] = "OR"
     res = meta_analysis_multilevel(df, levels=["study", "es"])
     text = res.summary()
-    assert "REML" in text and "'study' (6 groups)" in text and "as a ratio" in text
+    assert "REML" in text and "level 'study' (6 groups)" in text and "as a ratio" in text
     frame = res.summary_frame()
     assert list(frame.columns[:5]) == ["estimate", "se", "ci_low", "ci_high", "weight"]
     assert res.summary_frame(exponentiate=True)["estimate"].iloc[0] == pytest.approx(np.exp(res.beta[0]))
@@ -249,3 +249,35 @@ def test_reml_lrt_with_other_moderators_is_refused() -> None:
     reduced = meta_analysis_multilevel(df, levels=["study", "es"], profile=False)
     with pytest.raises(ValueError, match="method='ML'"):
         likelihood_ratio_test(full, reduced)
+
+
+# -------------------------------------------------------------------------- forest plot, data set
+def test_forest_groups_rows_by_cluster() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from evidence.plots_multilevel import forest_multilevel
+
+    df = _toy(es=range(12)).sample(frac=1.0, random_state=1)
+    res = meta_analysis_multilevel(df, levels=["study", "es"], profile=False)
+    p = forest_multilevel(res)
+    effects = p.data.iloc[:-1]
+    # rows of a cluster are contiguous, clusters in order of first appearance in the data
+    assert effects["cluster"].tolist() == sorted(effects["cluster"], key=list(pd.unique(df["study"])).index)
+    assert effects["weight"].sum() == pytest.approx(100.0)
+    assert p.data.iloc[-1]["estimate"] == pytest.approx(res.beta[0])
+    z = 1.959963984540054
+    row = effects.iloc[0]
+    assert row["ci_high"] - row["estimate"] == pytest.approx(z * np.sqrt(df.loc[row["row"], "vi"]))
+    assert (np.diff(effects["y"]) < 0).all()
+
+
+def test_assink2016_three_level_model() -> None:
+    from evidence.datasets import load_dataset
+
+    df = load_dataset("assink2016")
+    assert df.shape == (100, 8)
+    res = meta_analysis_multilevel(df, levels=["study", "esid"], profile=False)
+    ref = CASES["assink_reml"]
+    _close(res.beta, ref["beta"], RTOL, "assink2016 shipped CSV: beta")
+    assert res.n_groups == (17, 100)
