@@ -40,6 +40,7 @@ EXPECTED = (
     "05-england-versus-sweden",
     "06-claims-audit",
     "07-analyst-toolkit",
+    "09-dependent-effects",
 )
 #: Seconds allowed for one cell (the notebooks themselves take seconds).
 CELL_TIMEOUT = 300
