@@ -41,7 +41,7 @@ from evidence.multilevel import meta_analysis_multilevel  # noqa: E402
 R_SCRIPT = HERE / "multilevel.R"
 #: Largest k (effects; k/10 studies) that metafor's rma.mv fitted within a minute here
 #: (``--search`` on this machine: see bench/README.md).
-K_METAFOR = 500
+K_METAFOR = 750
 K_LARGE = 100_000
 TARGET_SECONDS = 5.0
 TARGET_MB = 2048.0

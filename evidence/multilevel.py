@@ -51,6 +51,7 @@ References
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,7 @@ from scipy import optimize, stats
 
 from evidence._results import ResultMixin, fmt
 from evidence._validation import check_alpha, check_choice
+from evidence.exceptions import ConvergenceWarning
 
 __all__ = [
     "ClusterBlock",
@@ -695,6 +697,10 @@ def meta_analysis_multilevel(data: pd.DataFrame, *, levels: Sequence[str], yi: s
     ev = _evaluate(design, est, reml, derivatives=False)
     if not (converged and np.isfinite(ev.ll)):
         converged = False
+        warnings.warn(f"The variance components did not converge in {maxiter} iterations of Fisher scoring "
+                      f"and L-BFGS-B (last values {np.round(est, 6).tolist()}); the result has converged=False "
+                      "and no profile intervals: try another tol or check the data.", ConvergenceWarning,
+                      stacklevel=2)
     lo = hi = None
     if profile and converged:
         lo, hi = _profile_intervals(design, reml, est, ev.ll, alpha, tol, fixed)

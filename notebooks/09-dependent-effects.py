@@ -56,7 +56,8 @@ print(f"{len(df)} effect sizes in {df['study'].nunique()} studies; effect sizes 
 
 # %%
 ml = meta_analysis_multilevel(df, levels=["study", "esid"])
-forest_multilevel(ml, xlabel="Standardized mean difference (recidivism)");
+forest_multilevel(ml, xlabel="Standardized mean difference (recidivism)")
+plt.show()
 
 # %% [markdown]
 # ## 2. Three ways to pool, side by side

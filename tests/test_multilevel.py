@@ -281,3 +281,13 @@ def test_assink2016_three_level_model() -> None:
     ref = CASES["assink_reml"]
     _close(res.beta, ref["beta"], RTOL, "assink2016 shipped CSV: beta")
     assert res.n_groups == (17, 100)
+
+
+def test_non_convergence_is_reported() -> None:
+    from evidence.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        res = meta_analysis_multilevel(_toy(es=range(12)), levels=["study", "es"], maxiter=1, tol=1e-300)
+    assert res.converged is False and res.sigma2_ci_low is None
+    assert "did not converge" in res.summary()
+    assert np.isfinite(res.beta).all()
