@@ -110,9 +110,28 @@ class _SizeGroup:
     y: FloatArray  # (m, n)
 
 
+#: Clusters with more rows than this and diagonal sampling variances are not stacked as dense
+#: blocks: their inverse is applied by the Woodbury identity (``_Woodbury``), at a cost that grows
+#: with the rows times the squared number of groups above the row level, not with rows cubed.
+_DENSE_MAX = 64
+
+
+@dataclass(frozen=True)
+class _LargeCluster:
+    """One large cluster with diagonal sampling variances: ``M = diag(s) + sum_l sigma2_l Z_l Z_l'``."""
+
+    index: int  # into _Design.clusters
+    rows: NDArray[np.intp]
+    s: FloatArray  # (n,) sampling variances
+    Z: tuple[FloatArray | None, ...]  # per level (n, g_l) 0/1 indicators; None where each group is one row
+    X: FloatArray  # (n, p) rows of Q
+    y: FloatArray  # (n,)
+
+
 @dataclass(frozen=True)
 class _Design:
     groups: tuple[_SizeGroup, ...]
+    large: tuple[_LargeCluster, ...]
     clusters: tuple[Any, ...]  # cluster ids in order of first appearance
     cluster_of_group: tuple[NDArray[np.intp], ...]  # per size group, index into clusters
     k: int
@@ -139,16 +158,91 @@ def _build_design(y: FloatArray, X: FloatArray, codes: list[NDArray[np.intp]],
     """Stack the clusters' blocks by size (the only place arrays of blocks are built)."""
     sizes = np.array([len(r) for r in rows_of])
     Q, R = np.linalg.qr(X)  # an orthonormal basis keeps tr(P D) free of cancellation (uncentred moderators)
+    large = []
+    for j in np.flatnonzero(sizes > _DENSE_MAX):
+        S, r = S_blocks[j], rows_of[j]
+        if np.count_nonzero(S - np.diag(np.diag(S))):
+            continue  # a full sampling covariance block stays dense
+        Z = []
+        for c in codes:
+            local = pd.factorize(c[r])[0]
+            g = int(local.max()) + 1
+            Z.append(None if g == len(r) else (local[:, None] == np.arange(g)[None, :]).astype(float))
+        large.append(_LargeCluster(index=int(j), rows=r.astype(np.intp), s=np.diag(S).copy(), Z=tuple(Z),
+                                   X=Q[r], y=y[r]))
+        sizes[j] = 0  # not stacked
     groups, cog = [], []
-    for n in np.unique(sizes):
+    for n in np.unique(sizes[sizes > 0]):
         idx = np.flatnonzero(sizes == n)
         rows = np.stack([rows_of[i] for i in idx]).astype(np.intp)
         S = np.stack([S_blocks[i] for i in idx])
         D = np.stack([(c[rows][:, :, None] == c[rows][:, None, :]).astype(float) for c in codes])
         groups.append(_SizeGroup(rows=rows, S=S, D=D, X=Q[rows], y=y[rows]))
         cog.append(idx.astype(np.intp))
-    return _Design(groups=tuple(groups), clusters=clusters, cluster_of_group=tuple(cog),
+    return _Design(groups=tuple(groups), large=tuple(large), clusters=clusters, cluster_of_group=tuple(cog),
                    k=len(y), p=X.shape[1], n_levels=len(codes), R=R, X=X)
+
+
+class _Woodbury:
+    """``M^-1`` of a large cluster by the Woodbury identity, never forming an ``n x n`` matrix.
+
+    Levels whose groups are single rows fold into the diagonal, ``s' = s + sum sigma2_l``; the others
+    stack into ``Z G^1/2`` (``n x q``), and with ``U = S'^-1 Z G^1/2`` and
+    ``C = (I + G^1/2 Z'S'^-1 Z G^1/2)^-1``: ``M^-1 = S'^-1 - U C U'`` and
+    ``log|M| = sum log s' + log|C^-1|`` (Harville 1977, section 3; Searle, Casella & McCulloch 1992,
+    appendix M.5).
+    """
+
+    def __init__(self, c: _LargeCluster, sigma2: FloatArray) -> None:
+        self.sp = c.s + sum(float(sigma2[i]) for i, z in enumerate(c.Z) if z is None)
+        cols = [z * math.sqrt(sigma2[i]) for i, z in enumerate(c.Z) if z is not None]
+        ZG = np.hstack(cols) if cols else np.zeros((len(c.s), 0))
+        self.U = ZG / self.sp[:, None]
+        Kc = np.linalg.cholesky(np.eye(ZG.shape[1]) + ZG.T @ self.U)
+        self.logdet = float(np.sum(np.log(self.sp)) + 2 * np.sum(np.log(np.diag(Kc))))
+        self.C = np.linalg.inv(Kc @ Kc.T)
+
+    def apply(self, v: FloatArray) -> FloatArray:
+        """``M^-1 v`` for ``v`` of shape (n, j)."""
+        return v / self.sp[:, None] - self.U @ (self.C @ (self.U.T @ v))
+
+    def trace(self) -> float:
+        return float(np.sum(1 / self.sp) - np.sum((self.U @ self.C) * self.U))
+
+    def frobenius2(self) -> float:
+        """``||M^-1||_F^2``."""
+        UtSU = self.U.T @ (self.U / self.sp[:, None])
+        CUU = self.C @ (self.U.T @ self.U)
+        return float(np.sum(self.sp ** -2.0) - 2 * np.trace(self.C @ UtSU) + np.trace(CUU @ CUU))
+
+    def dense(self) -> FloatArray:
+        return np.diag(1 / self.sp) - self.U @ self.C @ self.U.T
+
+
+def _large_derivatives(c: _LargeCluster, wb: _Woodbury, WX: FloatArray, Wr: FloatArray, score: FloatArray,
+                       trWD: FloatArray, tWDWD: FloatArray, Q: FloatArray, T: FloatArray) -> None:
+    """Add one large cluster's terms of the score and information (same quantities as the dense path)."""
+    L = len(c.Z)
+    none = np.empty((0, 0))
+    WZ = [none if z is None else wb.apply(z) for z in c.Z]  # M^-1 Z_l (unused for folded levels)
+    E = []  # D_l M^-1 X
+    for i, z in enumerate(c.Z):
+        ZtWr = Wr if z is None else z.T @ Wr
+        ZtWX = WX if z is None else z.T @ WX
+        score[i] += 0.5 * float(ZtWr @ ZtWr)
+        Q[i] += ZtWX.T @ ZtWX
+        E.append(WX if z is None else z @ ZtWX)
+        trWD[i] += wb.trace() if z is None else float(np.sum(z * WZ[i]))
+    for i in range(L):
+        for j in range(L):
+            zi, zj = c.Z[i], c.Z[j]
+            if zi is not None and zj is not None:
+                tWDWD[i, j] += float(np.sum((zi.T @ WZ[j]) ** 2))
+            elif zi is None and zj is None:
+                tWDWD[i, j] += wb.frobenius2()
+            else:
+                tWDWD[i, j] += float(np.sum(WZ[j if zi is None else i] ** 2))
+            T[i, j] += E[i].T @ wb.apply(E[j])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -192,6 +286,14 @@ def _evaluate(design: _Design, sigma2: FloatArray, reml: bool, derivatives: bool
         A += _cross(g.X, WX)
         b += _cross(WX, g.y[:, :, None])[:, 0]
         cache.append((W, WX))
+    wbs = []
+    for c in design.large:
+        wb = _Woodbury(c, sigma2)
+        WXc = wb.apply(c.X)
+        logdet += wb.logdet
+        A += c.X.T @ WXc
+        b += WXc.T @ c.y
+        wbs.append((wb, WXc))
     vcov = np.linalg.inv(A)
     vcov = (vcov + vcov.T) / 2
     beta = vcov @ b  # of Q; mapped to X's coefficients at the end
@@ -221,6 +323,12 @@ def _evaluate(design: _Design, sigma2: FloatArray, reml: bool, derivatives: bool
             Q[li] += _cross(WX, DWX[li])
             for lj in range(L):
                 T[li, lj] += _cross(DWX[li], WDWX[lj])
+    for c, (wb, WXc) in zip(design.large, wbs, strict=True):
+        rc = c.y - c.X @ beta
+        Wr = wb.apply(rc[:, None])[:, 0]
+        rss += float(rc @ Wr)
+        if derivatives:
+            _large_derivatives(c, wb, WXc, Wr, score, trWD, tWDWD, Q, T)
     ll_ml = -0.5 * design.k * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * rss
     # with Q'Q = I: 1/2 log|X'X| - 1/2 log|X'M^-1 X| = -1/2 log|Q'M^-1 Q|
     ll_reml = (-0.5 * (design.k - p) * math.log(2 * math.pi) - 0.5 * logdet
@@ -230,9 +338,9 @@ def _evaluate(design: _Design, sigma2: FloatArray, reml: bool, derivatives: bool
             trPD = trWD - np.einsum("ij,lji->l", vcov, Q)
             score -= 0.5 * trPD
             for a in range(L):
-                for c in range(L):
-                    info[a, c] = 0.5 * (tWDWD[a, c] - 2 * np.trace(vcov @ T[a, c])
-                                        + np.trace(vcov @ Q[a] @ vcov @ Q[c]))
+                for e in range(L):
+                    info[a, e] = 0.5 * (tWDWD[a, e] - 2 * np.trace(vcov @ T[a, e])
+                                        + np.trace(vcov @ Q[a] @ vcov @ Q[e]))
         else:
             score -= 0.5 * trWD
             info = 0.5 * tWDWD
@@ -309,9 +417,9 @@ def _fit(design: _Design, reml: bool, fixed: Mapping[int, float] | None = None,
 
 def _start_values(design: _Design) -> FloatArray:
     """Equal shares of the residual variance of an ordinary least-squares fit beyond the mean v_i."""
-    X = np.concatenate([g.X.reshape(-1, design.p) for g in design.groups])
-    y = np.concatenate([g.y.ravel() for g in design.groups])
-    v = np.concatenate([np.einsum("maa->ma", g.S).ravel() for g in design.groups])
+    X = np.concatenate([g.X.reshape(-1, design.p) for g in design.groups] + [c.X for c in design.large])
+    y = np.concatenate([g.y.ravel() for g in design.groups] + [c.y for c in design.large])
+    v = np.concatenate([np.einsum("maa->ma", g.S).ravel() for g in design.groups] + [c.s for c in design.large])
     resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
     total = max(float(np.var(resid)) - float(np.mean(v)), 0.01 * float(np.var(y)) + 1e-8)
     return np.full(design.n_levels, total / design.n_levels)
@@ -525,6 +633,11 @@ class MultilevelResult(ResultMixin):
             W = np.linalg.inv(M)
             for i, c in enumerate(cidx):
                 out[c] = ClusterBlock(cluster=d.clusters[c], rows=g.rows[i].copy(), V=M[i], W=W[i])
+        for lc in d.large:  # dense n x n here: the sandwich needs the blocks themselves
+            M1 = np.diag(lc.s) + sum(sigma2[i] * (np.eye(len(lc.s)) if z is None else z @ z.T)
+                                     for i, z in enumerate(lc.Z))
+            out[lc.index] = ClusterBlock(cluster=d.clusters[lc.index], rows=lc.rows.copy(), V=M1,
+                                         W=_Woodbury(lc, sigma2).dense())
         return tuple(b for b in out if b is not None)
 
     # -- presentation ------------------------------------------------------------------------
@@ -781,6 +894,8 @@ def _design_y(design: _Design) -> FloatArray:
     y = np.empty(design.k)
     for g in design.groups:
         y[g.rows] = g.y
+    for c in design.large:
+        y[c.rows] = c.y
     return y
 
 
@@ -800,12 +915,20 @@ def _sampling_only(design: _Design) -> tuple[float, float]:
         XW2X += np.einsum("mai,maj->ij", WX, WX)
         trW += float(np.einsum("maa->", W))
         ws.append(W)
+    for c in design.large:
+        WXc = c.X / c.s[:, None]
+        A += c.X.T @ WXc
+        b += WXc.T @ c.y
+        XW2X += WXc.T @ WXc
+        trW += float(np.sum(1 / c.s))
     Ainv = np.linalg.inv(A)
     beta = Ainv @ b
     QE = 0.0
     for g, W in zip(design.groups, ws, strict=True):
         r = g.y - g.X @ beta
         QE += float(np.einsum("ma,mab,mb->", r, W, r))
+    for c in design.large:
+        QE += float(np.sum((c.y - c.X @ beta) ** 2 / c.s))
     return QE, trW - float(np.trace(Ainv @ XW2X))
 
 

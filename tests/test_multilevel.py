@@ -291,3 +291,23 @@ def test_non_convergence_is_reported() -> None:
     assert res.converged is False and res.sigma2_ci_low is None
     assert "did not converge" in res.summary()
     assert np.isfinite(res.beta).all()
+
+
+@pytest.mark.parametrize("case_id", ["konst_reml", "assink_mods_ml", "sim_reml", "sim_ml", "assink_rho_reml"])
+def test_woodbury_path_equals_dense_path(case_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every cluster above one row goes through the Woodbury path (blocks with a full sampling
+    # covariance stay dense): the fit must not change
+    import evidence.multilevel as ml
+
+    dense = _fit(case_id)
+    monkeypatch.setattr(ml, "_DENSE_MAX", 1)
+    c = CASES[case_id]
+    df = _frame(c["data"])
+    res = meta_analysis_multilevel(df, levels=list(c["levels"]), mods=list(c["mods"]), V=_V(c, df),
+                                   method=c["method"], test=c["test"], profile=False)
+    for attr in ("beta", "se", "sigma2", "loglik", "QE", "typical_variance"):
+        _close(getattr(res, attr), getattr(dense, attr), 1e-8, f"{case_id}: {attr}", atol=1e-12)
+    assert res.iterations == dense.iterations
+    for a, b in zip(res.covariance_blocks(), dense.covariance_blocks(), strict=True):
+        np.testing.assert_allclose(a.W, b.W, rtol=1e-8, atol=1e-10)
+        np.testing.assert_array_equal(a.rows, b.rows)
