@@ -10,7 +10,9 @@ user, or built from an assumed correlation ``rho`` as metafor's ``vcalc``).
 Every level nests in the outermost one (the *cluster*), so the marginal
 covariance ``M = S + sum_l sigma2_l Z_l Z_l'`` is block diagonal over clusters
 and no ``k x k`` matrix is ever formed: blocks are batched by cluster size and
-factorised with NumPy's stacked Cholesky.
+factorised with NumPy's stacked Cholesky; a cluster of more than 64 effects with diagonal
+sampling variances is never formed as a matrix either -- its inverse is applied through the
+Woodbury identity, with the levels whose groups are single effects folded into the diagonal.
 
 Interface for cluster-robust inference (``evidence.robust``)
 -----------------------------------------------------------

@@ -119,10 +119,32 @@ def test_likelihood_ratio_test_matches_anova(lrt: dict[str, Any]) -> None:
     _close(out.pvalue, lrt["pvalue"], RTOL, "LRT p")
 
 
+def _differences(new: Any, old: Any, path: str = "$") -> list[str]:
+    """Differences between two parsed JSON documents; numbers equal to 1e-9 relative (1e-10 absolute)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        if list(new) != list(old):
+            return [f"{path}: keys differ: {sorted(set(new) ^ set(old)) or 'order'}"]
+        return [d for key in old for d in _differences(new[key], old[key], f"{path}.{key}")]
+    if isinstance(old, list) and isinstance(new, list):
+        if len(new) != len(old):
+            return [f"{path}: {len(new)} elements regenerated, {len(old)} committed"]
+        return [d for i, (n, o) in enumerate(zip(new, old, strict=True)) for d in _differences(n, o, f"{path}[{i}]")]
+    numbers = (int, float)
+    if isinstance(old, numbers) and isinstance(new, numbers) and not isinstance(old, bool):
+        return [] if abs(new - old) <= 1e-10 + 1e-9 * abs(old) else [f"{path}: regenerated {new!r}, committed {old!r}"]
+    return [] if new == old else [f"{path}: regenerated {new!r}, committed {old!r}"]
+
+
+def test_differences_sees_changes() -> None:
+    old = {"a": [1.0, {"b": 0.5, "c": "x"}]}
+    assert _differences({"a": [1.0 + 1e-13, {"b": 0.5, "c": "x"}]}, old) == []
+    assert _differences({"a": [1.0, {"b": 0.5001, "c": "x"}]}, old)
+    assert _differences({"a": [1.0]}, old)
+    assert _differences({"a": [1.0, {"b": 0.5, "c": "y"}]}, old)
+
+
 @pytest.mark.r
 def test_regenerated_reference_equals_committed(requires_r: str, tmp_path: Path) -> None:
-    from test_reference_regeneration import _differences
-
     out = tmp_path / "metafor_multilevel.json"
     run_r(R_DIR / "multilevel_reference.R", str(out), timeout=900)
     new = json.loads(out.read_text(encoding="utf-8"))
