@@ -772,10 +772,13 @@ def meta_analysis_multilevel(data: pd.DataFrame, *, levels: Sequence[str], yi: s
     Log-likelihoods, AIC, BIC and AICc are metafor's ``fitstats`` (REML: ``k - p`` observations,
     ``1/2 log|X'X|`` included).  I^2 per level is ``sigma2_l / (sum sigma2 + s^2)`` with the
     typical sampling variance ``s^2 = (k - p) / tr(P)``, ``P = W - W X (X'W X)^-1 X'W`` and
-    ``W = S^-1`` (Nakagawa & Santos 2012, eq. 22; the generalisation in metafor's FAQ "I^2 for
-    multilevel and multivariate models" by W. Viechtbauer, which recommends it for ``rma.mv``
-    models).  QE is the test of residual heterogeneity ``(y - X b)'S^-1(y - X b)`` with ``b`` the
-    common-effect GLS estimate.
+    ``W = S^-1`` (Nakagawa & Santos 2012, *Evol Ecol* 26, 1253-1274), the first method of metafor's
+    FAQ page "I^2 for multilevel and multivariate models" (W. Viechtbauer,
+    metafor-project.org/doku.php/tips:i2_multilevel_multivariate); the page's alternative after
+    Jackson, White & Riley (2012), from the ratio of the variances of the pooled estimate, is not
+    computed here.  With diagonal ``S`` and an intercept-only model this is Cheung's (2014) split
+    of the variance (dmetar's ``mlm.variance.distribution``).  QE is the test of residual
+    heterogeneity ``(y - X b)'S^-1(y - X b)`` with ``b`` the common-effect GLS estimate.
 
     Examples
     --------

@@ -333,3 +333,12 @@ def test_woodbury_path_equals_dense_path(case_id: str, monkeypatch: pytest.Monke
     for a, b in zip(res.covariance_blocks(), dense.covariance_blocks(), strict=True):
         np.testing.assert_allclose(a.W, b.W, rtol=1e-8, atol=1e-10)
         np.testing.assert_array_equal(a.rows, b.rows)
+
+
+def test_i2_split_as_published_for_konstantopoulos2011() -> None:
+    # dmetar's reference page for mlm.variance.distribution prints, for
+    # rma.mv(yi, vi, random = ~ 1 | district/school, data = dat.konstantopoulos2011):
+    # level 3 (district) 63.32%, level 2 (school) 31.86%, total I^2 95.19%
+    res = _fit("konst_reml")
+    assert np.round(100 * res.i2, 2).tolist() == [63.32, 31.86]
+    assert round(100 * res.i2_total, 2) == 95.19
