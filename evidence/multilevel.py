@@ -859,14 +859,13 @@ def _assemble(design: _Design, ev: _Eval, sigma2: FloatArray, lo: FloatArray | N
         crit = stats.norm.ppf(1 - alpha / 2)
     # metafor's default btt: every coefficient but the intercept, or the intercept alone
     sel = np.arange(1 if names[0] == "intrcpt" and p > 1 else 0, p)
-    if True:
-        b = ev.beta[sel]
-        QM = float(b @ np.linalg.solve(ev.vcov[np.ix_(sel, sel)], b))
-        if test == "t":
-            QM /= len(sel)
-            QM_p = float(stats.f.sf(QM, len(sel), k - p))
-        else:
-            QM_p = float(stats.chi2.sf(QM, len(sel)))
+    b = ev.beta[sel]
+    QM = float(b @ np.linalg.solve(ev.vcov[np.ix_(sel, sel)], b))
+    if test == "t":
+        QM /= len(sel)
+        QM_p = float(stats.f.sf(QM, len(sel), k - p))
+    else:
+        QM_p = float(stats.chi2.sf(QM, len(sel)))
     QE, trP = _sampling_only(design)
     s2_typ = (k - p) / trP
     i2 = sigma2 / (sigma2.sum() + s2_typ)

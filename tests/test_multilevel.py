@@ -342,3 +342,15 @@ def test_i2_split_as_published_for_konstantopoulos2011() -> None:
     res = _fit("konst_reml")
     assert np.round(100 * res.i2, 2).tolist() == [63.32, 31.86]
     assert round(100 * res.i2_total, 2) == 95.19
+
+
+def test_scale_and_shift_equivariance() -> None:
+    # y -> 2y + 1 with v -> 4v: intercept 2b + 1, slopes 2b, variance components 4 sigma2, same z
+    df = _toy(es=range(12))
+    a = meta_analysis_multilevel(df, levels=["study", "es"], mods=["x"], profile=False)
+    df2 = df.assign(yi=2 * df["yi"] + 1, vi=4 * df["vi"])
+    b = meta_analysis_multilevel(df2, levels=["study", "es"], mods=["x"], profile=False)
+    np.testing.assert_allclose(b.beta, [2 * a.beta[0] + 1, 2 * a.beta[1]], rtol=1e-8)
+    np.testing.assert_allclose(b.sigma2, 4 * a.sigma2, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(b.statistic[1], a.statistic[1], rtol=1e-7)
+    np.testing.assert_allclose(b.i2, a.i2, rtol=1e-7, atol=1e-12)
