@@ -662,7 +662,11 @@ class MultilevelResult(ResultMixin):
                             index=pd.Index(self.coef_names, name="coefficient"))
 
     def variance_components(self) -> pd.DataFrame:
-        """sigma2 per level with its profile-likelihood interval, the number of groups and I^2."""
+        """sigma2 per level with its profile-likelihood interval, the number of groups and I^2.
+
+        The interval columns are NaN only when the fit was made with ``profile=False`` (or did not
+        converge); ``sigma2_ci_low`` is then None.
+        """
         lo = self.sigma2_ci_low if self.sigma2_ci_low is not None else np.full(len(self.levels), np.nan)
         hi = self.sigma2_ci_high if self.sigma2_ci_high is not None else np.full(len(self.levels), np.nan)
         return pd.DataFrame({"sigma2": self.sigma2, "ci_low": lo, "ci_high": hi,
