@@ -6,12 +6,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test test-fast lab bench reference clean
+.PHONY: reproduce test test-fast lint lab bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[notebooks,test,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[notebooks,test,dask,lint]"
 	touch $(STAMP)
 
 reproduce: $(STAMP)
@@ -19,6 +19,11 @@ reproduce: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests evidence --doctest-modules -p no:cacheprovider
+
+# ruff over the code, mypy over the package (configuration in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check evidence tests notebooks bench
+	$(BIN)/mypy
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -x -q -m "not slow and not notebooks"
@@ -37,6 +42,9 @@ reference:
 	Rscript --vanilla tests/r/toolkit_reference.R tests/reference/metafor_toolkit.json
 	Rscript --vanilla tests/r/small_study_reference.R tests/reference/metafor_small_study.json
 	Rscript --vanilla tests/r/gosh_bcg_reference.R tests/reference/metafor_gosh_bcg.json
+	Rscript --vanilla tests/r/robust_reference.R tests/reference/clubsandwich.json
+	Rscript --vanilla tests/r/robumeta_reference.R tests/reference/robumeta.json
+	Rscript --vanilla tests/r/escalc_reference.R tests/reference/metafor_escalc.json
 	Rscript --vanilla tests/r/multilevel_reference.R tests/reference/metafor_multilevel.json
 
 clean:

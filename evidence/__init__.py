@@ -1,4 +1,4 @@
-"""evidence: evidence synthesis on children of prisoners.
+"""evidence: evidence synthesis and meta-analysis.
 
 The general library: effect sizes and their intervals, metafor-grade
 meta-analysis, meta-regression, sensitivity and small-study analyses, plots and
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from evidence import options, plots, published, tau2
+# evidence.io is reachable as an attribute but kept out of __all__: a star import would shadow the standard io.
+from evidence import conversions, io, options, plots, published, tau2  # noqa: F401
 from evidence.compare import compare_odds_ratios, subgroup_analysis
 
 # Public API, in the order of the concepts: effect sizes, published numbers,
@@ -26,9 +27,11 @@ from evidence.effect_sizes import (
     risk_ratio,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
+from evidence.measures import escalc
 from evidence.metareg import meta_regression, permutation_test
 from evidence.multilevel import likelihood_ratio_test, meta_analysis_multilevel
 from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
+from evidence.robust import cluster_robust, rho_sensitivity, robu, wald_test
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from evidence.simulate import coverage_grid
 from evidence.small_study import begg_test, egger_test, funnel_data, pet_peese, trim_and_fill
@@ -40,10 +43,13 @@ __all__ = [
     "ZeroCellWarning",
     "baujat",
     "begg_test",
+    "cluster_robust",
     "compare_odds_ratios",
+    "conversions",
     "coverage_grid",
     "cumulative",
     "egger_test",
+    "escalc",
     "funnel_data",
     "gosh",
     "influence",
@@ -62,10 +68,13 @@ __all__ = [
     "pet_peese",
     "plots",
     "published",
+    "rho_sensitivity",
     "risk_difference",
     "risk_differences",
     "risk_ratio",
+    "robu",
     "subgroup_analysis",
     "tau2",
     "trim_and_fill",
+    "wald_test",
 ]

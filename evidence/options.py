@@ -71,3 +71,28 @@ SUBGROUP_TAU2: tuple[str, ...] = ("separate", "common")
 FOREST_COLUMNS: tuple[str, ...] = ("counts", "estimate", "weight")
 #: Ways :func:`evidence.plots.gosh` draws the subsets: ``"scatter"`` or ``"hexbin"``.
 GOSH_KINDS: tuple[str, ...] = ("scatter", "hexbin")
+#: Cluster-robust (sandwich) variance estimators (clubSandwich ``vcovCR`` ``type=``): ``"CR0"``
+#: (no adjustment), ``"CR1"`` (J/(J-1)), ``"CR1p"`` (J/(J-p)), ``"CR1S"`` (J(N-1)/((J-1)(N-p))),
+#: ``"CR2"`` (Bell-McCaffrey bias-reduced linearisation).
+CR_TYPES: tuple[str, ...] = ("CR0", "CR1", "CR1p", "CR1S", "CR2")
+#: Reference distribution of a cluster-robust coefficient test (clubSandwich ``coef_test`` ``test=``):
+#: ``"satterthwaite"``, ``"z"``, ``"naive_t"`` (J - 1 df), ``"naive_tp"`` (J - p df).
+CR_TESTS: tuple[str, ...] = ("satterthwaite", "z", "naive_t", "naive_tp")
+#: Cluster-robust test of several coefficients (clubSandwich ``Wald_test`` ``test=``): ``"HTZ"``
+#: (Hotelling T^2 approximation), ``"chi2"``, ``"naive_F"``, ``"naive_Fp"``.
+WALD_TESTS: tuple[str, ...] = ("HTZ", "chi2", "naive_F", "naive_Fp")
+#: Working models of robust variance estimation (robumeta ``robu`` ``modelweights=``): ``"CE"``
+#: correlated effects (robumeta ``"CORR"``), ``"HE"`` hierarchical effects (``"HIER"``).
+ROBU_MODELS: tuple[str, ...] = ("CE", "HE")
+#: Conversions between a standardised mean difference and a log odds ratio (:mod:`evidence.conversions`):
+#: ``"logistic"`` (ln OR = d pi / sqrt(3)) or ``"probit"`` (ln OR = 1.65 d).
+CONVERSION_METHODS: tuple[str, ...] = ("logistic", "probit")
+#: Effect-size measures of :func:`evidence.measures.escalc` (metafor's ``escalc`` spellings); see that module.
+ESCALC_MEASURES: tuple[str, ...] = (
+    "OR", "RR", "RD", "PETO", "OR2DL", "OR2DN",
+    "SMD", "MD", "ROM", "D2ORL", "D2ORN",
+    "COR", "ZCOR",
+    "PR", "PLO", "PAS", "PFT",
+    "IRR", "IRD",
+    "HR", "GEN",
+)

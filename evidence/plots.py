@@ -103,7 +103,11 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Axes, Figure]:
 
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
-    return ax, ax.figure
+        return ax, fig
+    root = ax.get_figure(root=True)
+    if root is None:
+        raise ValueError("ax must belong to a figure.")
+    return ax, root
 
 
 def _ratio_axis(ax: Axes, lo: float, hi: float) -> None:
@@ -285,37 +289,76 @@ def forest(
     >>> p.ax.get_xscale(), int((p.data["kind"] == "study").sum())
     ('log', 4)
     """
-    from matplotlib import transforms
-    from matplotlib.patches import Polygon
-
     for c in columns:
         check_choice("columns", c, FOREST_COLUMNS)
     digits = int(digits)
-    if xlim is not None:
-        try:
-            x_lo, x_hi = (float(x) for x in xlim)
-        except (TypeError, ValueError):
-            raise TypeError(f"xlim={xlim!r} must be a pair of numbers (low, high).") from None
-        if not (np.isfinite(x_lo) and np.isfinite(x_hi) and x_lo < x_hi) or (ratio_scale and x_lo <= 0):
-            allowed = "0 < low < high (a ratio axis)" if ratio_scale else "finite low < high"
-            raise ValueError(f"xlim={xlim!r} is not a valid axis range; it must satisfy {allowed}.")
+    limits = _check_xlim(xlim, ratio_scale)
+    inp = _forest_input(result_or_frame, ratio_scale, subgroups, counts, labels)
+    table = _forest_table(inp, show_prediction)
+    for col in ("estimate", "ci_low", "ci_high"):
+        v = table[col].to_numpy(dtype=float)
+        table[col] = np.exp(v) if ratio_scale else v
+    _forest_text(table, digits, ratio_scale)
+    layout = _ForestLayout.of(table, columns, measure, inp.alpha, inp.counts is not None)
+    ax, fig = _forest_axes(ax, layout, len(table))
+    null_x = 1.0 if ratio_scale else 0.0
+    _draw_forest_marks(ax, table, null_x)
+    _forest_xaxis(ax, table, limits, null_x, ratio_scale)
+    if xlabel is None:
+        xlabel = (f"{measure or 'Ratio'} (log scale)" if ratio_scale else (measure or "Estimate"))
+    ax.set_xlabel(xlabel)
+    _draw_forest_columns(ax, fig, table, layout)
+    data = table[["y", "kind", "label", "subgroup", "estimate", "ci_low", "ci_high", "weight",
+                  "marker_size", "text_counts", "text_estimate", "text_weight", "clipped_low",
+                  "clipped_high"]]
+    return PlotResult(ax=ax, figure=fig, data=data.reset_index(drop=True),
+                      arrays=_frozen({"null": np.array([null_x])}), kind="forest", alpha=inp.alpha)
 
+
+def _check_xlim(xlim: tuple[float, float] | None, ratio_scale: bool) -> tuple[float, float] | None:
+    """The axis range ``xlim`` as two floats, or an error saying what a valid range is."""
+    if xlim is None:
+        return None
+    try:
+        x_lo, x_hi = (float(x) for x in xlim)
+    except (TypeError, ValueError):
+        raise TypeError(f"xlim={xlim!r} must be a pair of numbers (low, high).") from None
+    if not (np.isfinite(x_lo) and np.isfinite(x_hi) and x_lo < x_hi) or (ratio_scale and x_lo <= 0):
+        allowed = "0 < low < high (a ratio axis)" if ratio_scale else "finite low < high"
+        raise ValueError(f"xlim={xlim!r} is not a valid axis range; it must satisfy {allowed}.")
+    return x_lo, x_hi
+
+
+@dataclass
+class _ForestInput:
+    """What :func:`forest` draws, read from a result or a DataFrame, on the analysis scale."""
+
+    studies: pd.DataFrame
+    given_pooled: pd.DataFrame
+    info: dict[str, Any] | None
+    alpha: float
+    counts: NDArray[np.float64] | None
+    grouped: bool
+
+
+def _forest_input(obj: Any, ratio_scale: bool, subgroups: Sequence[Any] | None,
+                  counts: pd.DataFrame | ArrayLike | None,
+                  labels: Sequence[str] | None) -> _ForestInput:
+    """Study rows, pooled rows and counts of a result or a DataFrame, checked against each other."""
     given_pooled = pd.DataFrame()
     info: dict[str, Any] | None = None
-    if isinstance(result_or_frame, pd.DataFrame):
-        studies, given_pooled = _rows_from_frame(result_or_frame, ratio_scale)
+    if isinstance(obj, pd.DataFrame):
+        studies, given_pooled = _rows_from_frame(obj, ratio_scale)
         alpha = float("nan")
         if subgroups is None and "subgroup" in studies.columns and studies["subgroup"].notna().any():
             subgroups = list(studies["subgroup"])
         if counts is None and all(c in studies.columns for c in COUNT_COLUMNS):
             counts = studies[list(COUNT_COLUMNS)]
-    elif hasattr(result_or_frame, "yi") and hasattr(result_or_frame, "weights"):
-        studies, info = _rows_from_result(result_or_frame)
+    elif hasattr(obj, "yi") and hasattr(obj, "weights"):
+        studies, info = _rows_from_result(obj)
         alpha = info["alpha"]
     else:
-        raise TypeError(
-            f"forest() takes a meta-analysis result or a DataFrame; got {type(result_or_frame).__name__}."
-        )
+        raise TypeError(f"forest() takes a meta-analysis result or a DataFrame; got {type(obj).__name__}.")
     k = len(studies)
     if k == 0:
         raise ValueError("forest() needs at least one study row.")
@@ -327,7 +370,7 @@ def forest(
         if len(subgroups) != k:
             raise ValueError(f"subgroups has {len(subgroups)} entries but there are {k} studies.")
         studies["subgroup"] = [str(s) for s in subgroups]
-    count_text = [""] * k
+    carr = None
     if counts is not None:
         carr = np.asarray(counts.to_numpy() if isinstance(counts, pd.DataFrame) else counts, float)
         if carr.shape != (k, 4):
@@ -335,79 +378,91 @@ def forest(
                 f"counts must have one row per study and 4 columns ({', '.join(COUNT_COLUMNS)}); "
                 f"got shape {carr.shape} for {k} studies."
             )
-        count_text = [f"{a:g}/{b:g} | {c:g}/{d:g}" for a, b, c, d in carr]
-    draw_counts = "counts" in columns and counts is not None
+    return _ForestInput(studies, given_pooled, info, alpha, carr, grouped=subgroups is not None)
 
-    # ---- assemble the rows, top to bottom
-    rows: list[dict[str, Any]] = []
+
+def _row(kind: str, label: str, sub: Any, est: float, lo: float, hi: float, weight: float = np.nan,
+         counts: str = "") -> dict[str, Any]:
+    return {"kind": kind, "label": label, "subgroup": sub, "estimate": est, "ci_low": lo,
+            "ci_high": hi, "weight": weight, "text_counts": counts}
+
+
+def _forest_table(inp: _ForestInput, show_prediction: bool) -> pd.DataFrame:
+    """The rows of a forest plot top to bottom (headers, studies, subgroup and overall diamonds)."""
+    studies = inp.studies
+    count_text = ([f"{a:g}/{b:g} | {c:g}/{d:g}" for a, b, c, d in inp.counts] if inp.counts is not None
+                  else [""] * len(studies))
 
     def study_row(i: int) -> dict[str, Any]:
         r = studies.iloc[i]
-        return {"kind": "study", "label": r["label"], "subgroup": r.get("subgroup", None),
-                "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                "weight": r["weight"], "text_counts": count_text[i]}
+        return _row("study", r["label"], r.get("subgroup", None), r["estimate"], r["ci_low"],
+                    r["ci_high"], r["weight"], count_text[i])
 
-    def pooled_row(kind: str, label: str, sub: Any, est: float, lo: float, hi: float,
-                   weight: float = np.nan) -> dict[str, Any]:
-        return {"kind": kind, "label": label, "subgroup": sub, "estimate": est, "ci_low": lo,
-                "ci_high": hi, "weight": weight, "text_counts": ""}
-
-    if subgroups is not None:
-        order = list(dict.fromkeys(studies["subgroup"]))
-        for g in order:
+    rows: list[dict[str, Any]] = []
+    if inp.grouped:
+        for g in dict.fromkeys(studies["subgroup"]):
             idx = np.flatnonzero(studies["subgroup"].to_numpy() == g)
-            rows.append(pooled_row("header", str(g), g, np.nan, np.nan, np.nan))
-            rows.extend(study_row(i) for i in idx)
-            if info is not None:
-                from evidence.pooling import meta_analysis
-
-                if info["method"] not in POOLING_METHODS:
-                    raise ValueError(
-                        f"subgroup diamonds are pooled from yi/vi and cannot use method="
-                        f"{info['method']!r}; pool each subgroup with meta_analysis_2x2 and pass a "
-                        f"DataFrame with kind='pooled' rows instead."
-                    )
-                sub = meta_analysis(info["yi"][idx], info["vi"][idx], method=info["method"],
-                                    test=info["test"] if len(idx) > 1 else "z", alpha=info["alpha"])
-                rows.append(pooled_row("subgroup", f"Subgroup {g} (k = {len(idx)})", g,
-                                       sub.estimate, sub.ci_low, sub.ci_high,
-                                       float(np.sum(studies["weight"].to_numpy()[idx]))))
-            elif "subgroup" in given_pooled.columns:
-                gp = given_pooled[(given_pooled["kind"] == "pooled")
-                                  & (given_pooled["subgroup"].astype(str) == str(g))]
-                for _, r in gp.iterrows():
-                    rows.append(pooled_row("subgroup", str(r["label"]), g, r["estimate"],
-                                           r["ci_low"], r["ci_high"], r["weight"]))
+            rows.append(_row("header", str(g), g, np.nan, np.nan, np.nan))
+            rows.extend(study_row(int(i)) for i in idx)
+            rows.extend(_subgroup_rows(inp, g, idx))
     else:
-        rows.extend(study_row(i) for i in range(k))
+        rows.extend(study_row(i) for i in range(len(studies)))
+    rows.extend(_overall_rows(inp, show_prediction))
+    table = pd.DataFrame(rows)
+    table["y"] = np.arange(len(table), 0, -1, dtype=float)
+    return table
 
+
+def _subgroup_rows(inp: _ForestInput, g: Any, idx: NDArray[np.intp]) -> list[dict[str, Any]]:
+    """The diamond of subgroup ``g``: pooled from the result, or the DataFrame's given row(s)."""
+    info = inp.info
+    if info is not None:
+        from evidence.pooling import meta_analysis
+
+        if info["method"] not in POOLING_METHODS:
+            raise ValueError(
+                f"subgroup diamonds are pooled from yi/vi and cannot use method="
+                f"{info['method']!r}; pool each subgroup with meta_analysis_2x2 and pass a "
+                f"DataFrame with kind='pooled' rows instead."
+            )
+        sub = meta_analysis(info["yi"][idx], info["vi"][idx], method=info["method"],
+                            test=info["test"] if len(idx) > 1 else "z", alpha=info["alpha"])
+        weight = float(np.sum(inp.studies["weight"].to_numpy()[idx]))
+        return [_row("subgroup", f"Subgroup {g} (k = {len(idx)})", g, sub.estimate, sub.ci_low,
+                     sub.ci_high, weight)]
+    gp = inp.given_pooled
+    if "subgroup" not in gp.columns:
+        return []
+    gp = gp[(gp["kind"] == "pooled") & (gp["subgroup"].astype(str) == str(g))]
+    return [_row("subgroup", str(r["label"]), g, r["estimate"], r["ci_low"], r["ci_high"], r["weight"])
+            for _, r in gp.iterrows()]
+
+
+def _overall_rows(inp: _ForestInput, show_prediction: bool) -> list[dict[str, Any]]:
+    """The overall diamond and prediction interval: the result's, or the DataFrame's given rows."""
+    info = inp.info
     if info is not None:
         est, lo, hi = info["pooled"]
         lab = "Overall" + (f" ({info['method']})" if info["method"] else "")
-        rows.append(pooled_row("overall", lab, None, est, lo, hi, 100.0))
+        rows = [_row("overall", lab, None, est, lo, hi, 100.0)]
         if show_prediction and info["tau2"] > 0 and np.all(np.isfinite(info["pi"])):
-            rows.append(pooled_row("prediction", "Prediction interval", None, est, *info["pi"]))
-    elif len(given_pooled):
-        overall = given_pooled
-        if "subgroup" in given_pooled.columns:
-            overall = given_pooled[given_pooled["subgroup"].isna()]
-        for _, r in overall.iterrows():
-            if r["kind"] == "pooled":
-                rows.append(pooled_row("overall", str(r["label"]), None, r["estimate"], r["ci_low"],
-                                       r["ci_high"], r["weight"]))
-            elif show_prediction:
-                rows.append(pooled_row("prediction", str(r["label"]), None, r["estimate"],
-                                       r["ci_low"], r["ci_high"]))
+            rows.append(_row("prediction", "Prediction interval", None, est, *info["pi"]))
+        return rows
+    overall = inp.given_pooled
+    if len(overall) and "subgroup" in overall.columns:
+        overall = overall[overall["subgroup"].isna()]
+    rows = []
+    for _, r in overall.iterrows():
+        if r["kind"] == "pooled":
+            rows.append(_row("overall", str(r["label"]), None, r["estimate"], r["ci_low"], r["ci_high"],
+                             r["weight"]))
+        elif show_prediction:
+            rows.append(_row("prediction", str(r["label"]), None, r["estimate"], r["ci_low"], r["ci_high"]))
+    return rows
 
-    table = pd.DataFrame(rows)
-    n_rows = len(table)
-    table["y"] = np.arange(n_rows, 0, -1, dtype=float)
-    for col in ("estimate", "ci_low", "ci_high"):
-        v = table[col].to_numpy(dtype=float)
-        table[col] = np.exp(v) if ratio_scale else v
 
-    # ---- text of the columns
-    level = "" if not np.isfinite(alpha) else f"{100 * (1 - alpha):g}% "
+def _forest_text(table: pd.DataFrame, digits: int, ratio_scale: bool) -> None:
+    """Add the printed estimate ``[CI]`` and weight of each row (on the drawn scale)."""
     text_est, text_w = [], []
     for _, r in table.iterrows():
         if r["kind"] == "header":
@@ -423,36 +478,66 @@ def forest(
         text_w.append("" if not np.isfinite(r["weight"]) else f"{r['weight']:.1f}%")
     table["text_estimate"] = text_est
     table["text_weight"] = text_w
-    heads = {"label": "Study", "counts": "Exposed | Unexposed",
-             "estimate": f"{measure or 'Estimate'} [{level}CI]", "weight": "Weight"}
-    draw_est = "estimate" in columns
-    draw_w = "weight" in columns and bool(np.isfinite(table["weight"].to_numpy(dtype=float)).any())
-    # column widths in inches from the longest string (about 0.62 em per character)
-    import matplotlib as mpl
 
-    cw = 0.62 * float(mpl.rcParams["font.size"]) / 72.0
-    gap = 0.12
 
-    def width(strings: Sequence[str]) -> float:
-        return cw * max((len(str(t)) for t in strings), default=0)
+#: Gap between the text columns of a forest plot, in inches.
+_GAP_IN = 0.12
+#: Width of the plotting area of a forest plot, in inches.
+_PLOT_IN = 4.0
 
-    w_label = width([heads["label"], *table["label"].astype(str)])
-    w_counts = width([heads["counts"], *table["text_counts"]]) if draw_counts else 0.0
-    w_est = width([heads["estimate"], *table["text_estimate"]]) if draw_est else 0.0
-    w_weight = width([heads["weight"], *table["text_weight"]]) if draw_w else 0.0
-    left_in = gap + w_label + (2 * gap + w_counts if draw_counts else 0.0)
-    right_in = (gap + w_est if draw_est else 0.0) + (2 * gap + w_weight if draw_w else 0.0)
 
-    # ---- draw
+@dataclass(frozen=True)
+class _ForestLayout:
+    """Headers and widths (inches) of a forest plot's text columns."""
+
+    heads: dict[str, str]
+    draw_counts: bool
+    draw_est: bool
+    draw_w: bool
+    left_in: float
+    right_in: float
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, columns: Sequence[str], measure: str | None, alpha: float,
+           have_counts: bool) -> _ForestLayout:
+        import matplotlib as mpl
+
+        level = "" if not np.isfinite(alpha) else f"{100 * (1 - alpha):g}% "
+        heads = {"label": "Study", "counts": "Exposed | Unexposed",
+                 "estimate": f"{measure or 'Estimate'} [{level}CI]", "weight": "Weight"}
+        draw_counts = "counts" in columns and have_counts
+        draw_est = "estimate" in columns
+        draw_w = "weight" in columns and bool(np.isfinite(table["weight"].to_numpy(dtype=float)).any())
+        cw = 0.62 * float(mpl.rcParams["font.size"]) / 72.0  # about 0.62 em per character
+
+        def width(strings: Sequence[str]) -> float:
+            return cw * max((len(str(t)) for t in strings), default=0)
+
+        w_label = width([heads["label"], *table["label"].astype(str)])
+        w_counts = width([heads["counts"], *table["text_counts"]]) if draw_counts else 0.0
+        w_est = width([heads["estimate"], *table["text_estimate"]]) if draw_est else 0.0
+        w_weight = width([heads["weight"], *table["text_weight"]]) if draw_w else 0.0
+        left_in = _GAP_IN + w_label + (2 * _GAP_IN + w_counts if draw_counts else 0.0)
+        right_in = (_GAP_IN + w_est if draw_est else 0.0) + (2 * _GAP_IN + w_weight if draw_w else 0.0)
+        return cls(heads, draw_counts, draw_est, draw_w, left_in, right_in)
+
+
+def _forest_axes(ax: Axes | None, layout: _ForestLayout, n_rows: int) -> tuple[Axes, Figure]:
+    """The given axes, or a new figure sized to hold the text columns and ``n_rows`` rows."""
     created = ax is None
-    plot_in = 4.0
-    ax, fig = _axes(ax, (left_in + plot_in + right_in + 0.3, 1.2 + 0.3 * (n_rows + 1)))
+    width = layout.left_in + _PLOT_IN + layout.right_in + 0.3
+    ax, fig = _axes(ax, (width, 1.2 + 0.3 * (n_rows + 1)))
     if created:
-        W = left_in + plot_in + right_in + 0.3
-        fig.subplots_adjust(left=(left_in + 0.1) / W, right=1 - (right_in + 0.2) / W)
+        fig.subplots_adjust(left=(layout.left_in + 0.1) / width, right=1 - (layout.right_in + 0.2) / width)
+    return ax, fig
+
+
+def _draw_forest_marks(ax: Axes, table: pd.DataFrame, null_x: float) -> None:
+    """Squares and intervals of the studies, diamonds, the prediction interval and reference lines."""
+    from matplotlib.patches import Polygon
+
     is_study = (table["kind"] == "study").to_numpy()
-    w = table["weight"].to_numpy(dtype=float)
-    ws = np.where(is_study, w, np.nan)
+    ws = np.where(is_study, table["weight"].to_numpy(dtype=float), np.nan)
     max_w = np.nanmax(ws) if np.isfinite(ws).any() else np.nan
     size = np.where(np.isfinite(ws) & (max_w > 0), 20 + 180 * ws / max_w, 60.0)
     table["marker_size"] = np.where(is_study, size, np.nan)
@@ -472,18 +557,18 @@ def forest(
                   gid="prediction_interval")
         ax.vlines([r["ci_low"], r["ci_high"]], r["y"] - 0.15, r["y"] + 0.15, color="firebrick",
                   gid="prediction_interval_caps")
-    null_x = 1.0 if ratio_scale else 0.0
     ax.axvline(null_x, color="0.3", linestyle="-", linewidth=0.8, gid="null_line")
     over = table[table["kind"] == "overall"]
     if len(over):
         ax.axvline(float(over["estimate"].iloc[0]), color="0.5", linestyle=":", linewidth=0.8,
                    gid="pooled_line")
 
-    if xlim is not None:
-        lo, hi = x_lo, x_hi
-        ax.set_xlim(lo, hi)
-        if ratio_scale:
-            _ratio_axis(ax, lo, hi)
+
+def _forest_xaxis(ax: Axes, table: pd.DataFrame, limits: tuple[float, float] | None, null_x: float,
+                  ratio_scale: bool) -> None:
+    """Set the x range (given, or everything drawn plus 5%); arrowheads where an interval runs off."""
+    if limits is not None:
+        lo, hi = limits
     else:
         finite = table[["ci_low", "ci_high", "estimate"]].to_numpy(dtype=float)
         finite = finite[np.isfinite(finite)]
@@ -491,50 +576,47 @@ def forest(
         if ratio_scale:
             span = np.log(hi) - np.log(lo) or 1.0
             lo, hi = float(np.exp(np.log(lo) - 0.05 * span)), float(np.exp(np.log(hi) + 0.05 * span))
-            ax.set_xlim(lo, hi)
-            _ratio_axis(ax, lo, hi)
         else:
             span = (hi - lo) or 1.0
             lo, hi = lo - 0.05 * span, hi + 0.05 * span
-            ax.set_xlim(lo, hi)
-    # intervals running off the axis end in an arrowhead at the limit
+    ax.set_xlim(lo, hi)
+    if ratio_scale:
+        _ratio_axis(ax, lo, hi)
     ci_lo = table["ci_low"].to_numpy(dtype=float)
     ci_hi = table["ci_high"].to_numpy(dtype=float)
     table["clipped_low"] = np.isfinite(ci_lo) & (ci_lo < lo)
     table["clipped_high"] = np.isfinite(ci_hi) & (ci_hi > hi)
     for flag, x_edge, marker in (("clipped_low", lo, "<"), ("clipped_high", hi, ">")):
-        rows = table[table[flag].to_numpy(dtype=bool)]
-        if len(rows):
-            colours = ["firebrick" if kd == "prediction" else "black" for kd in rows["kind"]]
-            ax.scatter(np.full(len(rows), x_edge), rows["y"], marker=marker, c=colours, s=30,
+        off = table[table[flag].to_numpy(dtype=bool)]
+        if len(off):
+            colours = ["firebrick" if kd == "prediction" else "black" for kd in off["kind"]]
+            ax.scatter(np.full(len(off), x_edge), off["y"], marker=marker, c=colours, s=30,
                        clip_on=False, zorder=4, gid=f"arrow:{flag}")
-    ax.set_ylim(0.4, n_rows + 1.6)
+    ax.set_ylim(0.4, len(table) + 1.6)
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    if xlabel is None:
-        xlabel = (f"{measure or 'Ratio'} (log scale)" if ratio_scale else (measure or "Estimate"))
-    ax.set_xlabel(xlabel)
 
-    # ---- text columns, placed in inches from the axes edges
+
+def _draw_forest_columns(ax: Axes, fig: Figure, table: pd.DataFrame, layout: _ForestLayout) -> None:
+    """The text columns (study, counts, estimate [CI], weight), placed in inches from the axes' edges."""
+    from matplotlib import transforms
     from matplotlib.transforms import ScaledTranslation
 
     blend = transforms.blended_transform_factory(ax.transAxes, ax.transData)
-
-    top = n_rows + 1.0
-    label_dx = -left_in
-    columns_drawn: list[tuple[str, float, float, str]] = [("label", 0.0, label_dx, "left")]
-    if draw_counts:
-        columns_drawn.append(("counts", 0.0, -gap, "right"))
-    if draw_est:
-        columns_drawn.append(("estimate", 1.0, gap, "left"))
-    if draw_w:
-        columns_drawn.append(("weight", 1.0, right_in, "right"))
+    columns_drawn: list[tuple[str, float, float, str]] = [("label", 0.0, -layout.left_in, "left")]
+    if layout.draw_counts:
+        columns_drawn.append(("counts", 0.0, -_GAP_IN, "right"))
+    if layout.draw_est:
+        columns_drawn.append(("estimate", 1.0, _GAP_IN, "left"))
+    if layout.draw_w:
+        columns_drawn.append(("weight", 1.0, layout.right_in, "right"))
     source = {"label": "label", "counts": "text_counts", "estimate": "text_estimate",
               "weight": "text_weight"}
+    top = len(table) + 1.0
     for name, xa, dx, ha in columns_drawn:
         trans = blend + ScaledTranslation(dx, 0.0, fig.dpi_scale_trans)
-        ax.text(xa, top, heads[name], transform=trans, ha=ha, va="center", fontweight="bold",
+        ax.text(xa, top, layout.heads[name], transform=trans, ha=ha, va="center", fontweight="bold",
                 gid=f"header:{name}")
         for _, r in table.iterrows():
             txt = str(r[source[name]])
@@ -546,12 +628,6 @@ def forest(
                     fontweight="bold" if bold else "normal",
                     fontstyle="italic" if italic else "normal",
                     gid=f"{name}:{r['kind']}" if name == "label" else f"text:{name}")
-
-    data = table[["y", "kind", "label", "subgroup", "estimate", "ci_low", "ci_high", "weight",
-                  "marker_size", "text_counts", "text_estimate", "text_weight", "clipped_low",
-                  "clipped_high"]]
-    return PlotResult(ax=ax, figure=fig, data=data.reset_index(drop=True),
-                      arrays=_frozen({"null": np.array([null_x])}), kind="forest", alpha=alpha)
 
 
 # --------------------------------------------------------------------------- #
@@ -672,7 +748,7 @@ def funnel(
     ax.set_ylim(grid[0], 0.0)
     lo = min(fd.xlim[0], float(np.min(fd.pseudo_ci_low))) if pseudo_ci else fd.xlim[0]
     hi = max(fd.xlim[1], float(np.max(fd.pseudo_ci_high))) if pseudo_ci else fd.xlim[1]
-    ax.set_xlim(tx(lo), tx(hi))
+    ax.set_xlim(float(tx(lo)), float(tx(hi)))
     if ratio_scale:
         _ratio_axis(ax, float(tx(lo)), float(tx(hi)))
     ax.set_ylabel("Standard error")
@@ -739,13 +815,14 @@ def labbe(
         missing = [c for c in COUNT_COLUMNS if c not in df.columns]
         if missing:
             raise ValueError(f"The labbe DataFrame lacks the column(s) {missing}.")
-        a, n1, c, n2 = (df[col].to_numpy() for col in COUNT_COLUMNS)
+        cells: tuple[Any, ...] = tuple(df[col].to_numpy() for col in COUNT_COLUMNS)
         if labels is None and "label" in df.columns:
             labels = list(df["label"])
     else:
         if n_exposed is None or events_unexposed is None or n_unexposed is None:
             raise TypeError("labbe() needs events_exposed, n_exposed, events_unexposed, n_unexposed.")
-        a, n1, c, n2 = events_exposed, n_exposed, events_unexposed, n_unexposed
+        cells = (events_exposed, n_exposed, events_unexposed, n_unexposed)
+    a, n1, c, n2 = cells
     a, n1 = check_counts("events_exposed", a, "n_exposed", n1)
     c, n2 = check_counts("events_unexposed", c, "n_unexposed", n2)
     k = check_same_length(events_exposed=a, events_unexposed=c)
@@ -948,7 +1025,7 @@ def baujat(
     ax, fig = _axes(ax, (6.0, 5.0))
     ax.scatter(x, y, color="black", s=25, gid="studies")
     if annotate:
-        for xi, yi_, li in zip(x, y, lab):
+        for xi, yi_, li in zip(x, y, lab, strict=True):
             ax.annotate(li, (xi, yi_), textcoords="offset points", xytext=(4, 4), fontsize=8,
                         gid="study_label")
     ax.set_xlabel("Contribution to overall heterogeneity")

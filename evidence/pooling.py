@@ -98,6 +98,7 @@ from evidence._validation import (
     check_same_length,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning
+from evidence.measures import frame_inputs, frame_tables
 from evidence.options import (
     DOUBLE_ZERO,
     POOLING_METHODS,
@@ -357,13 +358,14 @@ def meta_analysis_many(
 
 
 def meta_analysis(
-    yi: ArrayLike,
-    vi: ArrayLike,
+    yi: ArrayLike | str = "yi",
+    vi: ArrayLike | str = "vi",
     *,
+    data: Any = None,
     method: str = "REML",
     test: str = "z",
     alpha: float = 0.05,
-    labels: Sequence[str] | None = None,
+    labels: Sequence[str] | str | None = None,
     tol: float = _tau2.DEFAULT_TOL,
     max_iter: int = _tau2.DEFAULT_MAX_ITER,
 ) -> MetaAnalysisResult:
@@ -383,7 +385,12 @@ def meta_analysis(
         with ``k - 1`` df, as metafor ``test="knha"``).
     alpha : float, default 0.05
         Every interval has level ``1 - alpha``.
-    labels : sequence of str, optional
+    data : pandas.DataFrame, optional
+        A frame (e.g. from :func:`evidence.escalc`): ``yi``, ``vi`` and ``labels`` are then
+        column names (``yi="yi"``, ``vi="vi"`` by default; labels default to the frame's label
+        column).  Rows the frame excluded (double-zero studies) are left out; see
+        :func:`evidence.measures.frame_inputs`.
+    labels : sequence of str, or a column name with ``data``, optional
         Study labels (default ``"Study 1"``, ``"Study 2"``, ..., as a
         :class:`~evidence.results.StudyLabels` that makes them only when read).
     tol, max_iter : float, int
@@ -400,6 +407,7 @@ def meta_analysis(
     >>> round(res.estimate, 4), round(res.tau2, 6), round(res.i2, 2)
     (0.2524, 0.017143, 46.15)
     """
+    yi, vi, labels, _measure = frame_inputs(data, yi, vi, labels)  # the data-frame front door
     method = check_choice("method", method, POOLING_METHODS)
     test = check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
@@ -478,17 +486,18 @@ def _heterogeneity_from_q(q: float, k: int) -> tuple[float, float, float, float]
 
 
 def meta_analysis_2x2(
-    events_exposed: ArrayLike,
-    n_exposed: ArrayLike,
-    events_unexposed: ArrayLike,
-    n_unexposed: ArrayLike,
+    events_exposed: ArrayLike | str,
+    n_exposed: ArrayLike | str,
+    events_unexposed: ArrayLike | str,
+    n_unexposed: ArrayLike | str,
     *,
+    data: Any = None,
     method: str = "MH",
     test: str = "z",
     alpha: float = 0.05,
     correction: str = "add_if_zero",
     double_zero: str = "exclude",
-    labels: Sequence[str] | None = None,
+    labels: Sequence[str] | str | None = None,
     tol: float = _tau2.DEFAULT_TOL,
     max_iter: int = _tau2.DEFAULT_MAX_ITER,
 ) -> MetaAnalysis2x2Result:
@@ -522,7 +531,10 @@ def meta_analysis_2x2(
     double_zero : str, default "exclude"
         ``"exclude"`` tables without events (or with only events) in both arms
         (metafor ``drop00=TRUE``, with a ZeroCellWarning) or ``"keep"`` them.
-    labels : sequence of str, optional
+    data : pandas.DataFrame, optional
+        A frame whose columns the four count arguments (and ``labels``) name; errors then name the
+        column and the row (see :func:`evidence.measures.frame_tables`).
+    labels : sequence of str, or a column name with ``data``, optional
         Study labels (default ``"Study 1"``, ...).
     tol, max_iter : float, int
         As in :func:`meta_analysis`.
@@ -555,6 +567,9 @@ def meta_analysis_2x2(
     """
     from evidence.effect_sizes import continuity_corrections, log_odds_ratios
 
+    events_exposed, n_exposed, events_unexposed, n_unexposed, labels = frame_tables(  # data-frame front door
+        data, labels, events_exposed=events_exposed, n_exposed=n_exposed, events_unexposed=events_unexposed,
+        n_unexposed=n_unexposed)
     method = check_choice("method", method, POOLING_METHODS_2X2)
     test = check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)

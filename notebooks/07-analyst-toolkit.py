@@ -31,10 +31,10 @@ from evidence import plots, published
 from evidence.effect_sizes import odds_ratio
 from evidence.review.registry import (
     CANDIDATES_CAVEAT,
-    ONE_PER_STUDY,
     candidate_effect_sizes,
     find_result,
     load_studies,
+    one_per_study,
 )
 
 pd.set_option("display.width", 160)
@@ -75,7 +75,8 @@ print(first["label"], step)
 # problems, because:
 
 # %%
-for study, (result, why) in ONE_PER_STUDY.items():
+# the choice is data: the `pool_reason` field of the chosen result in the study file
+for study, (result, why) in one_per_study().items():
     print(f"{study}: {result}\n  because: {why}")
 cand[["label", "pooled", "choice"]]
 

@@ -18,11 +18,15 @@ from evidence.review.registry import find_result
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "studies" / "sources"
-SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
-SEED_FILES = (
-    "000_c20decbd4ccc6994.txt", "001_300f056caac0c4bc.txt", "002_c017329bb45fdfaf.txt",
-    "003_dbf5bc141ce292c1.txt", "004_0916b3af819e2ac0.txt",
-)
+#: The source documents and the SHA-256 of the copies kept in studies/sources (they are never edited).
+SEED_SHA256 = {
+    "000_c20decbd4ccc6994.txt": "74ff231b2796d5a64a1b50c633d4d82a72b06f8ff55b355c0377884466d91113",
+    "001_300f056caac0c4bc.txt": "e412d968d598bd49817da463214a409c3181f4a5591f7ca2a7f6321d285c3ae1",
+    "002_c017329bb45fdfaf.txt": "ed195c5d677afb06e76421ba7bf250f1ff0dddd7add86977043fb8519847161a",
+    "003_dbf5bc141ce292c1.txt": "037db19023ad48c350e58a5d1d5e103ce5bae8c7cc12457ed9f7b6a4544dc3fa",
+    "004_0916b3af819e2ac0.txt": "e5c68825b38d1109ce39f619689cdd20540fce3e8cd40b4f2b96c5c1d3c23fe8",
+}
+SEED_FILES = tuple(SEED_SHA256)
 
 # Findings the ledger must always hold (a check that the ledger cannot quietly shrink).
 REQUIRED = {
@@ -45,10 +49,11 @@ def findings() -> dict[str, fnd.Finding]:
 
 
 def test_source_copies_are_complete() -> None:
-    for name in SEED_FILES:
+    import hashlib
+
+    for name, digest in SEED_SHA256.items():
         assert (SOURCES / name).is_file(), name
-        if SHARED_SEEDS.is_dir():
-            assert (SOURCES / name).read_bytes() == (SHARED_SEEDS / name).read_bytes(), name
+        assert hashlib.sha256((SOURCES / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_ledger_size_and_required_claims() -> None:
@@ -66,10 +71,8 @@ def test_quote_occurs_in_its_source(claim: fnd.Claim) -> None:
         text = find_result(claim.document.split(":", 1)[1]).quote or ""
         assert _norm(claim.quote) in _norm(text)
         return
-    for folder in (SOURCES, SHARED_SEEDS):
-        if folder.is_dir():
-            text = (folder / claim.document).read_text(encoding="utf-8")
-            assert _norm(claim.quote) in _norm(text), f"{claim.id}: quote not in {folder / claim.document}"
+    text = (SOURCES / claim.document).read_text(encoding="utf-8")
+    assert _norm(claim.quote) in _norm(text), f"{claim.id}: quote not in {SOURCES / claim.document}"
 
 
 @pytest.mark.parametrize("claim", load_claims(), ids=lambda c: c.id)

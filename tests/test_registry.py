@@ -54,6 +54,11 @@ BAD_CASES = {
     "unknown_source_key": ("pct_comparison.source", "'somewhere'", "citation key of this study: paper"),
     "unknown_seen_in": ("pct_comparison.seen_in", "'website'", "primary, review, secondary"),
     "duplicate_result_id": ("results[1].id", "'duplicate_result_id.outcome'", "duplicate result id"),
+    "octal_count": ("results[0].n_exposed.value", "'023'", "leading zeros as octal"),
+    "yes_boolean": ("results[0].adjusted", "'no'", "write true/false"),
+    "duplicate_key": ("results[0].measure", "'measure'", "duplicate key"),
+    "anchor_alias": ("results[0].covariates", "'&none'", "anchors and aliases"),
+    "huge_int": ("results[0].n_comparison.value", "'99999", "more than 15 digits"),
 }
 
 
@@ -91,7 +96,7 @@ def test_duplicate_study_id_across_files() -> None:
 def test_empty_or_absent_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="holds no study files"):
         load_studies(tmp_path)
-    with pytest.raises(ValueError, match="is not a directory"):
+    with pytest.raises(ValueError, match="is not a folder; pass the folder that holds the study files"):
         load_studies(tmp_path / "absent")
 
 
@@ -170,10 +175,15 @@ def test_unknown_study_id() -> None:
         load_study("nope")
 
 
-def test_edit_is_picked_up(tmp_path: Path) -> None:
-    """The registry cache follows file changes (human edits)."""
+def _copy_studies(tmp_path: Path) -> Path:
     d = tmp_path / "studies"
     shutil.copytree(ROOT / "studies", d, ignore=shutil.ignore_patterns("claims", "sources"))
+    return d
+
+
+def test_edit_is_picked_up(tmp_path: Path) -> None:
+    """The registry cache follows file changes (human edits)."""
+    d = _copy_studies(tmp_path)
     assert load_study("stanton_1980", d).sample_value("mothers") == 75
     p = d / "stanton_1980.yaml"
     p.write_text(p.read_text().replace("value: 75", "value: -75"))
@@ -181,6 +191,22 @@ def test_edit_is_picked_up(tmp_path: Path) -> None:
     os.utime(p, (p.stat().st_atime, p.stat().st_mtime + 5))
     with pytest.raises(ValueError, match="stanton_1980.yaml: study 'stanton_1980', field 'sample.mothers.value'"):
         load_study("stanton_1980", d)
+
+
+def test_cache_is_keyed_on_content_not_mtime(tmp_path: Path) -> None:
+    """An edit that keeps the file's modification time (and size) is still seen."""
+    import os
+
+    d = _copy_studies(tmp_path)
+    p = d / "stanton_1980.yaml"
+    assert load_study("stanton_1980", d).sample_value("mothers") == 75
+    st = p.stat()
+    p.write_text(p.read_text().replace("value: 75", "value: 76"))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert p.stat().st_mtime_ns == st.st_mtime_ns and p.stat().st_size == st.st_size
+    assert load_study("stanton_1980", d).sample_value("mothers") == 76
+    # unchanged content: the cached records are returned
+    assert load_registry(d) is load_registry(d)
 
 
 def test_candidates_are_registry_odds_ratios_with_an_interval() -> None:
@@ -194,12 +220,75 @@ def test_candidates_are_registry_odds_ratios_with_an_interval() -> None:
     assert np.allclose(cand["vi"], cand["se"] ** 2)
     pooled = cand[cand["pooled"]]
     assert pooled["study"].is_unique and set(pooled["study"]) == set(cand["study"])
-    for study, (rid, _why) in reg.ONE_PER_STUDY.items():
+    chosen = reg.one_per_study()
+    assert set(chosen) == {"mater_university"}
+    for study, (rid, why) in chosen.items():
         assert pooled.set_index("study").loc[study, "result"] == rid
+        assert pooled.set_index("study").loc[study, "choice"] == why
     assert cand.loc[~cand["pooled"], "choice"].str.contains("not pooled").all()
 
 
-def test_one_per_study_naming_a_non_candidate_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(reg.ONE_PER_STUDY, "mater_university", ("mater_university.nope", "why"))
-    with pytest.raises(ValueError, match="mater_university.nope"):
-        reg.candidate_effect_sizes()
+def _with_pool_reason(tmp_path: Path, result_id: str) -> Path:
+    """A copy of the registry with a pool_reason added to ``result_id`` (just after its citation)."""
+    d = _copy_studies(tmp_path)
+    p = d / "mater_university.yaml"
+    lines = p.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"- id: {result_id}")
+    at = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("citation:"))
+    lines.insert(at + 1, "    pool_reason: another choice\n")
+    p.write_text("".join(lines))
+    return d
+
+
+def test_pool_reason_on_two_results_of_a_study_is_an_error(tmp_path: Path) -> None:
+    d = _with_pool_reason(tmp_path, "mater_university.kinner_alcohol")
+    with pytest.raises(ValueError) as info:
+        load_registry(d)
+    msg = str(info.value)
+    assert msg.startswith("mater_university.yaml: study 'mater_university', field 'results[")
+    assert "(mater_university.kinner_alcohol).pool_reason': bad value 'another choice'" in msg
+    assert "already has a pool_reason" in msg
+
+
+def test_pool_reason_on_a_non_candidate_is_an_error(tmp_path: Path) -> None:
+    # the adjusted Kinner result has no interval: it cannot be pooled
+    d = _with_pool_reason(tmp_path, "mater_university.kinner_adjusted")
+    with pytest.raises(ValueError, match=r"kinner_adjusted\)\.pool_reason'.*only an odds ratio with an estimate"):
+        load_registry(d)
+
+
+def test_without_a_pool_reason_the_first_unadjusted_candidate_is_pooled(tmp_path: Path) -> None:
+    d = _copy_studies(tmp_path)
+    p = d / "mater_university.yaml"
+    text = p.read_text()
+    start = text.index("    pool_reason: >-")
+    end = text.index("    n_exposed:", start)
+    p.write_text(text[:start] + text[end:])
+    assert reg.one_per_study(d) == {}
+    cand = reg.candidate_effect_sizes(d).set_index("result")
+    assert cand.loc["mater_university.kinner_externalising", "pooled"]
+    assert "no result of the study has a pool_reason" in cand.loc["mater_university.kinner_externalising",
+                                                                   "choice"]
+
+
+def test_findings_of_two_registries_checked_at_once_do_not_mix(tmp_path: Path) -> None:
+    """check_findings keeps no module state: threads with different registries each get their own results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from evidence.review.findings import check_findings
+
+    other = _copy_studies(tmp_path)
+    p = other / "cambridge.yaml"
+    text = p.read_text(encoding="utf-8")
+    assert "    events_comparison:\n      value: 48\n" in text
+    p.write_text(text.replace("    events_comparison:\n      value: 48\n", "    events_comparison:\n      value: 47\n"),
+                 encoding="utf-8")
+    want = {None: check_findings(), other: check_findings(studies=other)}
+    key = "review.cambridge_conviction_or"
+    assert {f.id: f.computed for f in want[None]}[key] != {f.id: f.computed for f in want[other]}[key]
+    jobs = [None, other] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda s: check_findings(studies=s), jobs))
+    for studies, result in zip(jobs, got, strict=True):
+        assert [(f.id, f.computed, f.verdict) for f in result] == [(f.id, f.computed, f.verdict)
+                                                                   for f in want[studies]]

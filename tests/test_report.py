@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,45 @@ def test_toolkit_gosh_baujat_funnel_labbe(figures: dict[str, report.ReportFigure
     assert list(lab["label"]) == ["cambridge.conviction_19_32 (reconstructed counts)"]
     # 15/23 and 48/227: 65% and 21% as printed
     assert (round(100 * lab["rate_exposed"].iloc[0]), round(100 * lab["rate_unexposed"].iloc[0])) == (65, 21)
+
+
+def test_report_leaves_the_backend_and_pyplot_alone() -> None:
+    """Importing the report and drawing its figures neither switches the backend nor leaves pyplot figures open."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib; matplotlib.use('svg')\n"
+        "import matplotlib.pyplot as plt\n"
+        "from evidence.review import report\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+        "figs = report.toolkit_figures()\n"
+        "fig, _ = report.cambridge_table_figure()\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+        "assert plt.get_fignums() == [], plt.get_fignums()\n"
+        "from matplotlib.backends.backend_agg import FigureCanvasAgg\n"
+        "assert all(isinstance(f.figure.canvas, FigureCanvasAgg) for f in figs)\n"
+        "assert isinstance(fig.canvas, FigureCanvasAgg)\n"
+        "print('ok', len(figs))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ok", str(len(TOOLKIT_IDS))]
+
+
+def test_write_report_is_atomic_and_names_the_path(tmp_path: Path) -> None:
+    findings = check_findings()
+    target = tmp_path / "r.html"
+    target.write_text("old report", encoding="utf-8")
+    parent_is_file = tmp_path / "a_file"
+    parent_is_file.write_text("x", encoding="utf-8")
+    with pytest.raises(OSError) as info:
+        report.write_report(parent_is_file / "r.html", findings)
+    assert str(parent_is_file) in str(info.value)
+    # a failure leaves the old file as it was, and no temporary file behind
+    with pytest.raises(OSError):
+        report.write_report(tmp_path, findings)
+    assert target.read_text(encoding="utf-8") == "old report"
+    report.write_report(target, findings)
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "r.html"]

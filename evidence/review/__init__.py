@@ -3,12 +3,16 @@
 Built on the general library (:mod:`evidence`), never the other way round:
 
 * :mod:`evidence.review.registry` -- the study files (``studies/*.yaml``), loaded and validated;
+* :mod:`evidence.review.yamlfile` -- strict reading of those files (no anchors, duplicate keys or
+  YAML 1.1 forms; size and depth capped);
 * :mod:`evidence.review.findings` -- the claims ledger (``studies/claims/``) and the check of each claim;
 * :mod:`evidence.review.report` -- the HTML report;
+* :mod:`evidence.review.output` -- atomic writing of the report and the JSON;
 * :mod:`evidence.review.cli` -- the ``evidence`` command (``evidence reproduce``).
 
 The study files ship inside the package (``evidence/review/studies``, the repository's ``studies/``
-folder), so everything here works from an installed wheel; every function also takes an explicit path.
+folder), so everything here works from an installed wheel; every function also takes an explicit path
+(``--studies PATH`` on the command line).
 """
 
 from __future__ import annotations

@@ -45,13 +45,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from scipy import stats
 
 from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
 from evidence.review import registry as reg
+from evidence.review.yamlfile import read_yaml, short
 
 __all__ = [
     "VERDICTS",
@@ -179,14 +179,12 @@ class Claim:
 
 
 def _fail(file: str, cid: Any, fld: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{file}: claim {cid!r}, field {fld!r}: bad value {value!r}; {allowed}.")
+    return ValueError(f"{file}: claim {cid!r}, field {fld!r}: bad value {short(value)}; {allowed}.")
 
 
-def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str]) -> list[Claim]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path.name}: bad YAML syntax: {exc}") from None
+def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str],
+                       studies: str | Path | None) -> list[Claim]:
+    raw = read_yaml(path, label="claim")
     if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
         raise _fail(path.name, None, "claims", raw, "a ledger file is a mapping with a list 'claims'")
     unknown = set(raw) - {"claims", "document"}
@@ -236,7 +234,7 @@ def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str]) ->
             rid = doc.split(":", 1)[1]
             if rid not in result_ids:
                 raise _fail(path.name, cid, "document", doc, "not a result id of the registry")
-            rq = reg.find_result(rid).quote or ""
+            rq = reg.find_result(rid, studies).quote or ""
             if normalise_whitespace(quote) not in normalise_whitespace(rq):
                 raise _fail(path.name, cid, "quote", quote, f"the quote does not occur in the 'quote' of {rid}")
         else:
@@ -269,7 +267,7 @@ def load_claims(path: str | Path | None = None, studies: str | Path | None = Non
     study_ids = {s.id for s in registry}
     claims: list[Claim] = []
     for f in files:
-        for c in _parse_claims_file(f, result_ids, study_ids):
+        for c in _parse_claims_file(f, result_ids, study_ids, studies):
             if c.id in {x.id for x in claims}:
                 raise _fail(f.name, c.id, "id", c.id, "duplicate claim id")
             claims.append(c)
@@ -333,8 +331,8 @@ def _within(x: float, printed: float, decimals: int | None) -> bool:
     return abs(x - printed) <= tol + ROUNDING_SLACK
 
 
-def _result(rid: str) -> reg.Result:
-    return reg.find_result(rid, _STATE["studies"])
+def _result(rid: str, studies: str | Path | None) -> reg.Result:
+    return reg.find_result(rid, studies)
 
 
 def _missing_of(r: reg.Result, names: tuple[str, ...]) -> list[str]:
@@ -365,11 +363,8 @@ def _decimals_of(x: float) -> int:
     return len(s.split(".")[1].rstrip("0")) if "." in s else 0
 
 
-_STATE: dict[str, Any] = {"studies": None}
-
-
 # --------------------------------------------------------------------------- checks
-def check_sample_sizes(claim: Claim) -> _Outcome:
+def check_sample_sizes(claim: Claim, studies: str | Path | None) -> _Outcome:
     """Printed sample sizes against the registry's study-level numbers.
 
     Each printed number is looked up under the same name in the study's
@@ -377,7 +372,7 @@ def check_sample_sizes(claim: Claim) -> _Outcome:
     confirm the review (circular) and make the finding not reproducible; where
     the registry's other sources give different sizes the difference is shown.
     """
-    study = reg.load_study(claim.uses[0], _STATE["studies"])
+    study = reg.load_study(claim.uses[0], studies)
     sample = dict(study.sample)
     parts, missing, notes = [], [], []
     verdict = REPRODUCED
@@ -408,7 +403,7 @@ def check_sample_sizes(claim: Claim) -> _Outcome:
     )
 
 
-def check_percentages_attainable(claim: Claim) -> _Outcome:
+def check_percentages_attainable(claim: Claim, studies: str | Path | None) -> _Outcome:
     """Are the printed percentages attainable with the registry's group sizes? (GRIM test).
 
     Every whole count k with 100 k / n rounding to the printed percentage is
@@ -416,7 +411,7 @@ def check_percentages_attainable(claim: Claim) -> _Outcome:
     for both groups -> "consistent within rounding" (the counts themselves are
     not printed); not attainable -> "contradicted".
     """
-    r = _result(claim.uses[0])
+    r = _result(claim.uses[0], studies)
     n1, n0 = r.value("n_exposed"), r.value("n_comparison")
     miss = _missing_of(r, ("n_exposed", "n_comparison"))
     if miss:
@@ -441,7 +436,7 @@ def check_percentages_attainable(claim: Claim) -> _Outcome:
                     values=(("candidates_exposed", float(len(e1))), ("candidates_comparison", float(len(e0)))))
 
 
-def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
+def check_odds_ratio_from_counts(claim: Claim, studies: str | Path | None) -> _Outcome:
     """Recompute a printed OR and its interval from the registry's 2x2 counts.
 
     Uses :func:`evidence.effect_sizes.odds_ratio` (sample OR, Woolf interval)
@@ -455,7 +450,7 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
     printed OR itself), so the match shows that the printed figures are
     attainable, not that published data pin them down.
     """
-    r = _result(claim.uses[0])
+    r = _result(claim.uses[0], studies)
     miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"))
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
@@ -490,17 +485,17 @@ def check_odds_ratio_from_counts(claim: Claim) -> _Outcome:
                     values=(("estimate", res.estimate), ("ci_low", res.ci_low), ("ci_high", res.ci_high)))
 
 
-def _stand_in(r: reg.Result) -> tuple[str, float] | None:
+def _stand_in(r: reg.Result, studies: str | Path | None) -> tuple[str, float] | None:
     """A visible odds ratio for the study of ``r`` when ``r``'s own estimate is missing.
 
-    In order: the study's result chosen in :data:`evidence.review.registry.ONE_PER_STUDY`;
+    In order: the study's result chosen by its ``pool_reason`` (:func:`evidence.review.registry.one_per_study`);
     its first other odds ratio with an estimate; its first result with both
     percentages (the OR they imply).  ``None`` when the study has none of these.
     """
     if r.value("estimate") is not None and r.measure == "odds_ratio":
         return r.id, float(r.value("estimate"))
-    study = reg.load_study(r.study, _STATE["studies"])
-    chosen = reg.ONE_PER_STUDY.get(study.id, (None, ""))[0]
+    study = reg.load_study(r.study, studies)
+    chosen = reg.one_per_study(studies).get(study.id, (None, ""))[0]
     ors = [x for x in study.results if x.measure == "odds_ratio" and x.value("estimate") is not None]
     ors.sort(key=lambda x: x.id != chosen)
     if ors:
@@ -514,7 +509,7 @@ def _stand_in(r: reg.Result) -> tuple[str, float] | None:
     return None
 
 
-def check_average_odds_ratio(claim: Claim) -> _Outcome:
+def check_average_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outcome:
     """The average of k study ORs: what the registry holds and the algebraic constraints.
 
     The k ORs and the averaging method are needed.  Where they are missing,
@@ -529,7 +524,7 @@ def check_average_odds_ratio(claim: Claim) -> _Outcome:
     avg = claim.value("average")
     d = claim.decimals or 1
     lo_avg, hi_avg = avg - 0.5 * 10 ** -d, avg + 0.5 * 10 ** -d
-    results = [_result(u) for u in claim.uses]
+    results = [_result(u, studies) for u in claim.uses]
     k = len(results)
     missing = [f"{r.id}.estimate (the OR used in the average)" for r in results
                if r.value("estimate") is None]
@@ -548,9 +543,9 @@ def check_average_odds_ratio(claim: Claim) -> _Outcome:
                 f"({s_lo:.2f} to {s_hi:.2f}; mean {(k * avg - c) / others:.2f}); "
                 f"geometric mean {avg:g}: their product is {avg ** k / c:.1f} ({p_lo:.1f} to {p_hi:.1f}; "
                 f"geometric mean {(avg ** k / c) ** (1 / others):.2f})")
-    stand_ins = [(r, _stand_in(r)) for r in results[1:]]
+    stand_ins = [(r, _stand_in(r, studies)) for r in results[1:]]
     cands = [x for _, x in stand_ins if x is not None]
-    without = [reg.load_study(r.study, _STATE["studies"]).name for r, x in stand_ins if x is None]
+    without = [reg.load_study(r.study, studies).name for r, x in stand_ins if x is None]
     csum = c + sum(v for _, v in cands)
     cprod = c * math.prod(v for _, v in cands)
     note = ("Visible candidate ORs (none confirmed as averaged): "
@@ -568,14 +563,14 @@ def check_average_odds_ratio(claim: Claim) -> _Outcome:
                     values=(("sum_others", k * avg - c), ("product_others", avg ** k / c)))
 
 
-def check_odds_read_as_risk(claim: Claim) -> _Outcome:
+def check_odds_read_as_risk(claim: Claim, studies: str | Path | None) -> _Outcome:
     """'About three times the risk' drawn from an odds ratio.
 
     An odds ratio equals a risk ratio only when the outcome is rare; RR =
     OR / (1 - p0 + p0 OR) (Zhang & Yu 1998) needs the baseline risk p0.  For
     the one study with counts (Cambridge) both are computed.
     """
-    r = _result(claim.uses[0])
+    r = _result(claim.uses[0], studies)
     counts = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
     miss = _missing_of(r, counts)
     if miss:
@@ -587,7 +582,7 @@ def check_odds_read_as_risk(claim: Claim) -> _Outcome:
     times = claim.value("risk_ratio")
     p0 = e0 / n0
     rr_avg = or_to_rr(avg, p0)
-    name = reg.load_study(r.study, _STATE["studies"]).name
+    name = reg.load_study(r.study, studies).name
     computed = (f"{r.id}: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
                 f"is a RR of {rr_avg:.2f} at this baseline risk {100 * p0:.0f}%, and "
                 f"approaches {avg:g} only as the baseline risk approaches 0")
@@ -601,7 +596,7 @@ def check_odds_read_as_risk(claim: Claim) -> _Outcome:
                     values=(("rr_cambridge", rr), ("or_cambridge", orr), ("rr_from_average_or", rr_avg)))
 
 
-def check_three_times_across_outcomes(claim: Claim) -> _Outcome:
+def check_three_times_across_outcomes(claim: Claim, studies: str | Path | None) -> _Outcome:
     """'About three times the risk' for antisocial, mental-health and other outcomes.
 
     Risk ratios are computed for every Cambridge outcome with two percentages
@@ -611,7 +606,7 @@ def check_three_times_across_outcomes(claim: Claim) -> _Outcome:
     """
     parts, vals = [], []
     for rid in claim.uses:
-        r = _result(rid)
+        r = _result(rid, studies)
         if r.measure == "proportions" or r.value("events_exposed") is not None:
             if r.value("events_exposed") is not None:
                 rr = (r.value("events_exposed") / r.value("n_exposed")) / (
@@ -640,10 +635,10 @@ def check_three_times_across_outcomes(claim: Claim) -> _Outcome:
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=tuple(vals))
 
 
-def _group_sizes(r: reg.Result) -> tuple[tuple[int, int], str] | None:
+def _group_sizes(r: reg.Result, studies: str | Path | None) -> tuple[tuple[int, int], str] | None:
     """Group sizes for ``r``: its own, else those of the first result of its study with the same
     exposure and comparison (an upper bound: the groups before attrition); with the result id used."""
-    candidates = [r] + [x for x in reg.load_study(r.study, _STATE["studies"]).results
+    candidates = [r] + [x for x in reg.load_study(r.study, studies).results
                         if x.id != r.id and x.exposure == r.exposure and x.comparison == r.comparison]
     for x in candidates:
         n1, n0 = x.value("n_exposed"), x.value("n_comparison")
@@ -652,7 +647,7 @@ def _group_sizes(r: reg.Result) -> tuple[tuple[int, int], str] | None:
     return None
 
 
-def check_implied_odds_ratio(claim: Claim) -> _Outcome:
+def check_implied_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outcome:
     """Odds ratio and risk ratio implied by two printed percentages (group sizes missing).
 
     The range allows for the printed rounding.  Without counts neither the
@@ -661,7 +656,7 @@ def check_implied_odds_ratio(claim: Claim) -> _Outcome:
     same study with the same exposure and comparison), the attainable exposed
     counts are listed (:func:`evidence.published.counts_from_percentages`).
     """
-    r = _result(claim.uses[0])
+    r = _result(claim.uses[0], studies)
     p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
     d = claim.decimals or 0
     (a_lo, a_hi), (b_lo, b_hi) = _pct_range(p1, d), _pct_range(p0, d)
@@ -672,7 +667,7 @@ def check_implied_odds_ratio(claim: Claim) -> _Outcome:
     missing = tuple(_missing_of(r, ("n_exposed", "n_comparison", "events_exposed", "events_comparison")))
     missing += ("an interval or test statistic for the comparison",)
     note = "Implied by rounded percentages only; not a published OR."
-    sizes = _group_sizes(r)
+    sizes = _group_sizes(r, studies)
     if sizes is not None:
         (n1, n0), where = sizes
         exact = where == r.id
@@ -687,7 +682,7 @@ def check_implied_odds_ratio(claim: Claim) -> _Outcome:
                     values=(("implied_or", or_mid), ("implied_or_low", or_lo), ("implied_or_high", or_hi)))
 
 
-def check_odds_ratio_difference(claim: Claim) -> _Outcome:
+def check_odds_ratio_difference(claim: Claim, studies: str | Path | None) -> _Outcome:
     """Are two ORs significantly different (at :data:`SIGNIFICANCE_LEVEL`)? z test of the log OR difference.
 
     z = (ln OR_b - ln OR_a) / sqrt(se_a^2 + se_b^2) (Altman & Bland 2003) by
@@ -697,7 +692,7 @@ def check_odds_ratio_difference(claim: Claim) -> _Outcome:
     difference below which the printed ORs would differ significantly is
     computed instead.
     """
-    ra, rb = (_result(u) for u in claim.uses)
+    ra, rb = (_result(u, studies) for u in claim.uses)
     a, b = claim.value("estimate_a"), claim.value("estimate_b")
     d = claim.decimals or 1
     h = 0.5 * 10 ** -d
@@ -727,7 +722,7 @@ def check_odds_ratio_difference(claim: Claim) -> _Outcome:
                     values=(("log_ratio", diff), ("se_threshold", diff / z)))
 
 
-def check_qualitative_finding(claim: Claim) -> _Outcome:
+def check_qualitative_finding(claim: Claim, studies: str | Path | None) -> _Outcome:
     """A qualitative (or significance-only) finding: what the registry records and where.
 
     Qualitative statements cannot be recomputed; the finding lists the
@@ -735,7 +730,7 @@ def check_qualitative_finding(claim: Claim) -> _Outcome:
     """
     parts, missing = [], []
     for rid in claim.uses:
-        r = _result(rid)
+        r = _result(rid, studies)
         if r.measure == "qualitative":
             parts.append(f"{rid}: {r.finding} [seen in {r.seen_in}]")
             missing.append(f"{rid}: {'adjusted ' if r.adjusted else ''}effect estimate with CI")
@@ -745,19 +740,19 @@ def check_qualitative_finding(claim: Claim) -> _Outcome:
                          f"{est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]"
                          if est is not None else f"{rid}: estimate missing")
             missing.extend(_missing_of(r, ("pct_exposed", "pct_comparison", "n_exposed", "n_comparison")))
-    review_only = [rid for rid in claim.uses if _result(rid).seen_in == "review"]
+    review_only = [rid for rid in claim.uses if _result(rid, studies).seen_in == "review"]
     note = ("Reported, not reproducible: a qualitative statement. "
             + (f"Known only from the review: {', '.join(review_only)}." if review_only else
                "The registry's primary/secondary source states the same."))
     return _Outcome(" | ".join(parts), NOT_REPRODUCIBLE, tuple(missing), note)
 
 
-def check_no_registry_data(claim: Claim) -> _Outcome:
+def check_no_registry_data(claim: Claim, studies: str | Path | None) -> _Outcome:
     """A figure with no data in the registry: not reproducible; the ledger names what is missing."""
     return _Outcome("no registry data", NOT_REPRODUCIBLE, claim.missing or ("the cited source's data",))
 
 
-def check_descriptive_figure(claim: Claim) -> _Outcome:
+def check_descriptive_figure(claim: Claim, studies: str | Path | None) -> _Outcome:
     """A descriptive figure whose source is not in the registry: not reproducible.
 
     The arithmetic the printed numbers allow is still done: a ratio of two
@@ -783,7 +778,7 @@ def check_descriptive_figure(claim: Claim) -> _Outcome:
                     "Descriptive figure, not an effect of parental imprisonment; its source is not in the registry.")
 
 
-def check_subgroup_figure_generalised(claim: Claim) -> _Outcome:
+def check_subgroup_figure_generalised(claim: Claim, studies: str | Path | None) -> _Outcome:
     """A subgroup's percentage restated as a rate for a whole population.
 
     The registry results whose exposed-group percentage matches the printed
@@ -795,7 +790,7 @@ def check_subgroup_figure_generalised(claim: Claim) -> _Outcome:
     tol = (claim.tolerance or 0.5) + ROUNDING_SLACK
     used = []
     for rid in claim.uses:
-        r = _result(rid)
+        r = _result(rid, studies)
         e, n, p = r.value("events_exposed"), r.value("n_exposed"), r.value("pct_exposed")
         pct = 100 * e / n if e is not None and n else p
         if pct is not None and abs(pct - printed) <= tol:
@@ -808,7 +803,7 @@ def check_subgroup_figure_generalised(claim: Claim) -> _Outcome:
         normalise_whitespace(r.exposure.lower())
     e, n = r.value("events_exposed"), r.value("n_exposed")
     e0, n0 = r.value("events_comparison"), r.value("n_comparison")
-    name = reg.load_study(r.study, _STATE["studies"]).name
+    name = reg.load_study(r.study, studies).name
     pct0 = 100 * e0 / n0
     computed = (f"{e}/{n} = {pct:.1f}% in {name}: {r.exposure}; {r.outcome}. Comparison "
                 f"{e0}/{n0} = {pct0:.1f}% ({r.comparison})")
@@ -821,14 +816,14 @@ def check_subgroup_figure_generalised(claim: Claim) -> _Outcome:
     return _Outcome(computed, CONTRADICTED, note=note, values=(("pct", pct), ("n", float(n))))
 
 
-def check_inverted_odds_ratio(claim: Claim) -> _Outcome:
+def check_inverted_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outcome:
     """'X% less likely' for the visited group, from an OR for the not-visited group.
 
     Inverting OR = 1.39 gives 1/1.39 = 0.72: 28% lower odds.  For any
     reoffending rate the risk ratio lies between the OR and 1, so the risk
     reduction is also at most 28%.
     """
-    r = _result(claim.uses[0])
+    r = _result(claim.uses[0], studies)
     orr = r.value("estimate")
     if orr is None:
         return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
@@ -846,9 +841,9 @@ def check_inverted_odds_ratio(claim: Claim) -> _Outcome:
                     values=(("inverse_or", inv), ("reduction_pct", red)))
 
 
-def check_odds_ratio_as_risk_increase(claim: Claim) -> _Outcome:
+def check_odds_ratio_as_risk_increase(claim: Claim, studies: str | Path | None) -> _Outcome:
     """'X% more likely' from an odds ratio: needs the reoffending rates to become a risk ratio."""
-    r = _result(claim.uses[0])
+    r = _result(claim.uses[0], studies)
     orr = r.value("estimate")
     if orr is None:
         return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
@@ -863,7 +858,7 @@ def check_odds_ratio_as_risk_increase(claim: Claim) -> _Outcome:
                 f"the printed {printed:g}%); as a risk "
                 f"ratio RR = {orr:g} / (1 - p + {orr:g} p) < {orr:g} for any reoffending rate p > 0 "
                 "of visited prisoners")
-    study = reg.load_study(r.study, _STATE["studies"])
+    study = reg.load_study(r.study, studies)
     missing = (f"{r.id}.pct_exposed", f"{r.id}.pct_comparison",
                f"the rates by group in {study.citation(r.citation).text.strip()}")
     note = (f"The {printed:g}% is an increase in odds (as the {r.q('estimate').seen_in} source words it), "
@@ -872,9 +867,9 @@ def check_odds_ratio_as_risk_increase(claim: Claim) -> _Outcome:
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=(("odds_increase_pct", 100 * (orr - 1)),))
 
 
-def check_pooled_estimate(claim: Claim) -> _Outcome:
+def check_pooled_estimate(claim: Claim, studies: str | Path | None) -> _Outcome:
     """A pooled (meta-analytic) OR: reproducible only from the per-study data."""
-    r = _result(claim.uses[0])
+    r = _result(claim.uses[0], studies)
     est = r.value("estimate")
     if est is None:
         return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
@@ -884,7 +879,7 @@ def check_pooled_estimate(claim: Claim) -> _Outcome:
                 f"'about {100 * (rr - 1):.0f}% increased risk' read as a risk ratio of {rr:.2f} needs a "
                 f"baseline risk of {100 * p0_needed:.0f}% (RR = OR / (1 - p0 + p0 OR)); the abstract "
                 "does not say which measure the percentage is")
-    n_studies = dict(reg.load_study(r.study, _STATE["studies"]).sample).get("studies")
+    n_studies = dict(reg.load_study(r.study, studies).sample).get("studies")
     missing = ("per-study log ORs and variances of the rigorous subset",
                f"which of the {n_studies.value if n_studies is not None else 'included'} studies form "
                "the rigorous subset", "the pooling model")
@@ -894,7 +889,7 @@ def check_pooled_estimate(claim: Claim) -> _Outcome:
 
 
 #: Named checks, referenced by the ledger's ``check`` field.
-CHECKS: dict[str, Callable[[Claim], _Outcome]] = {
+CHECKS: dict[str, Callable[[Claim, str | Path | None], _Outcome]] = {
     "sample_sizes": check_sample_sizes,
     "percentages_attainable": check_percentages_attainable,
     "odds_ratio_from_counts": check_odds_ratio_from_counts,
@@ -913,11 +908,11 @@ CHECKS: dict[str, Callable[[Claim], _Outcome]] = {
 }
 
 
-def _source_label(c: Claim) -> str:
+def _source_label(c: Claim, studies: str | Path | None) -> str:
     if c.document.startswith("registry:"):
         rid = c.document.split(":", 1)[1]
-        r = _result(rid)
-        study = reg.load_study(r.study, _STATE["studies"])
+        r = _result(rid, studies)
+        study = reg.load_study(r.study, studies)
         q = r.q("estimate")
         return f"{study.citation(q.source or r.citation).url} (registry {rid})"
     line = _line_of(c.document, c.quote)
@@ -941,10 +936,10 @@ def check_findings(claims: str | Path | None = None,
     >>> f["review.cambridge_sample"].verdict
     'reproduced'
     """
-    _STATE["studies"] = studies
+    studies = studies
     out = []
     for c in load_claims(claims, studies):
-        o = CHECKS[c.check](c)
+        o = CHECKS[c.check](c, studies)
         if o.verdict not in VERDICTS:  # pragma: no cover - programming error
             raise RuntimeError(f"check {c.check!r} returned an unknown verdict {o.verdict!r}")
         if c.approximation is not None:
@@ -955,7 +950,7 @@ def check_findings(claims: str | Path | None = None,
             tol = "n/a (no printed precision)"
         out.append(Finding(
             id=c.id, claim=c.claim, reported=c.reported, computed=o.computed, verdict=o.verdict,
-            expected=c.expected, source=_source_label(c), quote=normalise_whitespace(c.quote),
+            expected=c.expected, source=_source_label(c, studies), quote=normalise_whitespace(c.quote),
             tolerance=tol, missing_inputs=o.missing,
             note=" ".join(x for x in (o.note, c.note or "") if x), check=c.check, uses=c.uses,
             values=o.values,

@@ -43,13 +43,15 @@ Layout of a study file (see ``studies/cambridge.yaml`` for a full example)::
         citation: <citation key>       # the paper the result belongs to
         n_exposed: {value: 23, status: reported, source: ..., seen_in: primary, seen_at: {url: ...}}
         ...                          # all nine quantity fields for quantitative results
+        pool_reason: ...             # optional, on at most one odds ratio with an interval per study:
+                                     # the result pooled for this study, and why
 
 The claims checked by ``evidence reproduce`` live apart, in ``studies/claims/``;
 the project's source documents are copied into ``studies/sources/``.
 
 :func:`candidate_effect_sizes` turns the registry's odds ratios that have a
 confidence interval into log odds ratios and variances, one marked for pooling
-per study (:data:`ONE_PER_STUDY`).  They are candidates, not the review's
+per study (the result whose ``pool_reason`` says why: :func:`one_per_study`).  They are candidates, not the review's
 inputs (:data:`CANDIDATES_CAVEAT`).
 """
 
@@ -64,9 +66,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from evidence.published import se_from_ci
+from evidence.review.yamlfile import clip, read_bytes, read_yaml, short
 
 __all__ = [
     "STATUSES",
@@ -80,7 +82,7 @@ __all__ = [
     "Citation",
     "Result",
     "Study",
-    "ONE_PER_STUDY",
+    "one_per_study",
     "CANDIDATES_CAVEAT",
     "CANDIDATE_COLUMNS",
     "candidate_effect_sizes",
@@ -115,7 +117,7 @@ _RESULT_KEYS_REQUIRED = (
     "id", "exposure", "outcome", "comparison", "measure", "adjusted", "covariates", "citation",
 )
 _RESULT_KEYS_OPTIONAL = (
-    "finding", "quote", "source", "seen_in", "seen_at", "ci_level", "note",
+    "finding", "quote", "source", "seen_in", "seen_at", "ci_level", "note", "pool_reason",
 ) + QUANTITY_FIELDS
 _QUANTITY_KEYS = ("value", "status", "source", "seen_in", "seen_at", "method", "note")
 _SEEN_AT_KEYS = ("url", "file", "page", "table", "section")
@@ -132,8 +134,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
 #: (the repository's ``studies/`` folder, shipped inside the wheel).
 STUDIES_DIR: Path = Path(str(files("evidence.review") / "studies"))
 
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_RESULT_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_.]+$")
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_RESULT_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\.[a-z0-9_.]{1,64}$")
 
 
 # --------------------------------------------------------------------------- records
@@ -194,6 +196,7 @@ class Result:
     source: str | None = None
     seen_in: str | None = None
     seen_at: tuple[tuple[str, str], ...] = ()
+    pool_reason: str | None = None
 
     def q(self, name: str) -> Quantity:
         """The quantity ``name`` (one of :data:`QUANTITY_FIELDS`); KeyError if absent."""
@@ -265,9 +268,10 @@ class _Ctx:
         self.study = study
 
     def fail(self, field: str, value: Any, allowed: str) -> ValueError:
-        study = f"study {self.study!r}" if self.study else "study (unknown id)"
+        study = f"study {short(self.study, 80)}" if self.study else "study (unknown id)"
         return ValueError(
-            f"{self.file.name}: {study}, field {field!r}: bad value {value!r}; {allowed}."
+            f"{clip(self.file.name, 120)}: {study}, field {clip(field)!r}: bad value {short(value)}; "
+            f"{clip(allowed, 400)}."
         )
 
 
@@ -300,7 +304,9 @@ def _text(ctx: _Ctx, field: str, value: Any, *, optional: bool = False) -> str |
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    if isinstance(x, bool):
+        return False
+    return isinstance(x, int) or isinstance(x, float) and math.isfinite(x)
 
 
 def _quantity(ctx: _Ctx, field: str, raw: Any, citation_keys: set[str], *,
@@ -351,7 +357,7 @@ def _quantity(ctx: _Ctx, field: str, raw: Any, citation_keys: set[str], *,
         if m.get("seen_at") is None:
             raise ctx.fail(f"{field}.seen_at", None,
                            "a 'reported' number needs seen_at with a url or file")
-    if source is not None and source not in citation_keys:
+    if source is not None and (not isinstance(source, str) or source not in citation_keys):
         raise ctx.fail(f"{field}.source", source,
                        f"source must be a citation key of this study: {', '.join(sorted(citation_keys))}")
     if seen_in is not None and seen_in not in SEEN_IN:
@@ -377,19 +383,19 @@ def _kind_of(field: str) -> str:
     return "number"
 
 
-def _result(ctx: _Ctx, field: str, raw: Any, study_id: str,
-            citation_keys: set[str]) -> Result:
-    m = _keys(ctx, field, raw, _RESULT_KEYS_REQUIRED, _RESULT_KEYS_OPTIONAL)
-    rid = m["id"]
+def _result_id(ctx: _Ctx, field: str, rid: Any, study_id: str) -> str:
     if not isinstance(rid, str) or not _RESULT_ID_RE.match(rid) or not rid.startswith(study_id + "."):
         raise ctx.fail(f"{field}.id", rid,
                        f"a result id is '<study id>.<name>' in lower case, e.g. '{study_id}.outcome'")
-    field = f"{field} ({rid})"
+    return rid
+
+
+def _result_header(ctx: _Ctx, field: str, m: dict[str, Any], citation_keys: set[str]) -> float:
+    """Check the descriptive fields of a result (texts, measure, adjustment, citation); return its CI level."""
     for k in ("exposure", "outcome", "comparison"):
         _text(ctx, f"{field}.{k}", m[k])
-    measure = m["measure"]
-    if measure not in MEASURES:
-        raise ctx.fail(f"{field}.measure", measure, f"allowed are {', '.join(MEASURES)}")
+    if m["measure"] not in MEASURES:
+        raise ctx.fail(f"{field}.measure", m["measure"], f"allowed are {', '.join(MEASURES)}")
     if m["adjusted"] is not None and not isinstance(m["adjusted"], bool):
         raise ctx.fail(f"{field}.adjusted", m["adjusted"],
                        "expected true, false, or null (not known; then a note is required)")
@@ -401,16 +407,19 @@ def _result(ctx: _Ctx, field: str, raw: Any, study_id: str,
         raise ctx.fail(f"{field}.covariates", cov, "expected a list of covariate names (may be [])")
     if m["adjusted"] and not cov:
         raise ctx.fail(f"{field}.covariates", cov, "an adjusted result must list its covariates")
-    if m["citation"] not in citation_keys:
+    if not isinstance(m["citation"], str) or m["citation"] not in citation_keys:
         raise ctx.fail(f"{field}.citation", m["citation"],
                        f"must be a citation key of this study: {', '.join(sorted(citation_keys))}")
     ci_level = m.get("ci_level", 0.95)
     if not _is_number(ci_level) or not 0 < ci_level < 1:
         raise ctx.fail(f"{field}.ci_level", ci_level, "expected a level strictly between 0 and 1, e.g. 0.95")
-    finding = _text(ctx, f"{field}.finding", m.get("finding"), optional=True)
-    quote = _text(ctx, f"{field}.quote", m.get("quote"), optional=True)
-    note = _text(ctx, f"{field}.note", m.get("note"), optional=True)
-    if measure == "qualitative":
+    return float(ci_level)
+
+
+def _result_quantities(ctx: _Ctx, field: str, m: dict[str, Any], citation_keys: set[str],
+                       finding: str | None) -> dict[str, Quantity]:
+    """The result's numbers: all nine for a quantitative result; the finding's provenance for a qualitative one."""
+    if m["measure"] == "qualitative":
         if finding is None:
             raise ctx.fail(f"{field}.finding", None, "a qualitative result needs a 'finding' text")
         # the finding itself is a reported statement: it needs its provenance
@@ -425,47 +434,75 @@ def _result(ctx: _Ctx, field: str, raw: Any, study_id: str,
                     f"the required field {q!r} is missing; a quantitative result records all of "
                     f"{', '.join(QUANTITY_FIELDS)} (status 'missing' with a note when not given)",
                 )
-    quantities = {q: _quantity(ctx, f"{field}.{q}", m[q], citation_keys, kind=_kind_of(q))
-                  for q in QUANTITY_FIELDS if q in m}
-    # cross-field checks
+    return {q: _quantity(ctx, f"{field}.{q}", m[q], citation_keys, kind=_kind_of(q))
+            for q in QUANTITY_FIELDS if q in m}
+
+
+def _value(quantities: dict[str, Quantity], name: str) -> Any:
+    q = quantities.get(name)
+    return q.value if q is not None else None
+
+
+def _check_counts(ctx: _Ctx, field: str, quantities: dict[str, Quantity]) -> None:
     for ev, n in (("events_exposed", "n_exposed"), ("events_comparison", "n_comparison")):
-        e_v = quantities[ev].value if ev in quantities else None
-        n_v = quantities[n].value if n in quantities else None
+        e_v, n_v = _value(quantities, ev), _value(quantities, n)
         if n_v is not None and n_v == 0:
             raise ctx.fail(f"{field}.{n}.value", n_v, "a group must have at least one member")
         if e_v is not None and n_v is not None and e_v > n_v:
             raise ctx.fail(f"{field}.{ev}.value", e_v,
                            f"events cannot exceed the group size {n}={n_v}")
-    est = quantities.get("estimate")
-    lo = quantities.get("ci_low")
-    hi = quantities.get("ci_high")
-    if measure in ("odds_ratio", "risk_ratio"):
-        for name, qv in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
-            if qv is not None and qv.value is not None and qv.value <= 0:
-                raise ctx.fail(f"{field}.{name}.value", qv.value,
-                               f"an {measure.replace('_', ' ')} must be > 0")
-    elif measure == "proportions":
-        for name, qv in (("estimate", est), ("ci_low", lo), ("ci_high", hi)):
-            if qv is not None and qv.value is not None:
-                raise ctx.fail(f"{field}.{name}.value", qv.value,
-                               "a 'proportions' result has no effect estimate; record it as missing "
-                               "or use measure odds_ratio/risk_ratio")
-    lo_v = lo.value if lo is not None else None
-    hi_v = hi.value if hi is not None else None
-    est_v = est.value if est is not None else None
+
+
+def _check_effect(ctx: _Ctx, field: str, measure: str, quantities: dict[str, Quantity]) -> None:
+    est_v, lo_v, hi_v = (_value(quantities, k) for k in _EFFECT_FIELDS)
+    for name, v in zip(_EFFECT_FIELDS, (est_v, lo_v, hi_v), strict=True):
+        if v is None:
+            continue
+        if measure in ("odds_ratio", "risk_ratio") and v <= 0:
+            raise ctx.fail(f"{field}.{name}.value", v, f"an {measure.replace('_', ' ')} must be > 0")
+        if measure == "proportions":
+            raise ctx.fail(f"{field}.{name}.value", v,
+                           "a 'proportions' result has no effect estimate; record it as missing "
+                           "or use measure odds_ratio/risk_ratio")
     if lo_v is not None and hi_v is not None and lo_v > hi_v:
         raise ctx.fail(f"{field}.ci_low.value", lo_v, f"the lower limit exceeds the upper limit {hi_v}")
     if est_v is not None and lo_v is not None and hi_v is not None and not lo_v <= est_v <= hi_v:
         raise ctx.fail(f"{field}.estimate.value", est_v,
                        f"the estimate must lie inside its interval [{lo_v}, {hi_v}]")
+
+
+def _pool_reason(ctx: _Ctx, field: str, m: dict[str, Any], quantities: dict[str, Quantity]) -> str | None:
+    """``pool_reason``: this result is the study's one pooled candidate effect size, and why."""
+    reason = _text(ctx, f"{field}.pool_reason", m.get("pool_reason"), optional=True)
+    if reason is not None and (m["measure"] != "odds_ratio"
+                               or any(_value(quantities, k) is None for k in _EFFECT_FIELDS)):
+        raise ctx.fail(f"{field}.pool_reason", reason,
+                       "only an odds ratio with an estimate and both interval limits is a candidate "
+                       "effect size that can be pooled")
+    return reason
+
+
+def _result(ctx: _Ctx, field: str, raw: Any, study_id: str,
+            citation_keys: set[str]) -> Result:
+    m = _keys(ctx, field, raw, _RESULT_KEYS_REQUIRED, _RESULT_KEYS_OPTIONAL)
+    rid = _result_id(ctx, field, m["id"], study_id)
+    field = f"{field} ({rid})"
+    ci_level = _result_header(ctx, field, m, citation_keys)
+    finding = _text(ctx, f"{field}.finding", m.get("finding"), optional=True)
+    quote = _text(ctx, f"{field}.quote", m.get("quote"), optional=True)
+    note = _text(ctx, f"{field}.note", m.get("note"), optional=True)
+    quantities = _result_quantities(ctx, field, m, citation_keys, finding)
+    _check_counts(ctx, field, quantities)
+    _check_effect(ctx, field, m["measure"], quantities)
     return Result(
         id=rid, study=study_id, exposure=m["exposure"], outcome=m["outcome"],
-        comparison=m["comparison"], measure=measure, adjusted=m["adjusted"],
-        covariates=tuple(cov), citation=m["citation"],
+        comparison=m["comparison"], measure=m["measure"], adjusted=m["adjusted"],
+        covariates=tuple(m["covariates"]), citation=m["citation"],
         quantities=tuple((q, quantities[q]) for q in QUANTITY_FIELDS if q in quantities),
-        ci_level=float(ci_level), finding=finding, quote=quote, note=note,
+        ci_level=ci_level, finding=finding, quote=quote, note=note,
         source=m.get("source"), seen_in=m.get("seen_in"),
         seen_at=tuple((k, str(v)) for k, v in (m.get("seen_at") or {}).items()),
+        pool_reason=_pool_reason(ctx, field, m, quantities),
     )
 
 
@@ -478,15 +515,12 @@ def parse_study_file(path: str | Path) -> Study:
     >>> s.id
     'cambridge'
     """
-    path = Path(path)
+    return _parse_study(Path(path), None)
+
+
+def _parse_study(path: Path, data: bytes | None) -> Study:
+    raw = read_yaml(path, label="study", data=data)
     ctx = _Ctx(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ValueError(f"{path.name}: study (unknown id), field '(file)': bad YAML syntax{where}: "
-                         f"{getattr(exc, 'problem', exc)}; fix the YAML syntax.") from None
     if not isinstance(raw, dict):
         raise ctx.fail("(file)", raw, "a study file must be a mapping with keys "
                        + ", ".join(_STUDY_KEYS_REQUIRED))
@@ -495,36 +529,51 @@ def parse_study_file(path: str | Path) -> Study:
         ctx.study = sid
     _keys(ctx, "", raw, _STUDY_KEYS_REQUIRED, _STUDY_KEYS_OPTIONAL)
     if not isinstance(sid, str) or not _ID_RE.match(sid):
-        raise ctx.fail("id", sid, "a study id is lower-case letters, digits and '_'")
+        raise ctx.fail("id", sid, "a study id is lower-case letters, digits and '_', at most 64 characters")
     for k in ("name", "country", "design"):
         _text(ctx, k, raw[k])
     if raw["kind"] not in KINDS:
         raise ctx.fail("kind", raw["kind"], f"allowed are {', '.join(KINDS)}")
     notes = _text(ctx, "notes", raw.get("notes"), optional=True)
-    cits_raw = raw["citations"]
+    citations = _citations(ctx, raw["citations"])
+    keys = {c.key for c in citations}
+    return Study(id=sid, name=raw["name"], kind=raw["kind"], country=raw["country"],
+                 design=raw["design"], citations=citations, sample=_sample(ctx, raw.get("sample"), keys),
+                 results=_results(ctx, raw["results"], sid, keys), file=path.name, notes=notes)
+
+
+def _citations(ctx: _Ctx, cits_raw: Any) -> tuple[Citation, ...]:
     if not isinstance(cits_raw, list) or not cits_raw:
         raise ctx.fail("citations", cits_raw, "expected a non-empty list of citations")
     citations: list[Citation] = []
     for i, c in enumerate(cits_raw):
         cm = _keys(ctx, f"citations[{i}]", c, _CITATION_KEYS_REQUIRED, _CITATION_KEYS_OPTIONAL)
         if not isinstance(cm["key"], str) or not _ID_RE.match(cm["key"]):
-            raise ctx.fail(f"citations[{i}].key", cm["key"], "a citation key is lower-case letters, digits and '_'")
+            raise ctx.fail(f"citations[{i}].key", cm["key"],
+                           "a citation key is lower-case letters, digits and '_', at most 64 characters")
         if cm["key"] in {x.key for x in citations}:
             raise ctx.fail(f"citations[{i}].key", cm["key"], "duplicate citation key; keys must be unique")
         _text(ctx, f"citations[{i}].text", cm["text"])
         for k in _CITATION_KEYS_OPTIONAL:
             _text(ctx, f"citations[{i}].{k}", cm.get(k), optional=True)
         citations.append(Citation(**cm))
-    keys = {c.key for c in citations}
-    sample_raw = raw.get("sample") or {}
+    return tuple(citations)
+
+
+def _sample(ctx: _Ctx, sample_raw: Any, keys: set[str]) -> tuple[tuple[str, Quantity], ...]:
+    sample_raw = sample_raw or {}
     if not isinstance(sample_raw, dict):
         raise ctx.fail("sample", sample_raw, "expected a mapping of named quantities")
     sample = []
     for name, q in sample_raw.items():
         if not isinstance(name, str) or not _ID_RE.match(name):
-            raise ctx.fail(f"sample.{name}", name, "names are lower-case letters, digits and '_'")
+            raise ctx.fail(f"sample.{name}", name,
+                           "names are lower-case letters, digits and '_', at most 64 characters")
         sample.append((name, _quantity(ctx, f"sample.{name}", q, keys, kind="sample")))
-    res_raw = raw["results"]
+    return tuple(sample)
+
+
+def _results(ctx: _Ctx, res_raw: Any, sid: str, keys: set[str]) -> tuple[Result, ...]:
     if not isinstance(res_raw, list) or not res_raw:
         raise ctx.fail("results", res_raw, "expected a non-empty list of results")
     results: list[Result] = []
@@ -532,27 +581,31 @@ def parse_study_file(path: str | Path) -> Study:
         res = _result(ctx, f"results[{i}]", r, sid, keys)
         if res.id in {x.id for x in results}:
             raise ctx.fail(f"results[{i}].id", res.id, "duplicate result id; ids must be unique")
+        pooled = [x.id for x in results if x.pool_reason is not None]
+        if res.pool_reason is not None and pooled:
+            raise ctx.fail(f"results[{i}] ({res.id}).pool_reason", res.pool_reason,
+                           f"only one result per study is pooled, and {pooled[0]} already has a pool_reason")
         results.append(res)
-    return Study(id=sid, name=raw["name"], kind=raw["kind"], country=raw["country"],
-                 design=raw["design"], citations=tuple(citations), sample=tuple(sample),
-                 results=tuple(results), file=path.name, notes=notes)
+    return tuple(results)
 
 
 def _study_files(path: Path) -> list[Path]:
     if not path.is_dir():
-        raise ValueError(f"path={str(path)!r} is not a directory of study files (*.yaml).")
-    files = sorted(path.glob("*.yaml"))
-    if not files:
-        raise ValueError(f"path={str(path)!r} holds no study files (*.yaml).")
-    return files
+        raise ValueError(f"studies={str(path)!r} is not a folder; pass the folder that holds the study "
+                         f"files (*.yaml), or nothing for the study files shipped with the package.")
+    found = sorted(path.glob("*.yaml"))
+    if not found:
+        raise ValueError(f"studies={str(path)!r} holds no study files (*.yaml); pass the folder that "
+                         f"holds them, or nothing for the study files shipped with the package.")
+    return found
 
 
-def _registry(path: Path) -> tuple[Study, ...]:
+def _registry(contents: tuple[tuple[Path, bytes], ...]) -> tuple[Study, ...]:
     studies: list[Study] = []
     seen_results: dict[str, str] = {}
     seen_ids: dict[str, str] = {}
-    for f in _study_files(path):
-        s = parse_study_file(f)
+    for f, data in contents:
+        s = _parse_study(f, data)
         if s.id in seen_ids:
             raise ValueError(f"{f.name}: study {s.id!r}, field 'id': bad value {s.id!r}; "
                              f"duplicate study id, already used in {seen_ids[s.id]}.")
@@ -567,19 +620,21 @@ def _registry(path: Path) -> tuple[Study, ...]:
 
 
 @lru_cache(maxsize=8)
-def _cached_registry(path: str, stamp: tuple[tuple[str, float], ...]) -> tuple[Study, ...]:
-    return _registry(Path(path))
+def _cached_registry(contents: tuple[tuple[str, bytes], ...]) -> tuple[Study, ...]:
+    # keyed on the files' names and content (not their mtime): any edit is seen
+    return _registry(tuple((Path(name), data) for name, data in contents))
 
 
 def load_registry(path: str | Path | None = None) -> tuple[Study, ...]:
     """All studies in ``path`` (default :data:`STUDIES_DIR`), validated, as frozen records.
 
+    The files are read on every call; the parsed registry is cached on the files'
+    names and content, so any edit is seen whatever the files' modification times.
     Duplicate study or result ids across files raise ValueError naming both files.
     """
     p = Path(path) if path is not None else STUDIES_DIR
-    files = _study_files(p)
-    stamp = tuple((f.name, f.stat().st_mtime) for f in files)
-    return _cached_registry(str(p.resolve()), stamp)
+    contents = tuple((f.name, read_bytes(f, label="study")) for f in _study_files(p))
+    return _cached_registry(contents)
 
 
 def load_study(study_id: str, path: str | Path | None = None) -> Study:
@@ -660,17 +715,22 @@ def provenance_frame(path: str | Path | None = None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- candidate effect sizes
-#: The one result pooled per study when a study has several candidate effect sizes, and why.
-#: A study with a single candidate needs no entry; a study with several and no entry
-#: contributes its first unadjusted candidate (and the report says so).
-ONE_PER_STUDY: dict[str, tuple[str, str]] = {
-    "mater_university": (
-        "mater_university.kinner_externalising",
-        "paternal imprisonment (the other exposure is arrest), unadjusted like the Cambridge OR, and "
-        "externalising behaviour is the outcome closest to the review's 'antisocial-delinquent "
-        "behaviour'",
-    ),
-}
+def one_per_study(studies: str | Path | None = None) -> dict[str, tuple[str, str]]:
+    """The result pooled for each study that records a choice, and why: ``{study: (result, reason)}``.
+
+    The choice is data: the ``pool_reason`` field of the chosen result in the
+    study file (at most one per study, on an odds ratio with its interval).  A
+    study with a single candidate needs none; a study with several and none
+    contributes its first unadjusted candidate (and the report says so).
+
+    Examples
+    --------
+    >>> one_per_study()["mater_university"][0]
+    'mater_university.kinner_externalising'
+    """
+    return {r.study: (r.id, r.pool_reason) for s in load_registry(studies) for r in s.results
+            if r.pool_reason is not None}
+
 
 #: What every toolkit figure and table says about its inputs.
 CANDIDATES_CAVEAT = ("Candidate effect sizes - not the review's inputs: the odds ratios behind the "
@@ -698,7 +758,7 @@ def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
     log scale at the result's ``ci_level``; a
     :class:`~evidence.exceptions.DataWarning` is issued when the OR is not at
     the interval's log midpoint, and ``se_consistent`` is False).  ``pooled``
-    marks one result per study: the one named in :data:`ONE_PER_STUDY`, else
+    marks one result per study: the one with a ``pool_reason`` (:func:`one_per_study`), else
     the study's only candidate, else its first candidate not recorded as
     adjusted (``adjusted`` false or null), else its first candidate; ``choice``
     says which rule applied.  These are candidate effect sizes, not the
@@ -708,11 +768,6 @@ def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
     ----------
     studies : path, optional
         Study registry folder (default :data:`STUDIES_DIR`).
-
-    Raises
-    ------
-    ValueError
-        When :data:`ONE_PER_STUDY` names a result that is not among its study's candidates.
 
     Returns
     -------
@@ -729,34 +784,37 @@ def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
     has_ci = df[["estimate", "ci_low", "ci_high"]].notna().all(axis=1)
     rows = df[(df["measure"] == "odds_ratio") & has_ci].reset_index(drop=True)
     country = {s.id: s.country for s in load_registry(studies)}
-    fits = [se_from_ci(r.estimate, r.ci_low, r.ci_high, alpha=1 - r.ci_level) for r in rows.itertuples()]
+    records: list[dict[Any, Any]] = rows.to_dict("records")
+    fits = [se_from_ci(float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]),
+                       alpha=1 - float(r["ci_level"])) for r in records]
     out = rows.assign(
         country=rows["study"].map(country),
-        label=[_short_label(r.result, r.adjusted) for r in rows.itertuples()],
+        label=[_short_label(str(r["result"]), r["adjusted"]) for r in records],
         yi=[f.log_estimate for f in fits],
         se=[f.se for f in fits],
         se_consistent=[f.consistent for f in fits],
     )
     out["vi"] = out["se"] ** 2
+    pooled, choice = _pooled_choice(out, one_per_study(studies))
+    out["pooled"] = pooled
+    out["choice"] = choice
+    return out[list(CANDIDATE_COLUMNS)]
+
+
+def _pooled_choice(out: pd.DataFrame, recorded: dict[str, tuple[str, str]]) -> tuple[list[bool], list[str]]:
+    """Per candidate: pooled or not, and why (the study's pool_reason, its only candidate, or its first)."""
     pooled, choice = [], []
-    for r in out.itertuples():
-        same = out[out["study"] == r.study]
-        if r.study in ONE_PER_STUDY:
-            chosen, why = ONE_PER_STUDY[r.study]
-            if chosen not in set(same["result"]):
-                raise ValueError(
-                    f"ONE_PER_STUDY names {chosen!r} for study {r.study!r}, which is not among its "
-                    f"candidate effect sizes ({', '.join(same['result'])})."
-                )
+    for rid, study in zip(out["result"], out["study"], strict=True):
+        same = out[out["study"] == study]
+        if study in recorded:
+            chosen, why = recorded[study]
         elif len(same) == 1:
-            chosen, why = r.result, "the study's only odds ratio with an interval"
+            chosen, why = rid, "the study's only odds ratio with an interval"
         else:
             unadj = same[same["adjusted"] != True]  # noqa: E712 - None means 'not stated'
             chosen = (unadj if len(unadj) else same)["result"].iloc[0]
             why = (f"first {'unadjusted ' if len(unadj) else ''}candidate in the study file "
-                   f"(no choice recorded in ONE_PER_STUDY)")
-        pooled.append(r.result == chosen)
-        choice.append(why if r.result == chosen else f"same study as {chosen}: not pooled")
-    out["pooled"] = pooled
-    out["choice"] = choice
-    return out[list(CANDIDATE_COLUMNS)]
+                   f"(no result of the study has a pool_reason)")
+        pooled.append(rid == chosen)
+        choice.append(why if rid == chosen else f"same study as {chosen}: not pooled")
+    return pooled, choice

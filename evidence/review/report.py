@@ -1,7 +1,8 @@
 """Self-contained HTML report of the findings ledger and the study registry.
 
-One HTML file: inline CSS, figures embedded as base64 PNG (matplotlib, Agg
-backend), no scripts and no external resources.  Sections: verdict summary,
+One HTML file: inline CSS, figures embedded as base64 PNG (matplotlib figures
+rendered on the Agg canvas; importing this module leaves matplotlib's backend
+alone), no scripts and no external resources.  Sections: verdict summary,
 every finding (claim, exact quote and where it is, reported vs computed,
 verdict, tolerance, missing inputs), a forest plot of the odds ratios the
 registry holds, the Cambridge 2x2 table behind OR 7.0, the analyst's toolkit
@@ -13,7 +14,7 @@ are the registry's odds ratios that come with a confidence interval.  They are
 *not* the review's inputs: the five odds ratios behind the review's "average
 odds ratio 3.4" were never published.  Several candidates come from one cohort
 (the Mater-University study) and are not independent, so pooling takes one per
-study (:data:`evidence.review.registry.ONE_PER_STUDY`).
+study (the result whose ``pool_reason`` says why: :func:`evidence.review.registry.one_per_study`).
 """
 
 from __future__ import annotations
@@ -27,17 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from evidence.effect_sizes import odds_ratio  # noqa: E402
-from evidence.review import registry as reg  # noqa: E402
-from evidence.review.findings import VERDICTS, Finding, check_findings  # noqa: E402
-from evidence.review.registry import CANDIDATES_CAVEAT, candidate_effect_sizes  # noqa: E402
+from evidence.effect_sizes import odds_ratio
+from evidence.review import registry as reg
+from evidence.review.findings import VERDICTS, Finding, check_findings
+from evidence.review.output import write_text_atomic
+from evidence.review.registry import CANDIDATES_CAVEAT, candidate_effect_sizes
 
 __all__ = ["render_html", "write_report", "forest_figure", "cambridge_table_figure",
            "ReportFigure", "toolkit_figures"]
@@ -64,10 +64,24 @@ figcaption{font-size:0.85em;color:#444}
 """
 
 
-def _png(fig: plt.Figure) -> str:
+def _agg(fig: Figure) -> Figure:
+    """``fig`` taken out of pyplot's figure manager and put on an Agg canvas.
+
+    The library's plots draw on a new pyplot figure; the report keeps none of
+    them open in pyplot (so a notebook does not show them twice or leak them)
+    and renders them with Agg whatever the session's backend.  Nothing here
+    calls ``matplotlib.use``.
+    """
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)  # a no-op for a figure pyplot does not manage
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _agg(fig).savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -79,7 +93,7 @@ def _forest_rows(studies: str | Path | None) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def forest_figure(studies: str | Path | None = None) -> tuple[plt.Figure, str]:
+def forest_figure(studies: str | Path | None = None) -> tuple[Figure, str]:
     """Forest plot of every odds ratio in the registry (point estimates; CIs where reported).
 
     Drawn with :func:`evidence.plots.forest`; nothing is pooled.  The source
@@ -92,25 +106,31 @@ def forest_figure(studies: str | Path | None = None) -> tuple[plt.Figure, str]:
     frame = rows[["estimate", "ci_low", "ci_high"]].copy()
     frame["label"] = rows["label"]
     drawn = forest(frame, ratio_scale=True, measure="OR", columns=("estimate",))
-    return drawn.figure, "Drawn with evidence.plots.forest; 'NA' marks an interval that no source reports."
+    return _agg(drawn.figure), "Drawn with evidence.plots.forest; 'NA' marks an interval that no source reports."
 
 
-def cambridge_table_figure(studies: str | Path | None = None) -> tuple[plt.Figure, str]:
+def cambridge_table_figure(studies: str | Path | None = None) -> tuple[Figure, str]:
     """The Cambridge 2x2 table behind the printed OR (``cambridge.conviction_19_32``) as a bar chart.
 
     Returns the figure and a note saying which counts are reconstructed and from what.
     """
     r = reg.find_result("cambridge.conviction_19_32", studies)
     cells = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
-    e1, n1, e0, n0 = (int(r.value(k)) for k in cells)
+    counts = [r.value(k) for k in cells]
+    if any(c is None for c in counts):
+        raise ValueError(f"result {r.id!r}: the counts {', '.join(cells)} are needed for the 2x2 figure; "
+                         f"got {counts}.")
+    e1, n1, e0, n0 = (int(c) for c in counts if c is not None)
     res = odds_ratio(e1, n1, e0, n0)
-    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    fig = Figure(figsize=(6.5, 3.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     groups = ["no imprisonment\nor separation", "separated by parental\nimprisonment (0-10)"]
     conv, ns = [e0, e1], [n0, n1]
-    pct = [100 * c / n for c, n in zip(conv, ns)]
+    pct = [100 * c / n for c, n in zip(conv, ns, strict=True)]
     ax.barh(groups, pct, color="#c51b7d", label="convicted 19-32")
     ax.barh(groups, [100 - p for p in pct], left=pct, color="#d9d9d9", label="not convicted")
-    for i, (c, n, p) in enumerate(zip(conv, ns, pct)):
+    for i, (c, n, p) in enumerate(zip(conv, ns, pct, strict=True)):
         ax.text(p + 1, i, f"{c}/{n} = {p:.1f}%", va="center", color="black", fontsize=9)
     ax.set_xlim(0, 100)
     ax.set_xlabel("per cent of group")
@@ -139,7 +159,7 @@ class ReportFigure:
     """
 
     id: str
-    figure: plt.Figure
+    figure: Figure
     alt: str
     caption: str
     numbers: dict[str, Any]
@@ -167,6 +187,244 @@ def _ratio(x: float) -> str:
     return f"{x:.2g}" if x < 0.01 else f"{x:.2f}" if x < 100 else f"{x:,.0f}"
 
 
+@dataclass(frozen=True, eq=False)
+class _Toolkit:
+    """What every toolkit figure draws from: the candidates, the fits, and the most influential result."""
+
+    cand: pd.DataFrame
+    fits: dict[str, Any]
+    yi: np.ndarray
+    vi: np.ndarray
+    labels: list[str]
+    bj: Any
+    top: int
+
+    @property
+    def k1(self) -> int:
+        return len(self.fits["one"])
+
+    @property
+    def kall(self) -> int:
+        return len(self.cand)
+
+
+def _toolkit_inputs(cand: pd.DataFrame) -> _Toolkit:
+    from evidence import baujat
+
+    yi, vi, labels = cand["yi"].to_numpy(), cand["vi"].to_numpy(), list(cand["label"])
+    bj = baujat(yi, vi, method="REML", labels=labels)
+    return _Toolkit(cand=cand, fits=_toolkit_analyses(cand), yi=yi, vi=vi, labels=labels, bj=bj,
+                    top=int(np.argsort(-bj.x)[0]))
+
+
+def _toolkit_forest_rows(t: _Toolkit) -> pd.DataFrame:
+    """Rows of the toolkit forest: every candidate by country, then the pooled diamonds and prediction intervals."""
+    exp, cand, k1, kall = np.exp, t.cand, t.k1, t.kall
+    knha, zres, every = t.fits["knha"], t.fits["z"], t.fits["every"]
+    weights = dict(zip(t.fits["one"]["result"], knha.weights, strict=True))
+    frame = pd.DataFrame({
+        "label": [f"{r.label} [{'pooled' if r.pooled else 'not pooled'}]" for r in cand.itertuples()],
+        "estimate": cand["estimate"], "ci_low": cand["ci_low"], "ci_high": cand["ci_high"],
+        "weight": [weights.get(r, np.nan) for r in cand["result"]],
+        "subgroup": [f"{country} ({str(study).replace('_', ' ').title()})"
+                     for country, study in zip(cand["country"], cand["study"], strict=True)],
+        "kind": "study",
+    })
+    pooled_rows = pd.DataFrame([
+        {"label": f"One per study: REML, Knapp-Hartung (k = {k1})", "kind": "pooled",
+         "estimate": exp(knha.estimate), "ci_low": exp(knha.ci_low), "ci_high": exp(knha.ci_high)},
+        {"label": f"  prediction interval (t, {k1 - 1} df)", "kind": "prediction",
+         "estimate": exp(knha.estimate), "ci_low": exp(knha.pi_low), "ci_high": exp(knha.pi_high)},
+        {"label": f"One per study: REML, z test (k = {k1})", "kind": "pooled",
+         "estimate": exp(zres.estimate), "ci_low": exp(zres.ci_low), "ci_high": exp(zres.ci_high)},
+        {"label": "  prediction interval (z)", "kind": "prediction",
+         "estimate": exp(zres.estimate), "ci_low": exp(zres.pi_low), "ci_high": exp(zres.pi_high)},
+        {"label": f"All {kall} as if independent (they are not)", "kind": "pooled",
+         "estimate": exp(every.estimate), "ci_low": exp(every.ci_low), "ci_high": exp(every.ci_high)},
+    ]).assign(weight=np.nan, subgroup=None)
+    return pd.concat([frame, pooled_rows], ignore_index=True)
+
+
+def _toolkit_forest(t: _Toolkit) -> ReportFigure:
+    """Every candidate grouped by country, pooled or not; diamonds for KH, z and all candidates."""
+    from evidence import plots
+
+    exp, k1, kall = np.exp, t.k1, t.kall
+    knha, zres, every = t.fits["knha"], t.fits["z"], t.fits["every"]
+    rows = _toolkit_forest_rows(t)
+    studies_only = rows[rows["kind"] == "study"]
+    lo = float(min(studies_only["ci_low"].min(), exp(zres.pi_low), 1.0)) / 1.5
+    hi = float(max(studies_only["ci_high"].max(), exp(zres.pi_high))) * 1.5
+    drawn = plots.forest(rows, ratio_scale=True, measure="OR", columns=("estimate", "weight"), xlim=(lo, hi))
+    n_clipped = int(drawn.data["clipped_low"].sum() + drawn.data["clipped_high"].sum())
+    drawn.ax.set_title("Candidate effect sizes - NOT the review's inputs", loc="left", fontsize=10)
+    return ReportFigure(
+        id="toolkit-forest", figure=_agg(drawn.figure), alt="forest plot of the candidate effect sizes by country",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Squares: reported odds ratios with their 95% CIs, grouped by country "
+            f"(cohort); the {kall - k1} results marked 'not pooled' come from the same cohort as a pooled "
+            f"one and share its children. Black diamonds: pooled odds ratios (REML). With one result per "
+            f"study (k = {k1}) the Knapp-Hartung interval uses a t distribution with {k1 - 1} df and runs "
+            f"from {_ratio(exp(knha.ci_low))} to {_ratio(exp(knha.ci_high))}; red lines are prediction "
+            f"intervals; arrowheads mark intervals that run off the axis (their numbers are in the right "
+            f"column). The last diamond pools all {kall} candidates as if they were independent studies: "
+            f"it hides the disagreement between the cohorts (tau^2 = {max(every.tau2, 0.0):.2f} against "
+            f"{knha.tau2:.2f} with one result per study; Q = {knha.q:.2f}, p = {knha.q_pvalue:.3f})."
+        ),
+        numbers={"plot": drawn, "n_clipped": n_clipped, **t.fits})
+
+
+def _toolkit_funnel(t: _Toolkit) -> ReportFigure:
+    """Contour-enhanced funnel with trim and fill, on all candidates as if independent."""
+    from evidence import begg_test, egger_test, plots, trim_and_fill
+
+    exp, cand, yi, vi, labels, k1, kall = np.exp, t.cand, t.yi, t.vi, t.labels, t.k1, t.kall
+    tf = trim_and_fill(yi, vi, method="REML", labels=labels)
+    egger, begg = egger_test(yi, vi), begg_test(yi, vi)
+    fun = plots.funnel(tf, ratio_scale=True, xlabel="Odds ratio (log scale)")
+    fun.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
+                     fontsize=10)
+    chosen = cand["pooled"].to_numpy()
+    fun.ax.scatter(exp(yi[chosen]), np.sqrt(vi[chosen]), s=90, facecolors="none", edgecolors="firebrick",
+                   zorder=4, gid="pooled_studies", label="pooled (one per study)")
+    fun.ax.legend(loc="lower right", fontsize=8)
+    x0, x1 = fun.ax.get_xlim()
+    fun.ax.set_xlim(x0, max(x1, 1.3 * float(exp(yi.max()))))
+    return ReportFigure(
+        id="toolkit-funnel", figure=_agg(fun.figure), alt="contour-enhanced funnel plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Contour-enhanced funnel plot (Peters et al. 2008) of all {kall} candidates "
+            f"treated as independent, which they are not; red rings mark the {k1} pooled one per study. "
+            f"White: p > 0.10 against OR 1; darker greys: 0.05-0.10 and 0.01-0.05; light grey: p < 0.01. "
+            f"Dashed: pseudo 95% region around the pooled estimate. Egger's test z = {egger.statistic:.2f} "
+            f"(p = {egger.p_value:.3f}), Begg's Kendall tau = {begg.tau:.2f} (p = {begg.p_value:.3f}), trim "
+            f"and fill imputes {tf.k0} studies. With k = {kall} (and k = {k1} for one per study, where "
+            f"Egger's and Begg's tests cannot be run at all) these tests have almost no power: Sterne et "
+            f"al. (2011, BMJ 343:d4002) recommend them only with at least 10 studies. Any asymmetry here "
+            f"is {labels[t.top]} against the other {kall - 1} results; "
+            f"{int((cand['study'] == cand['study'].mode()[0]).sum())} of the {kall} candidates come "
+            f"from one cohort ({cand['study'].mode()[0]})."
+        ),
+        numbers={"plot": fun, "trimfill": tf, "egger": egger, "begg": begg})
+
+
+def _toolkit_radial(t: _Toolkit) -> ReportFigure:
+    """Radial (Galbraith) plot of all candidates as if independent; results outside the band labelled."""
+    from evidence import plots
+
+    every, kall = t.fits["every"], t.kall
+    rad = plots.radial(every, labels=t.labels)
+    outside = np.abs(rad.data["y"] - rad.arrays["slope"][0] * rad.data["x"]) > (
+        rad.arrays["band_high"][0] - rad.arrays["line_y"][0])
+    for r in rad.data[outside].itertuples():
+        rad.ax.annotate(r.label, (r.x, r.y), textcoords="offset points", xytext=(6, -3), fontsize=8)
+    rad.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
+                     fontsize=10)
+    return ReportFigure(
+        id="toolkit-radial", figure=_agg(rad.figure), alt="radial (Galbraith) plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Radial (Galbraith) plot of all {kall} candidates as if independent: "
+            f"standardized log OR against precision; the slope of the solid line is the pooled log OR "
+            f"(OR {np.exp(every.estimate):.2f}), and studies consistent with it lie between the dashed lines "
+            f"(+/- 1.96). Outside the band (labelled): "
+            f"{'; '.join(rad.data.loc[outside, 'label']) or 'none'}."
+        ),
+        numbers={"plot": rad})
+
+
+def _toolkit_baujat(t: _Toolkit) -> ReportFigure:
+    """Baujat plot: each candidate's contribution to Q against its influence on the pooled estimate."""
+    from evidence import plots
+
+    bj, labels, k1, kall = t.bj, t.labels, t.k1, t.kall
+    short = [f"{i + 1}" for i in range(kall)]
+    bjp = plots.baujat(bj, labels=short)
+    bjp.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
+                     fontsize=10)
+    key = "; ".join(f"{s} = {lab}" for s, lab in zip(short, labels, strict=True))
+    return ReportFigure(
+        id="toolkit-baujat", figure=_agg(bjp.figure), alt="Baujat plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} Baujat plot of all {kall} candidates as if independent: each result's "
+            f"contribution to the heterogeneity statistic (x) against its influence on the pooled "
+            f"estimate (y). Points: {key}. {labels[t.top]} contributes {bj.x[t.top]:.1f} of "
+            f"Q = {t.fits['every'].q:.1f}."
+            + (f" With one result per study (k = {k1}) both studies contribute to Q and leaving either "
+               f"out leaves the other alone." if k1 == 2 else "")
+        ),
+        numbers={"plot": bjp, "baujat": bj})
+
+
+def _toolkit_gosh(t: _Toolkit) -> ReportFigure:
+    """GOSH plot of every subset of the candidates; subsets with the most influential result in red."""
+    from evidence import gosh, leave_one_out, plots
+
+    exp, one, knha, labels, top, k1, kall = np.exp, t.fits["one"], t.fits["knha"], t.labels, t.top, t.k1, t.kall
+    gs = gosh(t.yi, t.vi, method="REML", progress=False, labels=labels)
+    gp = plots.gosh(gs, ratio_scale=True)
+    with_top = gs.membership[:, top]
+    gp.ax.scatter(exp(gs.estimate[with_top]), gs.i2[with_top], s=8, color="firebrick", linewidths=0,
+                  gid="subsets_with_top", label=f"subsets with {labels[top]}")
+    gp.ax.legend(loc="upper left", fontsize=8)
+    gp.ax.set_title(f"All {2 ** kall - 1} subsets of {kall} candidates - NOT the review's inputs", loc="left",
+                    fontsize=10)
+    gone = gosh(one["yi"], one["vi"], method="REML", progress=False)
+    loo = leave_one_out(one["yi"], one["vi"], method="REML", labels=list(one["label"]))
+    return ReportFigure(
+        id="toolkit-gosh", figure=_agg(gp.figure), alt="GOSH plot of the candidates",
+        caption=(
+            f"{CANDIDATES_CAVEAT} GOSH plot (Olkin et al. 2012): the pooled OR (REML) and I^2 of every one "
+            f"of the {len(gs)} non-empty subsets of the {kall} candidates treated as independent. Red: "
+            f"subsets containing {labels[top]} (the largest contribution to Q): I^2 up to "
+            f"{gs.i2[with_top].max():.0f}%, against at most {gs.i2[~with_top].max():.0f}% without it. "
+            f"With one result per study there are {len(gone)} subsets"
+            + (f": the two studies alone (leave-one-out ORs "
+               f"{', '.join(_ratio(x) for x in exp(loo.estimate))}) and both together "
+               if k1 == 2 else f"; leave-one-out ORs {', '.join(_ratio(x) for x in exp(loo.estimate))}; all "
+               f"{k1} together ")
+            + f"(OR {exp(knha.estimate):.2f}, I^2 = {knha.i2:.0f}%)."
+        ),
+        numbers={"plot": gp, "gosh": gs, "gosh_one": gone, "leave_one_out": loo})
+
+
+def _toolkit_labbe(t: _Toolkit, studies: str | Path | None) -> ReportFigure | None:
+    """L'Abbe plot of the registry's 2x2 tables (reconstructed counts labelled); None when there are none."""
+    from evidence import plots
+
+    exp, knha = np.exp, t.fits["knha"]
+    df = reg.load_studies(studies)
+    cnt = ["events_exposed", "n_exposed", "events_comparison", "n_comparison"]
+    tables = df[df[cnt].notna().all(axis=1)].reset_index(drop=True)
+    if not len(tables):
+        return None
+    recon = (tables[[c + "_status" for c in cnt]] == "reconstructed").any(axis=1)
+    lab = [f"{r.result}" + (" (reconstructed counts)" if rc else "")
+           for r, rc in zip(tables.itertuples(), recon, strict=True)]
+    lb = plots.labbe(tables["events_exposed"], tables["n_exposed"], tables["events_comparison"],
+                     tables["n_comparison"], pooled_or=float(exp(knha.estimate)), labels=lab)
+    for r in lb.data.itertuples():
+        lb.ax.annotate(f"{r.label}\n{r.rate_exposed:.0%} vs {r.rate_unexposed:.0%}",
+                       (r.rate_unexposed, r.rate_exposed), textcoords="offset points",
+                       xytext=(12, -4), fontsize=8, va="top")
+    lb.ax.set_title("2x2 tables in the registry", loc="left", fontsize=10)
+    lb.ax.legend(lb.ax.lines[:2], ["no effect (OR 1)",
+                                   f"pooled candidate OR {exp(knha.estimate):.2f} (one per study)"],
+                 loc="lower right", fontsize=8)
+    partial = df[df[cnt].notna().any(axis=1) & ~df[cnt].notna().all(axis=1)]
+    return ReportFigure(
+        id="toolkit-labbe", figure=_agg(lb.figure), alt="L'Abbe plot of the registry's 2x2 tables",
+        caption=(
+            f"L'Abbe plot of the {len(tables)} 2x2 table(s) the registry holds: the rate among children "
+            f"of imprisoned parents against the rate among the comparison children. "
+            f"{int(recon.sum())} of them use counts reconstructed from printed percentages (labelled). "
+            f"The red curve is where a study with the pooled candidate OR {exp(knha.estimate):.2f} would "
+            f"lie ({CANDIDATES_CAVEAT[:-1].lower()}). No other result in the registry has counts for "
+            f"both groups" + (f"; {', '.join(partial['result'])} has counts for one group only"
+                              if len(partial) else "") + "."
+        ),
+        numbers={"plot": lb, "tables": tables})
+
+
 def toolkit_figures(studies: str | Path | None = None) -> tuple[ReportFigure, ...]:
     """The analyst's toolkit drawn on the candidate effect sizes (:func:`candidate_effect_sizes`).
 
@@ -182,190 +440,17 @@ def toolkit_figures(studies: str | Path | None = None) -> tuple[ReportFigure, ..
 
     Returns an empty tuple when fewer than two studies have a candidate.
     Captions say that the inputs are candidates, not the review's inputs.
+    Each figure is a :class:`matplotlib.figure.Figure` drawn on the Agg canvas
+    and not registered with pyplot (a notebook's backend and open figures are
+    left alone).
     """
-    from evidence import baujat, begg_test, egger_test, gosh, leave_one_out, plots, trim_and_fill
-
     cand = candidate_effect_sizes(studies)
     if cand["pooled"].sum() < 2 or len(cand) < 3:
         return ()
-    fits = _toolkit_analyses(cand)
-    one, knha, zres, every = fits["one"], fits["knha"], fits["z"], fits["every"]
-    k1, kall = len(one), len(cand)
-    figs: list[ReportFigure] = []
-    exp = np.exp
-
-    # ---- forest with subgroups and prediction interval
-    weights = dict(zip(one["result"], knha.weights))
-    frame = pd.DataFrame({
-        "label": [f"{r.label} [{'pooled' if r.pooled else 'not pooled'}]" for r in cand.itertuples()],
-        "estimate": cand["estimate"], "ci_low": cand["ci_low"], "ci_high": cand["ci_high"],
-        "weight": [weights.get(r, np.nan) for r in cand["result"]],
-        "subgroup": [f"{r.country} ({r.study.replace('_', ' ').title()})" for r in cand.itertuples()],
-        "kind": "study",
-    })
-    pooled_rows = pd.DataFrame([
-        {"label": f"One per study: REML, Knapp-Hartung (k = {k1})", "kind": "pooled",
-         "estimate": exp(knha.estimate), "ci_low": exp(knha.ci_low), "ci_high": exp(knha.ci_high)},
-        {"label": f"  prediction interval (t, {k1 - 1} df)", "kind": "prediction",
-         "estimate": exp(knha.estimate), "ci_low": exp(knha.pi_low), "ci_high": exp(knha.pi_high)},
-        {"label": f"One per study: REML, z test (k = {k1})", "kind": "pooled",
-         "estimate": exp(zres.estimate), "ci_low": exp(zres.ci_low), "ci_high": exp(zres.ci_high)},
-        {"label": "  prediction interval (z)", "kind": "prediction",
-         "estimate": exp(zres.estimate), "ci_low": exp(zres.pi_low), "ci_high": exp(zres.pi_high)},
-        {"label": f"All {kall} as if independent (they are not)", "kind": "pooled",
-         "estimate": exp(every.estimate), "ci_low": exp(every.ci_low), "ci_high": exp(every.ci_high)},
-    ]).assign(weight=np.nan, subgroup=None)
-    rows = pd.concat([frame, pooled_rows], ignore_index=True)
-    studies_only = rows[rows["kind"] == "study"]
-    lo = float(min(studies_only["ci_low"].min(), exp(zres.pi_low), 1.0)) / 1.5
-    hi = float(max(studies_only["ci_high"].max(), exp(zres.pi_high))) * 1.5
-    drawn = plots.forest(rows, ratio_scale=True, measure="OR", columns=("estimate", "weight"), xlim=(lo, hi))
-    n_clipped = int(drawn.data["clipped_low"].sum() + drawn.data["clipped_high"].sum())
-    drawn.ax.set_title("Candidate effect sizes - NOT the review's inputs", loc="left", fontsize=10)
-    figs.append(ReportFigure(
-        id="toolkit-forest", figure=drawn.figure, alt="forest plot of the candidate effect sizes by country",
-        caption=(
-            f"{CANDIDATES_CAVEAT} Squares: reported odds ratios with their 95% CIs, grouped by country "
-            f"(cohort); the {kall - k1} results marked 'not pooled' come from the same cohort as a pooled "
-            f"one and share its children. Black diamonds: pooled odds ratios (REML). With one result per "
-            f"study (k = {k1}) the Knapp-Hartung interval uses a t distribution with {k1 - 1} df and runs "
-            f"from {_ratio(exp(knha.ci_low))} to {_ratio(exp(knha.ci_high))}; red lines are prediction "
-            f"intervals; arrowheads mark intervals that run off the axis (their numbers are in the right "
-            f"column). The last diamond pools all {kall} candidates as if they were independent studies: "
-            f"it hides the disagreement between the cohorts (tau^2 = {max(every.tau2, 0.0):.2f} against "
-            f"{knha.tau2:.2f} with one result per study; Q = {knha.q:.2f}, p = {knha.q_pvalue:.3f})."
-        ),
-        numbers={"plot": drawn, "n_clipped": n_clipped, **fits}))
-
-    # ---- funnel (contour-enhanced) with trim and fill, on all candidates
-    yi, vi, labels = cand["yi"].to_numpy(), cand["vi"].to_numpy(), list(cand["label"])
-    bj = baujat(yi, vi, method="REML", labels=labels)
-    order = np.argsort(-bj.x)
-    top = int(order[0])
-    tf = trim_and_fill(yi, vi, method="REML", labels=labels)
-    egger, begg = egger_test(yi, vi), begg_test(yi, vi)
-    fun = plots.funnel(tf, ratio_scale=True, xlabel="Odds ratio (log scale)")
-    fun.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
-                     fontsize=10)
-    chosen = cand["pooled"].to_numpy()
-    fun.ax.scatter(exp(yi[chosen]), np.sqrt(vi[chosen]), s=90, facecolors="none", edgecolors="firebrick",
-                   zorder=4, gid="pooled_studies", label="pooled (one per study)")
-    fun.ax.legend(loc="lower right", fontsize=8)
-    x0, x1 = fun.ax.get_xlim()
-    fun.ax.set_xlim(x0, max(x1, 1.3 * float(exp(yi.max()))))
-    figs.append(ReportFigure(
-        id="toolkit-funnel", figure=fun.figure, alt="contour-enhanced funnel plot of the candidates",
-        caption=(
-            f"{CANDIDATES_CAVEAT} Contour-enhanced funnel plot (Peters et al. 2008) of all {kall} candidates "
-            f"treated as independent, which they are not; red rings mark the {k1} pooled one per study. "
-            f"White: p > 0.10 against OR 1; darker greys: 0.05-0.10 and 0.01-0.05; light grey: p < 0.01. "
-            f"Dashed: pseudo 95% region around the pooled estimate. Egger's test z = {egger.statistic:.2f} "
-            f"(p = {egger.p_value:.3f}), Begg's Kendall tau = {begg.tau:.2f} (p = {begg.p_value:.3f}), trim "
-            f"and fill imputes {tf.k0} studies. With k = {kall} (and k = {k1} for one per study, where "
-            f"Egger's and Begg's tests cannot be run at all) these tests have almost no power: Sterne et "
-            f"al. (2011, BMJ 343:d4002) recommend them only with at least 10 studies. Any asymmetry here "
-            f"is {labels[top]} against the other {kall - 1} results; "
-            f"{int((cand['study'] == cand['study'].mode()[0]).sum())} of the {kall} candidates come "
-            f"from one cohort ({cand['study'].mode()[0]})."
-        ),
-        numbers={"plot": fun, "trimfill": tf, "egger": egger, "begg": begg}))
-
-    # ---- radial (Galbraith)
-    rad = plots.radial(every, labels=labels)
-    outside = np.abs(rad.data["y"] - rad.arrays["slope"][0] * rad.data["x"]) > (
-        rad.arrays["band_high"][0] - rad.arrays["line_y"][0])
-    for r in rad.data[outside].itertuples():
-        rad.ax.annotate(r.label, (r.x, r.y), textcoords="offset points", xytext=(6, -3), fontsize=8)
-    rad.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
-                     fontsize=10)
-    figs.append(ReportFigure(
-        id="toolkit-radial", figure=rad.figure, alt="radial (Galbraith) plot of the candidates",
-        caption=(
-            f"{CANDIDATES_CAVEAT} Radial (Galbraith) plot of all {kall} candidates as if independent: "
-            f"standardized log OR against precision; the slope of the solid line is the pooled log OR "
-            f"(OR {exp(every.estimate):.2f}), and studies consistent with it lie between the dashed lines "
-            f"(+/- 1.96). Outside the band (labelled): "
-            f"{'; '.join(rad.data.loc[outside, 'label']) or 'none'}."
-        ),
-        numbers={"plot": rad}))
-
-    # ---- Baujat
-    short = [f"{i + 1}" for i in range(kall)]
-    bjp = plots.baujat(bj, labels=short)
-    bjp.ax.set_title(f"All {kall} candidates as if independent - NOT the review's inputs", loc="left",
-                     fontsize=10)
-    key = "; ".join(f"{s} = {lab}" for s, lab in zip(short, labels))
-    figs.append(ReportFigure(
-        id="toolkit-baujat", figure=bjp.figure, alt="Baujat plot of the candidates",
-        caption=(
-            f"{CANDIDATES_CAVEAT} Baujat plot of all {kall} candidates as if independent: each result's "
-            f"contribution to the heterogeneity statistic (x) against its influence on the pooled "
-            f"estimate (y). Points: {key}. {labels[order[0]]} contributes {bj.x[order[0]]:.1f} of "
-            f"Q = {every.q:.1f}."
-            + (f" With one result per study (k = {k1}) both studies contribute to Q and leaving either "
-               f"out leaves the other alone." if k1 == 2 else "")
-        ),
-        numbers={"plot": bjp, "baujat": bj}))
-
-    # ---- GOSH (all subsets)
-    gs = gosh(yi, vi, method="REML", progress=False, labels=labels)
-    gp = plots.gosh(gs, ratio_scale=True)
-    with_top = gs.membership[:, top]
-    gp.ax.scatter(exp(gs.estimate[with_top]), gs.i2[with_top], s=8, color="firebrick", linewidths=0,
-                  gid="subsets_with_top", label=f"subsets with {labels[top]}")
-    gp.ax.legend(loc="upper left", fontsize=8)
-    gp.ax.set_title(f"All {2 ** kall - 1} subsets of {kall} candidates - NOT the review's inputs", loc="left",
-                    fontsize=10)
-    gone = gosh(one["yi"], one["vi"], method="REML", progress=False)
-    loo = leave_one_out(one["yi"], one["vi"], method="REML", labels=list(one["label"]))
-    figs.append(ReportFigure(
-        id="toolkit-gosh", figure=gp.figure, alt="GOSH plot of the candidates",
-        caption=(
-            f"{CANDIDATES_CAVEAT} GOSH plot (Olkin et al. 2012): the pooled OR (REML) and I^2 of every one "
-            f"of the {len(gs)} non-empty subsets of the {kall} candidates treated as independent. Red: "
-            f"subsets containing {labels[top]} (the largest contribution to Q): I^2 up to "
-            f"{gs.i2[with_top].max():.0f}%, against at most {gs.i2[~with_top].max():.0f}% without it. "
-            f"With one result per study there are {len(gone)} subsets"
-            + (f": the two studies alone (leave-one-out ORs "
-               f"{', '.join(_ratio(x) for x in exp(loo.estimate))}) and both together "
-               if k1 == 2 else f"; leave-one-out ORs {', '.join(_ratio(x) for x in exp(loo.estimate))}; all "
-               f"{k1} together ")
-            + f"(OR {exp(knha.estimate):.2f}, I^2 = {knha.i2:.0f}%)."
-        ),
-        numbers={"plot": gp, "gosh": gs, "gosh_one": gone, "leave_one_out": loo}))
-
-    # ---- L'Abbe on the registry's 2x2 tables
-    df = reg.load_studies(studies)
-    cnt = ["events_exposed", "n_exposed", "events_comparison", "n_comparison"]
-    tables = df[df[cnt].notna().all(axis=1)].reset_index(drop=True)
-    if len(tables):
-        recon = (tables[[c + "_status" for c in cnt]] == "reconstructed").any(axis=1)
-        lab = [f"{r.result}" + (" (reconstructed counts)" if rc else "")
-               for r, rc in zip(tables.itertuples(), recon)]
-        lb = plots.labbe(tables["events_exposed"], tables["n_exposed"], tables["events_comparison"],
-                         tables["n_comparison"], pooled_or=float(exp(knha.estimate)), labels=lab)
-        for r in lb.data.itertuples():
-            lb.ax.annotate(f"{r.label}\n{r.rate_exposed:.0%} vs {r.rate_unexposed:.0%}",
-                           (r.rate_unexposed, r.rate_exposed), textcoords="offset points",
-                           xytext=(12, -4), fontsize=8, va="top")
-        lb.ax.set_title("2x2 tables in the registry", loc="left", fontsize=10)
-        lb.ax.legend(lb.ax.lines[:2], ["no effect (OR 1)",
-                                       f"pooled candidate OR {exp(knha.estimate):.2f} (one per study)"],
-                     loc="lower right", fontsize=8)
-        partial = df[df[cnt].notna().any(axis=1) & ~df[cnt].notna().all(axis=1)]
-        figs.append(ReportFigure(
-            id="toolkit-labbe", figure=lb.figure, alt="L'Abbe plot of the registry's 2x2 tables",
-            caption=(
-                f"L'Abbe plot of the {len(tables)} 2x2 table(s) the registry holds: the rate among children "
-                f"of imprisoned parents against the rate among the comparison children. "
-                f"{int(recon.sum())} of them use counts reconstructed from printed percentages (labelled). "
-                f"The red curve is where a study with the pooled candidate OR {exp(knha.estimate):.2f} would "
-                f"lie ({CANDIDATES_CAVEAT[:-1].lower()}). No other result in the registry has counts for "
-                f"both groups" + (f"; {', '.join(partial['result'])} has counts for one group only"
-                                  if len(partial) else "") + "."
-            ),
-            numbers={"plot": lb, "tables": tables}))
-    return tuple(figs)
+    t = _toolkit_inputs(cand)
+    figs = [_toolkit_forest(t), _toolkit_funnel(t), _toolkit_radial(t), _toolkit_baujat(t), _toolkit_gosh(t)]
+    labbe = _toolkit_labbe(t, studies)
+    return tuple(figs + ([labbe] if labbe is not None else []))
 
 
 def _toolkit_html(studies: str | Path | None) -> list[str]:
@@ -481,9 +566,13 @@ def render_html(findings: Sequence[Finding], studies: str | Path | None = None) 
 
 def write_report(path: str | Path, findings: Sequence[Finding] | None = None,
                  studies: str | Path | None = None) -> Path:
-    """Write the HTML report to ``path`` (parent folders created) and return the path."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    """Write the HTML report to ``path`` (parent folders created) atomically and return the path.
+
+    The page is rendered first and then written to a temporary file in the
+    same folder that replaces ``path`` in one step
+    (:func:`evidence.review.output.write_text_atomic`): a reader or a
+    concurrent writer never sees a truncated or mixed file.  OSError names the
+    path when it cannot be written.
+    """
     fs = findings if findings is not None else check_findings(studies=studies)
-    p.write_text(render_html(fs, studies), encoding="utf-8")
-    return p
+    return write_text_atomic(path, render_html(fs, studies))
