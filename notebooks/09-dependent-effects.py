@@ -123,7 +123,9 @@ weight_11.round(1).rename("study 11, % of the weight")
 # worth of information (see the weights below), and its standard error is almost twice the naive one.
 # The robust standard error asks the data directly how much the 17 study means scatter, and its t
 # reference with few degrees of freedom widens the interval again; with only 17 studies that is the honest
-# price of not knowing the dependence exactly.
+# price of not knowing the dependence exactly. On these data the CR2 standard error is almost the multilevel
+# one (0.119 against 0.118): the three-level model describes the dependence well, and the wider robust
+# interval comes from the t reference with about 15 Satterthwaite degrees of freedom instead of the normal.
 #
 # ## 3. Where does the variation sit?
 #
@@ -187,3 +189,4 @@ assert lrt_within.df == 1 and lrt_within.pvalue < 0.001
 if robust is not None:
     assert robust.se[0] > naive.se and robust.df[0] < 17
     assert abs(robust.estimate[0] - ml.beta[0]) < 1e-12
+    assert abs(robust.se[0] - ml.se[0]) < 0.05 * ml.se[0] and 14 < robust.df[0] < 17
