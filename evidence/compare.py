@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_choice, check_distinct_labels, check_ratio, short_repr
 from evidence.metareg import _check_inputs, meta_regression
 from evidence.options import POOLING_METHODS, SUBGROUP_TAU2, TESTS
 from evidence.pooling import meta_analysis
@@ -115,6 +115,8 @@ class OddsRatioComparison(ResultMixin):
 
 
 def _positive(name: str, x: Any) -> float:
+    if isinstance(x, (str, bytes, bool, np.bool_)):  # float("0.47") and float(True) would pass
+        raise TypeError(f"{name}={short_repr(x)} must be a number.")
     try:
         val = float(x)
     except (TypeError, ValueError):
@@ -192,6 +194,7 @@ def compare_odds_ratios(
     """
     a = check_alpha(alpha)
     ca = check_alpha(ci_alpha, "ci_alpha")
+    check_ratio("or1", or1), check_ratio("or2", or2)
     if isinstance(labels, str) or len(labels) != 2:
         raise ValueError(f"labels={labels!r} must name the two odds ratios, e.g. ('boys', 'girls').")
     o1 = _positive("or1", or1)
@@ -202,12 +205,14 @@ def compare_odds_ratios(
     se = math.sqrt(s1 * s1 + s2 * s2)
     zval = d / se
     crit = float(stats.norm.isf(a / 2))
+    with np.errstate(over="ignore"):  # a limit beyond the largest double is inf, not an error
+        lims = np.exp([d - crit * se, d + crit * se])
     return OddsRatioComparison(
         ratio=math.exp(d),
         log_ratio=d,
         se=se,
-        ci_low=math.exp(d - crit * se),
-        ci_high=math.exp(d + crit * se),
+        ci_low=float(lims[0]),
+        ci_high=float(lims[1]),
         z=zval,
         p_value=float(2 * stats.norm.sf(abs(zval))),
         or1=o1,
@@ -356,6 +361,7 @@ def subgroup_analysis(
     (('a', 'b'), 26.984)
     """
     y, v = _check_inputs(yi, vi, what="subgroup_analysis")
+    check_distinct_labels("groups", groups)
     check_choice("method", method, POOLING_METHODS)
     check_choice("tau2", tau2, SUBGROUP_TAU2)
     check_choice("test", test, TESTS)

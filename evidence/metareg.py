@@ -59,10 +59,14 @@ from evidence._results import ResultMixin, fmt
 from evidence._validation import (
     as_float_array,
     check_alpha,
+    check_bool,
     check_choice,
+    check_columns,
     check_finite,
     check_positive_variances,
+    check_same_index,
     check_same_length,
+    check_seed,
 )
 from evidence.exceptions import ConvergenceWarning
 from evidence.options import POOLING_METHODS, TESTS
@@ -135,7 +139,9 @@ def design_matrix(
     >>> names
     ('intercept', 'dose', 'arm[b]')
     """
+    intercept = check_bool("intercept", intercept)
     if isinstance(moderators, Mapping):
+        check_columns("moderators", moderators)
         moderators = pd.DataFrame(dict(moderators))
     if isinstance(moderators, pd.Series):
         moderators = moderators.to_frame(name=moderators.name if moderators.name is not None else "x1")
@@ -759,6 +765,7 @@ def _check_inputs(
     The one check of effect sizes and variances used by :mod:`evidence.metareg`,
     :mod:`evidence.compare`, :mod:`evidence.sensitivity` and :mod:`evidence.small_study`.
     """
+    check_same_index(yi=yi, vi=vi)
     y = as_float_array("yi", yi)
     v = as_float_array("vi", vi)
     k = check_same_length(yi=y, vi=v)
@@ -1091,6 +1098,7 @@ def permutation_test(
     """
     from tqdm.auto import tqdm
 
+    check_seed("seed", seed), check_bool("exact", exact)
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 2:
         raise ValueError(f"n_iter={n_iter!r} must be an integer >= 2 (metafor: iter >= 2).")
     model = meta_regression(yi, vi, moderators, method=method, test=test, alpha=alpha, intercept=intercept)

@@ -71,6 +71,8 @@ SUBGROUP_TAU2: tuple[str, ...] = ("separate", "common")
 FOREST_COLUMNS: tuple[str, ...] = ("counts", "estimate", "weight")
 #: Ways :func:`evidence.plots.gosh` draws the subsets: ``"scatter"`` or ``"hexbin"``.
 GOSH_KINDS: tuple[str, ...] = ("scatter", "hexbin")
+#: :func:`evidence.small_study.begg_test` uses the exact Kendall distribution by default below this many studies (R ``cor.test``'s rule); above it the normal approximation.
+EXACT_KENDALL_MAX_K: int = 50
 #: Cluster-robust (sandwich) variance estimators (clubSandwich ``vcovCR`` ``type=``): ``"CR0"``
 #: (no adjustment), ``"CR1"`` (J/(J-1)), ``"CR1p"`` (J/(J-p)), ``"CR1S"`` (J(N-1)/((J-1)(N-p))),
 #: ``"CR2"`` (Bell-McCaffrey bias-reduced linearisation).

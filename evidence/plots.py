@@ -40,7 +40,16 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from evidence._validation import as_float_array, check_alpha, check_choice, check_counts, check_same_length
+from evidence._validation import (
+    as_float_array,
+    check_alpha,
+    check_choice,
+    check_counts,
+    check_distinct_labels,
+    check_intervals,
+    check_same_length,
+    check_whole,
+)
 from evidence.options import FOREST_COLUMNS, GOSH_KINDS, POOLING_METHODS
 from evidence.small_study import FunnelData, TrimFillResult, funnel_data
 
@@ -182,6 +191,8 @@ def _rows_from_frame(frame: pd.DataFrame, ratio_scale: bool) -> tuple[pd.DataFra
         f["kind"] = "study"
     if "weight" not in f.columns:
         f["weight"] = np.nan
+    st = f["kind"].astype(str) == "study"
+    check_intervals(f.loc[st, "estimate"], f.loc[st, "ci_low"], f.loc[st, "ci_high"], labels=list(f.loc[st, "label"]))
     vals = f[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float)
     if ratio_scale:
         bad = ~(vals > 0) & ~np.isnan(vals)
@@ -291,7 +302,7 @@ def forest(
     """
     for c in columns:
         check_choice("columns", c, FOREST_COLUMNS)
-    digits = int(digits)
+    digits = check_whole("digits", digits)
     limits = _check_xlim(xlim, ratio_scale)
     inp = _forest_input(result_or_frame, ratio_scale, subgroups, counts, labels)
     table = _forest_table(inp, show_prediction)
@@ -369,6 +380,7 @@ def _forest_input(obj: Any, ratio_scale: bool, subgroups: Sequence[Any] | None,
     if subgroups is not None:
         if len(subgroups) != k:
             raise ValueError(f"subgroups has {len(subgroups)} entries but there are {k} studies.")
+        check_distinct_labels("subgroups", subgroups)
         studies["subgroup"] = [str(s) for s in subgroups]
     carr = None
     if counts is not None:

@@ -95,6 +95,7 @@ from evidence._validation import (
     check_counts,
     check_finite,
     check_positive_variances,
+    check_same_index,
     check_same_length,
 )
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning
@@ -412,6 +413,7 @@ def meta_analysis(
     test = check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
     tol, max_iter = _check_iteration(tol, max_iter)
+    check_same_index(yi=yi, vi=vi)
     y = as_float_array("yi", yi)
     v = as_float_array("vi", vi)
     k = check_same_length(yi=y, vi=v)
@@ -582,6 +584,8 @@ def meta_analysis_2x2(
             f"raw counts); use test='z', or an inverse-variance method such as method='REML' "
             f"with test='knha'."
         )
+    check_same_index(events_exposed=events_exposed, n_exposed=n_exposed,
+                     events_unexposed=events_unexposed, n_unexposed=n_unexposed)
     a, n1 = check_counts("events_exposed", events_exposed, "n_exposed", n_exposed)
     c, n2 = check_counts("events_unexposed", events_unexposed, "n_unexposed", n_unexposed)
     check_same_length(events_exposed=a, events_unexposed=c)

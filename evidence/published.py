@@ -34,7 +34,14 @@ from scipy import stats
 
 from evidence import options
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice, check_number, check_whole
+from evidence._validation import (
+    as_float_array,
+    check_alpha,
+    check_choice,
+    check_number,
+    check_whole,
+    short_repr,
+)
 from evidence.effect_sizes import log_odds_ratio_kernel
 from evidence.exceptions import DataWarning
 
@@ -57,7 +64,15 @@ __all__ = [
 #: when deciding whether a value rounds to a printed number.
 ROUNDING_SLACK: float = 1e-9
 
+#: Most candidate tables :func:`counts_from_percentages` builds (about 100 MB of
+#: candidates); a wider range of group sizes raises ValueError saying how many
+#: were asked for.
+MAX_CANDIDATE_TABLES: int = 1_000_000
+
 _SMD_FACTOR = math.sqrt(3.0) / math.pi
+#: Largest |SMD| whose odds ratio exp(d pi / sqrt 3) is a double (log of the
+#: largest double, 709.78, times sqrt(3) / pi).
+MAX_ABS_SMD: float = math.log(np.finfo(float).max) * math.sqrt(3.0) / math.pi
 
 
 def _decimals_of(x: float) -> int:
@@ -65,7 +80,7 @@ def _decimals_of(x: float) -> int:
     if isinstance(x, float) and repr(x).endswith(".0"):
         return 1
     exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
-    return max(0, -int(exponent))  # type: ignore[arg-type]
+    return max(0, -int(exponent))
 
 
 def _rounds_to(value: ArrayLike, printed: float, decimals: int) -> NDArray[np.bool_]:
@@ -81,7 +96,9 @@ def _sizes(name: str, n: int | tuple[int, int]) -> range:
     """Candidate group sizes: an int, or an inclusive (min, max) range."""
     if isinstance(n, (tuple, list)):
         if len(n) != 2:
-            raise ValueError(f"{name}={n!r} must be an int or an inclusive (min, max) pair.")
+            raise ValueError(
+                f"{name}={short_repr(n)} must be an int or an inclusive (min, max) pair."
+            )
         lo, hi = n
     else:
         lo = hi = n
@@ -92,22 +109,48 @@ def _sizes(name: str, n: int | tuple[int, int]) -> range:
             whole = False
         if not whole:
             raise ValueError(
-                f"{name}={n!r} must hold whole numbers >= 1 (a group size or an inclusive "
+                f"{name}={short_repr(n)} must hold whole numbers >= 1 (a group size or an inclusive "
                 f"(min, max) range of group sizes)."
             )
     lo, hi = int(lo), int(hi)
     if lo > hi:
-        raise ValueError(f"{name}={n!r}: the minimum {lo} exceeds the maximum {hi}.")
+        raise ValueError(f"{name}={short_repr(n)}: the minimum {lo} exceeds the maximum {hi}.")
     return range(lo, hi + 1)
 
 
-def _candidates(pct: float, sizes: range, decimals: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for n in sizes:
-        x = np.arange(n + 1)
-        ok = _rounds_to(100.0 * x / n, pct, decimals)
-        out.extend((int(e), n) for e in x[ok])
-    return out
+def _candidates(
+    name: str, pct: float, sizes: range, decimals: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Event counts x and sizes n with 100 x / n rounding to ``pct``, without enumerating 0..n.
+
+    For each n the admissible x form the run between n (pct -+ h) / 100 (h the
+    rounding half-width); the run's ends are widened by one and then tested
+    with :func:`_rounds_to` itself, so the result is exactly the set that test
+    accepts.  Work and memory grow with the number of candidates, not with the
+    group sizes.
+    """
+    if len(sizes) > MAX_CANDIDATE_TABLES:
+        raise ValueError(
+            f"{name}=({sizes.start}, {sizes.stop - 1}) holds {len(sizes):,} group sizes, more "
+            f"than the limit of {MAX_CANDIDATE_TABLES:,}; narrow the range."
+        )
+    n = np.arange(sizes.start, sizes.stop, dtype=np.int64)
+    h = 0.5 * 10.0 ** (-decimals) * (1 + ROUNDING_SLACK)
+    lo = np.clip(np.floor(n * (pct - h) / 100.0).astype(np.int64) - 1, 0, n)
+    hi = np.clip(np.ceil(n * (pct + h) / 100.0).astype(np.int64) + 1, 0, n)
+    width = hi - lo + 1
+    total = int(width.sum())
+    if total > MAX_CANDIDATE_TABLES:
+        raise ValueError(
+            f"{name}=({sizes.start}, {sizes.stop - 1}) gives about {total:,} candidate event "
+            f"counts for {pct:g}%, more than the limit of {MAX_CANDIDATE_TABLES:,}; narrow the "
+            f"range of group sizes."
+        )
+    sizes_rep = np.repeat(n, width)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(width)[:-1])), width)
+    x = starts + np.arange(total)
+    ok = _rounds_to(100.0 * x / sizes_rep, pct, decimals)
+    return x[ok], sizes_rep[ok]
 
 
 @dataclass(frozen=True, repr=False)
@@ -233,28 +276,41 @@ def counts_from_percentages(
     if reported_or is not None:
         reported_or = check_number("reported_or", reported_or, low=0.0, low_open=True)
     if reported_ci is not None:
+        if isinstance(reported_ci, (str, bytes)) or not hasattr(reported_ci, "__len__"):
+            raise TypeError(
+                f"reported_ci={short_repr(reported_ci)} must be a (low, high) pair, e.g. "
+                f"reported_ci=(2.8, 17.5)."
+            )
         if len(reported_ci) != 2:
-            raise ValueError(f"reported_ci={reported_ci!r} must be a (low, high) pair.")
+            raise ValueError(f"reported_ci={short_repr(reported_ci)} must be a (low, high) pair.")
         lo_ci = check_number("reported_ci[0]", reported_ci[0], low=0.0, low_open=True)
         hi_ci = check_number("reported_ci[1]", reported_ci[1], low=0.0, low_open=True)
         if lo_ci > hi_ci:
-            raise ValueError(f"reported_ci={reported_ci!r} has its low limit above its high one.")
+            raise ValueError(
+                f"reported_ci={short_repr(reported_ci)} has its low limit above its high one."
+            )
         printed += list(reported_ci)
         reported_ci = (lo_ci, hi_ci)
 
-    c1 = _candidates(p1, sizes1, decimals)
-    c2 = _candidates(p2, sizes2, decimals)
-    if not c1 or not c2:
-        which = "pct_exposed" if not c1 else "pct_unexposed"
+    x1, s1 = _candidates("n_exposed", p1, sizes1, decimals)
+    x2, s2 = _candidates("n_unexposed", p2, sizes2, decimals)
+    if not x1.size or not x2.size:
+        which = "pct_exposed" if not x1.size else "pct_unexposed"
         raise ValueError(
             f"No whole event count is consistent with {which} printed to {decimals} "
             f"decimal place(s) for the given group sizes; check the percentage, the group "
             f"size range and `decimals`."
         )
-    e1 = np.repeat([x for x, _ in c1], len(c2)).astype(float)
-    m1 = np.repeat([n for _, n in c1], len(c2)).astype(float)
-    e2 = np.tile([x for x, _ in c2], len(c1)).astype(float)
-    m2 = np.tile([n for _, n in c2], len(c1)).astype(float)
+    if x1.size * x2.size > MAX_CANDIDATE_TABLES:
+        raise ValueError(
+            f"n_exposed={short_repr(n_exposed)} and n_unexposed={short_repr(n_unexposed)} give "
+            f"{x1.size:,} x {x2.size:,} = {x1.size * x2.size:,} candidate tables, more than "
+            f"the limit of {MAX_CANDIDATE_TABLES:,}; narrow the ranges of group sizes."
+        )
+    e1 = np.repeat(x1, x2.size).astype(float)
+    m1 = np.repeat(s1, x2.size).astype(float)
+    e2 = np.tile(x2, x1.size).astype(float)
+    m2 = np.tile(s2, x1.size).astype(float)
     yi, vi = log_odds_ratio_kernel(e1, m1 - e1, e2, m2 - e2)
     z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -479,8 +535,13 @@ def _first_bad(arr: NDArray[np.float64], bad: NDArray[np.bool_]) -> str:
     return f"the value {float(arr[idx]):g} at position {where}"
 
 
+def _array(name: str, x: ArrayLike) -> NDArray[np.float64]:
+    """``x`` as a float array of any shape; strings, booleans and None raise TypeError naming ``name``."""
+    return as_float_array(name, x, ndim=None)
+
+
 def _positive(name: str, x: ArrayLike) -> NDArray[np.float64]:
-    arr = np.asarray(x, dtype=float)
+    arr = _array(name, x)
     bad = ~np.isfinite(arr) | (arr <= 0)
     if bad.any():
         raise ValueError(f"{name} has {_first_bad(arr, bad)}; it must be a finite number > 0.")
@@ -488,13 +549,25 @@ def _positive(name: str, x: ArrayLike) -> NDArray[np.float64]:
 
 
 def _risk(name: str, x: ArrayLike, *, allow_one: bool = False) -> NDArray[np.float64]:
-    arr = np.asarray(x, dtype=float)
+    arr = _array(name, x)
     bad = ~np.isfinite(arr) | (arr < 0) | ((arr >= 1) if not allow_one else (arr > 1))
     if bad.any():
         upper = "<= 1" if allow_one else "< 1"
         raise ValueError(f"{name} has {_first_bad(arr, bad)}; a risk must be >= 0 and "
                          f"{upper} (a proportion, not a percentage).")
     return arr
+
+
+def _paired(**arrays: NDArray[np.float64]) -> None:
+    """Raise ValueError naming both arguments if their shapes do not broadcast together."""
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        desc = " and ".join(f"{n} has shape {a.shape}" for n, a in arrays.items())
+        raise ValueError(
+            f"{desc}; give one value of each per estimate (equal lengths), or a single value "
+            f"for all."
+        ) from None
 
 
 def _out(x: NDArray[np.float64]) -> float | NDArray[np.float64]:
@@ -515,6 +588,7 @@ def or_to_rr(odds_ratio: ArrayLike, baseline_risk: ArrayLike) -> float | NDArray
     """
     o = _positive("odds_ratio", odds_ratio)
     p0 = _risk("baseline_risk", baseline_risk)
+    _paired(odds_ratio=o, baseline_risk=p0)
     return _out(o / (1 - p0 + p0 * o))
 
 
@@ -531,6 +605,7 @@ def rr_to_or(risk_ratio: ArrayLike, baseline_risk: ArrayLike) -> float | NDArray
     """
     r = _positive("risk_ratio", risk_ratio)
     p0 = _risk("baseline_risk", baseline_risk)
+    _paired(risk_ratio=r, baseline_risk=p0)
     p1 = r * p0
     if np.any(p1 >= 1):
         raise ValueError(
@@ -561,10 +636,16 @@ def smd_to_or(smd: ArrayLike) -> float | NDArray[np.float64]:
     >>> round(smd_to_or(or_to_smd(7.0)), 10)
     7.0
     """
-    d = np.asarray(smd, dtype=float)
+    d = _array("smd", smd)
     bad = ~np.isfinite(d)
     if bad.any():
         raise ValueError(f"smd must be finite; got {_first_bad(d, bad)}.")
+    big = np.abs(d) > MAX_ABS_SMD
+    if big.any():
+        raise ValueError(
+            f"smd has {_first_bad(d, big)}, whose odds ratio exp(smd pi / sqrt(3)) is beyond "
+            f"double precision; |smd| must be <= {MAX_ABS_SMD:.1f}."
+        )
     return _out(np.exp(d / _SMD_FACTOR))
 
 
@@ -586,7 +667,7 @@ def risk_from_odds(odds: ArrayLike) -> float | NDArray[np.float64]:
     >>> risk_from_odds(1.0)
     0.5
     """
-    o = np.asarray(odds, dtype=float)
+    o = _array("odds", odds)
     bad = ~np.isfinite(o) | (o < 0)
     if bad.any():
         raise ValueError(f"odds must be finite and >= 0; got {_first_bad(o, bad)}.")

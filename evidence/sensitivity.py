@@ -49,7 +49,7 @@ from scipy import stats
 from evidence import metareg as _mr
 from evidence import tau2 as _tau2
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_bool, check_choice, check_seed
 from evidence.exceptions import ConvergenceWarning, DataWarning
 from evidence.options import POOLING_METHODS, TESTS
 from evidence.pooling import _labels, meta_analysis_many
@@ -282,6 +282,7 @@ def cumulative(
     >>> res.estimate.round(4).tolist()
     [0.1, 0.1667, 0.2143]
     """
+    ascending = check_bool("ascending", ascending)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame with one row per study; got {type(data).__name__}.")
     cols = [str(c) for c in data.columns]
@@ -291,7 +292,7 @@ def cumulative(
                 f"{arg}={col!r} is not a column of data; the columns are {', '.join(repr(c) for c in cols)}."
             )
     y, v = _mr._check_inputs(
-        data[yi].to_numpy(dtype=np.float64), data[vi].to_numpy(dtype=np.float64), what="cumulative"
+        data[yi].to_numpy(), data[vi].to_numpy(), what="cumulative"
     )
     k = len(y)
     if order_by is None:
@@ -472,6 +473,7 @@ def _model_inputs(
     what: str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], tuple[str, ...], tuple[str, ...]]:
     y, v = _mr._check_inputs(yi, vi, what=what)
+    check_bool("intercept", intercept)
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     k = len(y)
@@ -862,7 +864,7 @@ def gosh(
             f"pass n_subsets (e.g. n_subsets=1_000_000) to fit random subsets, or raise max_exact "
             f"(at most {_GOSH_HARD_LIMIT})."
         )
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed("seed", seed))
     z = float(stats.norm.isf(a / 2))
     if exact:
         assert n_all is not None

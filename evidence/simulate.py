@@ -55,7 +55,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_choice, check_seed
 from evidence.exceptions import ConvergenceWarning, EvidenceWarning
 from evidence.options import POOLING_METHODS, SCHEDULERS, TESTS, V_SAMPLERS
 
@@ -365,6 +365,7 @@ def coverage_grid(
         raise ValueError(f"n_sim={n_sim!r} must be a whole number >= 1.")
     n_sim = int(n_sim)
     alpha = check_alpha(alpha)
+    check_seed("seed", seed)
     true_effect = float(true_effect)
     if not np.isfinite(true_effect):
         raise ValueError(f"true_effect={true_effect!r} must be a finite number.")

@@ -58,13 +58,14 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import check_alpha, check_bool, check_choice
 from evidence.exceptions import ConvergenceWarning, DataWarning
 from evidence.metareg import _check_inputs, _wald, fit_mods, tau2_mods
 from evidence.options import (
     ALTERNATIVES,
     EGGER_MODELS,
     EGGER_PREDICTORS,
+    EXACT_KENDALL_MAX_K,
     POOLING_METHODS,
     TESTS,
     TRIMFILL_ESTIMATORS,
@@ -474,7 +475,7 @@ class BeggResult(ResultMixin):
                              "exact": [self.exact]}, index=["rank_correlation"])
 
 
-def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
+def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool | None = None,
               alpha: float = 0.05) -> BeggResult:
     """Begg & Mazumdar (1994) rank correlation test for funnel-plot asymmetry, as metafor ``ranktest``.
 
@@ -482,7 +483,8 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
     (Begg & Mazumdar 1994, section 2) are correlated with ``vi`` by Kendall's
     tau-b.  The p-value is two-sided; it is exact (the permutation distribution
     of Kendall's statistic, as R ``cor.test(..., exact=TRUE)``) when
-    ``exact=True`` and there are no ties, otherwise the normal approximation
+    ``exact`` (by default: k < 50, as ``cor.test(exact=NULL)``) and there are no
+    ties, otherwise the normal approximation
     with tie-corrected variance and no continuity correction, as R does.
     Computed with :func:`scipy.stats.kendalltau`.
 
@@ -490,8 +492,12 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
     ----------
     yi, vi : array_like
         Estimates and sampling variances; at least 3 studies.
-    exact : bool, default True
-        Exact p-value when there are no ties (metafor's default).
+    exact : bool or None, default None
+        Exact p-value when there are no ties.  None: exact for k < 50 (R
+        ``cor.test``'s default; the exact distribution costs O(k^3), 26 s at
+        k = 3,000), normal approximation above.  metafor's ``ranktest`` always
+        asks for the exact test; pass ``exact=True`` to do the same.  The result's
+        ``exact`` says which was used.
     alpha : float, default 0.05
         Recorded in the result for reporting.
 
@@ -512,6 +518,7 @@ def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool = True,
     """
     y, v = _check_inputs(yi, vi, min_k=3, what="begg_test")
     alpha = check_alpha(alpha)
+    exact = len(y) < EXACT_KENDALL_MAX_K if exact is None else check_bool("exact", exact)
     w = 1.0 / v
     theta = float(np.sum(w * y) / np.sum(w))
     v_star = v - 1.0 / np.sum(w)

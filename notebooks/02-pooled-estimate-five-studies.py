@@ -135,7 +135,7 @@ danish_implied_or = (published.odds_from_risk(danish.value("pct_exposed") / 100)
 candidates = pd.concat([candidates, pd.DataFrame([{
     "result": danish.id, "study": "danish_cohort", "estimate": danish_implied_or,
     "ci_low": np.nan, "ci_high": np.nan,
-    "estimate_status": "computed here from percentages (not published)",
+    "estimate_status": "computed here from percentages (not found in any source read)",
     "label": "Danish cohort: OR implied by 39.1% vs 6.98%",
 }])], ignore_index=True)
 candidates[["label", "estimate", "ci_low", "ci_high", "estimate_status"]]

@@ -130,7 +130,8 @@ sample
 n = sample["value"]
 sums = pd.Series({
     "boys + girls (review)": n["boys_in_review"] + n["girls_in_review"],
-    "boys + girls (abstract database)": n["boys"] + n["girls"],
+    "boys + girls (abstract database)": n["boys"] + n["girls_ncjrs_abstract"],
+    "boys + girls (Besemer et al. 2016)": n["boys"] + n["girls"],
     "cohort (paper's abstract)": n["cohort"],
 })
 sums
@@ -142,8 +143,9 @@ print(findings["review.metropolitan_sample"].verdict, "|", findings["review.metr
 # ## Checks
 
 # %%
-for fid in ("review.metropolitan_age_bands", "review.metropolitan_sex", "review.metropolitan_sample"):
+for fid in ("review.metropolitan_age_bands", "review.metropolitan_sex"):
     assert findings[fid].verdict == "not reproducible from public data" == findings[fid].expected, fid
+assert findings["review.metropolitan_sample"].verdict == "untraced" == findings["review.metropolitan_sample"].expected
 # the intervals that a test needs are recorded as missing
 for rid in ("project_metropolitan.offending_age_0_6", "project_metropolitan.offending_age_7_19"):
     r = metropolitan.result(rid)
@@ -163,4 +165,5 @@ assert compare_odds_ratios(older, younger, se1=reference_ses.min(), se2=referenc
 # the review's boys and girls do not add up to the cohort, nor do the abstract database's
 assert sums["boys + girls (review)"] < sums["cohort (paper's abstract)"]
 assert sums["boys + girls (abstract database)"] != sums["cohort (paper's abstract)"]
+assert sums["boys + girls (Besemer et al. 2016)"] == sums["cohort (paper's abstract)"]
 assert n["boys_in_review"] < n["boys"] and n["girls_in_review"] < n["girls"]

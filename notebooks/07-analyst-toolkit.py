@@ -15,7 +15,7 @@
 # # 07 — The analyst's toolkit on the candidate effect sizes
 #
 # **Candidate effect sizes — not the review's inputs.** The five odds ratios behind the review's
-# "average odds ratio 3.4" were never published (notebook 02). What the registry does hold are some
+# "average odds ratio 3.4" were not found in any source read (notebook 02). What the registry does hold are some
 # odds ratios with a 95% confidence interval. This notebook runs the standard tools of a meta-analysis on
 # them — random-effects pooling with the Knapp–Hartung test, a forest plot by country with the prediction
 # interval, leave-one-out, influence, Baujat, GOSH, funnel plot with small-study tests and trim and fill,

@@ -288,6 +288,60 @@ def test_midp_matches_r(ref: dict) -> None:
         assert _close(r.p_value, _num(case["midp_p_value"]), TIGHT_RTOL), case["label"]
 
 
+@pytest.mark.parametrize(
+    "table, alpha",
+    [((0, 8, 3, 8), 0.1), ((1, 3, 3, 3), 0.2), ((1, 4, 2, 2), 0.2), ((8, 9, 9, 9), 0.5)],
+)
+def test_midp_limit_at_odds_one(table: tuple[int, ...], alpha: float) -> None:
+    # These tables put a mid-p limit exactly at OR = 1, where scipy's noncentral
+    # hypergeometric aborted the interpreter: the tail at OR = 1 is alpha/2.
+    r = odds_ratio(*table, ci="midp", alpha=alpha)
+    assert r.ci_high == pytest.approx(1.0, rel=1e-9)
+    assert r.p_value == pytest.approx(alpha, rel=1e-9)
+    e = odds_ratio(*table, ci="exact", alpha=alpha)
+    assert e.ci_low <= r.ci_low and r.ci_high <= e.ci_high
+
+
+def test_conditional_limits_large_table_solve_their_equations() -> None:
+    # 10^4 per arm: the limits are where the tails of the noncentral
+    # hypergeometric equal alpha/2 (checked with scipy's own distribution,
+    # away from odds 1), and the Woolf interval is nearly the same at this size.
+    a, n1, c, n2 = 5_000, 10_000, 4_800, 10_000
+    r = odds_ratio(a, n1, c, n2, ci="exact")
+    m, total = a + c, n1 + n2
+    low = stats.nchypergeom_fisher(total, n1, m, r.ci_low)
+    high = stats.nchypergeom_fisher(total, n1, m, r.ci_high)
+    assert low.sf(a - 1) == pytest.approx(0.025, rel=1e-6)
+    assert high.cdf(a) == pytest.approx(0.025, rel=1e-6)
+    w = odds_ratio(a, n1, c, n2)
+    assert r.ci_low == pytest.approx(w.ci_low, rel=1e-2)
+    assert r.ci_high == pytest.approx(w.ci_high, rel=1e-2)
+    mid = odds_ratio(a, n1, c, n2, ci="midp")
+    assert r.ci_low < mid.ci_low < mid.estimate < mid.ci_high < r.ci_high
+
+
+def test_score_zero_cell_large_alpha() -> None:
+    # (0/2 vs 1/1) at alpha = 0.5 divided by zero; (1/1 vs 0/2) found no sign change.
+    r = odds_ratio(0, 2, 1, 1, ci="score", alpha=0.5)
+    z = stats.norm.ppf(0.75)
+    assert r.ci_low == 0 and 0 < r.ci_high < 1
+    assert evidence.effect_sizes._mn_statistic(math.log(r.ci_high), 0, 2, 1, 1) == (
+        pytest.approx(-z, rel=1e-9)
+    )
+    r = odds_ratio(1, 1, 0, 2, ci="score", alpha=0.5)
+    assert r.ci_high == math.inf and 1 < r.ci_low < math.inf
+    # the statistic's limit at extreme odds ratios does not overflow
+    assert evidence.effect_sizes._mn_statistic(700.0, 15, 23, 48, 227) < -1e100
+
+
+def test_score_statistic_never_reaching_critical_value_gives_boundary() -> None:
+    # A monotone statistic bounded above by 1 never reaches z = 1.96.
+    solve = evidence.effect_sizes._solve_monotone
+    assert solve(lambda t: math.tanh(t) - 1.96, 0.0, increasing=True) == math.inf
+    assert solve(lambda t: -math.tanh(t) - 1.96, 0.0, increasing=False) == -math.inf
+    assert solve(lambda t: t - 3.0, 0.0, increasing=True) == pytest.approx(3.0, abs=1e-11)
+
+
 # ---------------------------------------------------------------------------
 # R pins: metafor::escalc
 # ---------------------------------------------------------------------------
@@ -370,7 +424,7 @@ def test_r_reference_regenerates(requires_r: str, tmp_path: Path) -> None:
                 compare(a[k], b[k], f"{where}.{k}")
         elif isinstance(a, list):
             assert isinstance(b, list) and len(a) == len(b), where
-            for i, (x, y) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 compare(x, y, f"{where}[{i}]")
         elif isinstance(a, (int, float)) and not isinstance(a, bool):
             assert isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=REGEN_RTOL), where
@@ -498,3 +552,21 @@ def test_bad_options_other_functions() -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(evidence.effect_sizes, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8 and result.failed == 0
+
+
+@pytest.mark.parametrize("ci", ["exact", "midp"])
+def test_conditional_support_guard(ci: str) -> None:
+    # 2**40 per arm: the conditional distribution would have 2**40 + 1 points.
+    n = 2**40
+    with pytest.raises(ValueError, match=r"1,099,511,627,777 possible values .* limit of 2,000,001"):
+        odds_ratio(n // 2, n, n // 2, n, ci=ci)
+    r = odds_ratio(n // 2, n, n // 2 - 10**6, n, ci="score")  # the advice given works
+    assert r.ci_low < r.estimate < r.ci_high
+
+
+def test_counts_beyond_double_precision_refused() -> None:
+    # The fuzz audit's odds_ratio(1e300, 2e300, 1e300, 2e300) returned NaN.
+    with pytest.raises(ValueError, match=r"events_exposed has the value 1e\+300 at study 0, outside"):
+        odds_ratio(1e300, 2e300, 1e300, 2e300)
+    r = odds_ratio(2**52, 2**53, 2**51, 2**53)  # the largest accepted counts still compute
+    assert r.estimate == pytest.approx(3.0, rel=1e-12)

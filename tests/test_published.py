@@ -72,7 +72,7 @@ def test_cambridge_candidates_complete(cambridge) -> None:
     expected_unexposed = _brute_force(21, range(193, 228))
     assert expected_exposed == {(15, 23)}
     got = set(
-        zip(cambridge.candidates.events_unexposed, cambridge.candidates.n_unexposed)
+        zip(cambridge.candidates.events_unexposed, cambridge.candidates.n_unexposed, strict=True)
     )
     assert got == expected_unexposed
     assert len(cambridge.candidates) == len(expected_unexposed)
@@ -292,3 +292,31 @@ def test_results_frozen(cambridge) -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(evidence.published, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 8 and result.failed == 0
+
+
+def test_candidates_equal_brute_force_enumeration() -> None:
+    # The closed-form candidate runs are exactly the counts 0..n that round to the
+    # printed percentage, for random percentages, precisions and size ranges.
+    from evidence.published import _candidates, _rounds_to
+
+    rng = np.random.default_rng(2008)
+    for trial in range(150):
+        dec = int(rng.integers(0, 3))
+        pct = round(float(rng.uniform(0, 100)), dec) if trial % 5 else float(
+            rng.choice([0.0, 100.0, 50.0, 33.3, 66.7])
+        )
+        lo = int(rng.integers(1, 250))
+        sizes = range(lo, lo + int(rng.integers(1, 150)))
+        want = []
+        for n in sizes:
+            x = np.arange(n + 1)
+            want += [(int(e), n) for e in x[_rounds_to(100.0 * x / n, pct, dec)]]
+        x, n = _candidates("n_exposed", pct, sizes, dec)
+        assert list(zip(x.tolist(), n.tolist(), strict=True)) == want, (pct, dec, sizes)
+
+
+def test_candidate_guard_says_what_was_asked() -> None:
+    with pytest.raises(ValueError, match=r"n_exposed=\(1, 20000\) gives about 2,0\d\d,\d{3} candidate"):
+        counts_from_percentages(65, (1, 20_000), 21, (1, 20_000))
+    with pytest.raises(ValueError, match=r"give \d\d,\d{3} x \d\d,\d{3} = .* candidate tables, more than"):
+        counts_from_percentages(50, (1, 2000), 50, (1, 2000), decimals=0)

@@ -144,3 +144,52 @@ def test_write_report_is_atomic_and_names_the_path(tmp_path: Path) -> None:
     report.write_report(target, findings)
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "r.html"]
+def test_report_defines_verdicts_before_the_findings(page: str) -> None:
+    from evidence.review.findings import VERDICT_DEFINITIONS
+
+    top = page.index("<h2 id='verdicts'>")
+    assert top < page.index("<h2 id='effects'>") < page.index("<h2 id='descriptive'>")
+    for v, text in VERDICT_DEFINITIONS.items():
+        assert 0 < page.index(html.escape(text)) < page.index("<h2 id='effects'>"), v
+    assert "Headline." in page[top: page.index("<h2 id='effects'>")]
+
+
+def test_effect_claims_and_descriptive_figures_are_apart(page: str) -> None:
+    findings = check_findings()
+    effects = page[page.index("<h2 id='effects'>"): page.index("<h2 id='descriptive'>")]
+    descriptive = page[page.index("<h2 id='descriptive'>"): page.index("<h2 id='disagreements'>")]
+    for f in findings:
+        row = f"<tr id='finding-{f.id}'>"
+        assert row in (effects if f.kind == "effect" else descriptive), f.id
+    assert "not reproducible from public data</span>" not in descriptive
+
+
+def test_table_of_contents_reaches_every_section_and_figure(page: str) -> None:
+    nav = page[page.index("<nav>"): page.index("</nav>")]
+    targets = re.findall(r"href='#([a-z0-9-]+)'", nav)
+    for t in targets:
+        assert f"id='{t}'" in page, t
+    figure_ids = re.findall(r"<figure id='([a-z0-9-]+)'>", page)
+    assert set(figure_ids) <= set(targets) and len(figure_ids) == OTHER_FIGURES + len(TOOLKIT_IDS)
+
+
+def test_sources_are_named_by_title_and_ids_are_in_words(page: str) -> None:
+    assert not re.search(r"\d{3}_[0-9a-f]{16}\.txt", page)
+    assert "Children of prisoners - maintaining family ties (SCIE Guide 22), section" in page
+    findings_part = page[page.index("<h2 id='effects'>"): page.index("<h2 id='figures'>")]
+    text = re.sub(r"<[^>]+>", " ", findings_part)
+    ids = re.findall(r"\b[a-z]+_[a-z0-9_]+\.[a-z0-9_]+\b", text)
+    assert not ids, ids[:5]
+    assert "cambridge.conviction_19_32" not in text and "review.average_or" not in text
+
+
+def test_report_shows_the_disagreements(page: str) -> None:
+    part = page[page.index("<h2 id='disagreements'>"): page.index("<h2 id='figures'>")]
+    for quantity in ("Share of women prisoners who are mothers", "Children separated from their mother",
+                     "Children of imprisoned mothers cared for by their father"):
+        assert quantity in part and part.count("<b>disagree</b>") >= 3
+    assert "17,700" in part and "17,000" in part and "25%" in part and "9%" in part
+
+
+def test_report_wording_is_not_stronger_than_the_evidence(page: str) -> None:
+    assert "never published" not in page and "never printed" not in page

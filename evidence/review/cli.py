@@ -81,6 +81,20 @@ def _check_inputs(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _print_legend(findings: Sequence[Finding], args: argparse.Namespace) -> None:
+    """What each verdict shown means, and the quantities the documents state differently."""
+    from evidence.review.findings import VERDICT_DEFINITIONS, VERDICTS, check_links
+
+    shown = [v for v in VERDICTS if any(f.verdict == v for f in findings)]
+    print("\n" + "\n".join(f"  {v}: {VERDICT_DEFINITIONS[v]}" for v in shown))
+    links = Path(args.claims) / "links.yaml" if args.claims and Path(args.claims).is_dir() else None
+    if args.claims is None or (links is not None and links.is_file()):
+        for x in check_links(links, args.claims, args.studies):
+            if not x.agree:
+                print(f"Documents disagree on {x.quantity}: "
+                      + "; ".join(f"{v:,.6g} ({src})" for _, src, v, _ in x.entries))
+
+
 def _write(label: str, path: str, write: object) -> bool:
     """Run ``write()``; on an OSError print one line naming ``path`` and return False."""
     try:
@@ -122,6 +136,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     regressed = [f for f in findings if f.regressed]
     counts = Counter(f.verdict for f in findings)
     print("\n" + ", ".join(f"{v}: {n}" for v, n in counts.items()))
+    _print_legend(findings, args)
     if regressed:
         print("FAILED: recorded as reproducible but no longer reproduce: "
               + ", ".join(f"{f.id} ({f.verdict})" for f in regressed), file=sys.stderr)

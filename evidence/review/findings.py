@@ -1,23 +1,33 @@
 """The findings ledger: every quantitative claim, rechecked from the study registry.
 
-The ledger (``studies/claims/*.yaml``) lists each claim with an exact quote from
-its source document, the numbers it prints and their printed precision, the
-named check that recomputes it, the registry results the check uses, and the
-verdict the check is expected to reach.  :func:`check_findings` runs every
+The ledger (``studies/claims/NN-*.yaml``) lists each claim with an exact quote
+from its source document, the numbers it prints and their printed precision,
+the named check that recomputes it, the registry results the check uses, and
+the verdict the check is expected to reach.  :func:`check_findings` runs every
 check and returns frozen :class:`Finding` results; the verdict is always
-*computed* from the registry, never copied from the ledger.
+*computed* from the registry, never copied from the ledger.  Beside the
+ledger: ``scopes.yaml`` (structured scopes of registry results),
+``links.yaml`` (claims of different documents stating the same quantity,
+compared by :func:`check_links`) and ``exclusions.yaml`` (numbers of the
+documents that are not claims, each with its reason; see
+:mod:`evidence.review.documents`).
 
-Verdicts (:data:`VERDICTS`)
----------------------------
-``"reproduced"``
-    The printed figure is recomputed from registry data to its printed precision.
-``"consistent within rounding"``
-    The printed figures are attainable (e.g. whole-number counts exist that
-    round to them) but are not pinned down by the data.
-``"not reproducible from public data"``
-    Inputs are missing; the finding names them (``missing_inputs``).
-``"contradicted"``
-    The registry data give a different figure; the finding states it.
+Verdicts (:data:`VERDICTS`, defined in plain words in :data:`VERDICT_DEFINITIONS`)
+-----------------------------------------------------------------------------------
+Effect claims (what parental imprisonment does, or how two groups differ):
+``"reproduced"``, ``"consistent within rounding"``, ``"misattributed"``
+(the figure exists, for a different population, outcome, measure or time
+span: the finding names which), ``"contradicted"`` (with the correct figure
+and any condition it rests on) and ``"not reproducible from public data"``
+(naming the missing inputs).  Descriptive figures (counts, shares, sample
+sizes): ``"traced"`` or ``"untraced"``.
+
+Misattribution is decided from structured scopes, never by comparing
+wordings: a claim's ``scope`` and the scope of the registry result
+(``studies/claims/scopes.yaml``) name a population, an exposure, exposure
+ages, an outcome, outcome ages, a measure and a time span from the controlled
+vocabularies :data:`POPULATIONS`, :data:`EXPOSURES`, :data:`OUTCOMES` and
+:data:`MEASURES_STATED`; a field the claim leaves out is not compared.
 
 Tolerances follow the printed precision: a number printed with ``d`` decimals
 is matched within half a unit in its last place, ``0.5 * 10**-d`` (plus
@@ -50,12 +60,27 @@ from scipy import stats
 from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
+from evidence.review import documents
 from evidence.review import registry as reg
 from evidence.review.yamlfile import read_yaml, short
 
 __all__ = [
     "VERDICTS",
+    "VERDICT_DEFINITIONS",
+    "QUANTITY_WORDS",
+    "EFFECT_VERDICTS",
+    "DESCRIPTIVE_VERDICTS",
+    "DESCRIPTIVE_CHECKS",
     "REPRODUCIBLE",
+    "POPULATIONS",
+    "EXPOSURES",
+    "OUTCOMES",
+    "MEASURES_STATED",
+    "Scope",
+    "compare_scopes",
+    "load_result_scopes",
+    "CrossDocument",
+    "check_links",
     "CLAIMS_DIR",
     "SOURCES_DIR",
     "ROUNDING_SLACK",
@@ -71,12 +96,83 @@ __all__ = [
 
 REPRODUCED = "reproduced"
 CONSISTENT = "consistent within rounding"
-NOT_REPRODUCIBLE = "not reproducible from public data"
+MISATTRIBUTED = "misattributed"
 CONTRADICTED = "contradicted"
-#: The four verdict words.
-VERDICTS: tuple[str, ...] = (REPRODUCED, CONSISTENT, NOT_REPRODUCIBLE, CONTRADICTED)
-#: Verdicts that count as "the finding reproduces" (a regression makes the CLI fail).
-REPRODUCIBLE: tuple[str, ...] = (REPRODUCED, CONSISTENT)
+NOT_REPRODUCIBLE = "not reproducible from public data"
+TRACED = "traced"
+UNTRACED = "untraced"
+#: The verdict words, in the order the report shows them.
+VERDICTS: tuple[str, ...] = (REPRODUCED, CONSISTENT, MISATTRIBUTED, CONTRADICTED, NOT_REPRODUCIBLE,
+                             TRACED, UNTRACED)
+#: One plain-language sentence per verdict (shown in the report and notebook 06).
+VERDICT_DEFINITIONS: dict[str, str] = {
+    REPRODUCED: "Recomputed from the study data the registry holds, the claim comes out as printed "
+                "(for a statement of direction only, the direction comes out the same).",
+    CONSISTENT: "The printed figures can be obtained from whole-number counts that round to them, but "
+                "the counts were not found in the sources read, so the match is possible, not proven.",
+    MISATTRIBUTED: "The figure exists in the research, but for a different population, outcome, measure "
+                   "or time span than the sentence gives it; the finding names which.",
+    CONTRADICTED: "The data give a different figure; the finding states the correct figure and any "
+                  "condition the verdict rests on.",
+    NOT_REPRODUCIBLE: "An effect claim that cannot be checked because some inputs were not found in the "
+                      "sources read; the finding names them.",
+    TRACED: "A descriptive figure (a count, a share, a sample size) that was found in a source read "
+            "other than the document printing it.",
+    UNTRACED: "A descriptive figure whose origin was not found in the sources read: it may be right, "
+              "but it could not be checked here.",
+}
+#: Verdicts of effect claims and of descriptive figures.
+EFFECT_VERDICTS: tuple[str, ...] = (REPRODUCED, CONSISTENT, MISATTRIBUTED, CONTRADICTED, NOT_REPRODUCIBLE)
+DESCRIPTIVE_VERDICTS: tuple[str, ...] = (TRACED, UNTRACED)
+#: Verdicts that count as "the finding holds up" (a regression away from them makes the CLI fail).
+REPRODUCIBLE: tuple[str, ...] = (REPRODUCED, CONSISTENT, TRACED)
+#: Checks of descriptive figures (their verdicts are traced / untraced, or contradicted by arithmetic).
+DESCRIPTIVE_CHECKS: tuple[str, ...] = ("sample_sizes", "descriptive_figure", "no_registry_data")
+
+#: The registry's quantity fields in words.
+QUANTITY_WORDS: dict[str, str] = {
+    "n_exposed": "size of the exposed group", "n_comparison": "size of the comparison group",
+    "events_exposed": "number with the outcome in the exposed group",
+    "events_comparison": "number with the outcome in the comparison group",
+    "pct_exposed": "percentage with the outcome in the exposed group",
+    "pct_comparison": "percentage with the outcome in the comparison group",
+    "estimate": "effect estimate", "ci_low": "lower confidence limit", "ci_high": "upper confidence limit",
+}
+
+#: Controlled vocabularies of a scope: code -> plain words.
+POPULATIONS: dict[str, str] = {
+    "boys": "boys", "children": "children", "prisoners": "prisoners", "offenders": "offenders",
+}
+EXPOSURES: dict[str, str] = {
+    "parent_imprisoned": "a parent in prison",
+    "father_imprisoned": "a father in prison",
+    "mother_imprisoned": "a mother in prison",
+    "separated_by_parental_imprisonment": "separated from a parent because of the parent's imprisonment",
+    "parent_arrested": "a parent or parent figure ever arrested (not necessarily imprisoned)",
+    "visits": "visits from family while in custody",
+    "no_visits": "no visits while in custody",
+}
+#: Exposures that are each other's complement (a direction for one is the opposite for the other).
+COMPLEMENTS: dict[str, str] = {"visits": "no_visits", "no_visits": "visits"}
+OUTCOMES: dict[str, str] = {
+    "offending": "offending (any offence, any age)",
+    "conviction": "a criminal conviction (official records)",
+    "reoffending": "reoffending",
+    "economic_strain": "economic strain",
+}
+MEASURES_STATED: dict[str, str] = {
+    "percentage": "a percentage of a group",
+    "odds_ratio": "an odds ratio (odds, not risk)",
+    "risk_ratio": "a risk ratio ('times as likely', '% more/less likely')",
+    "direction": "a direction only ('more likely', 'less likely')",
+}
+#: The dimensions a misattribution is reported in, and the scope fields each groups.
+SCOPE_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "population": ("population", "exposure", "exposure_ages"),
+    "outcome": ("outcome", "outcome_ages"),
+    "measure": ("measure",),
+    "time span": ("time_span",),
+}
 
 #: Slack added to half-unit rounding tolerances for binary floating point.
 ROUNDING_SLACK: float = 1e-9
@@ -90,8 +186,15 @@ SOURCES_DIR: Path = reg.STUDIES_DIR / "sources"
 
 _CLAIM_KEYS_REQUIRED = ("id", "quote", "claim", "reported", "check", "uses", "expected")
 _CLAIM_KEYS_OPTIONAL = (
-    "document", "reported_values", "decimals", "tolerance", "claimed_population", "missing", "note",
+    "document", "reported_values", "decimals", "tolerance", "scope", "traces_to", "traced_in", "missing",
+    "note",
 )
+#: File of the cross-document links (claims in different documents stating the same quantity).
+LINKS_FILE: Path = CLAIMS_DIR / "links.yaml"
+#: File of the structured scopes of registry results (kept with the ledger).
+SCOPES_FILE: Path = CLAIMS_DIR / "scopes.yaml"
+_SCOPE_KEYS = ("population", "exposure", "exposure_ages", "outcome", "outcome_ages", "measure", "time_span",
+               "direction")
 
 
 def normalise_whitespace(text: str) -> str:
@@ -139,6 +242,136 @@ def _line_of(document: str, quote: str) -> int | None:
     return text.count("\n", 0, pos[k]) + 1
 
 
+# --------------------------------------------------------------------------- scopes
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a figure is about, in controlled terms: who (population, exposure and the ages at
+    exposure), what (outcome and the ages at outcome), which measure(s), over which time span,
+    and for a statement of direction, which way (``"higher"`` / ``"lower"`` for the exposed).
+
+    A field left ``None`` is not stated and is not compared.
+    """
+
+    population: str | None = None
+    exposure: str | None = None
+    exposure_ages: tuple[float, float] | None = None
+    outcome: str | None = None
+    outcome_ages: tuple[float, float] | None = None
+    measure: tuple[str, ...] = ()
+    time_span: str | None = None
+    direction: str | None = None
+
+    def label(self, name: str) -> str:
+        """Plain words for the scope field ``name`` (or 'not stated')."""
+        v = getattr(self, name)
+        if v is None or v == ():
+            return "not stated"
+        if name == "population":
+            return POPULATIONS[v]
+        if name == "exposure":
+            return EXPOSURES[v]
+        if name == "outcome":
+            return OUTCOMES[v]
+        if name == "measure":
+            return " or ".join(MEASURES_STATED[m] for m in v)
+        if name.endswith("_ages"):
+            return f"ages {v[0]:g} to {v[1]:g}"
+        return str(v)
+
+    def describe(self, fields: tuple[str, ...]) -> str:
+        """The stated fields among ``fields`` in words."""
+        return "; ".join(self.label(f) for f in fields if getattr(self, f) not in (None, ()))
+
+
+def _parse_scope(where: str, raw: Any) -> Scope:
+    if not isinstance(raw, dict) or not set(raw) <= set(_SCOPE_KEYS):
+        raise ValueError(f"{where}: field 'scope': bad value {raw!r}; a mapping with keys among "
+                         + ", ".join(_SCOPE_KEYS) + ".")
+    for k, vocab in (("population", POPULATIONS), ("exposure", EXPOSURES), ("outcome", OUTCOMES)):
+        if raw.get(k) is not None and raw[k] not in vocab:
+            raise ValueError(f"{where}: field 'scope.{k}': bad value {raw[k]!r}; allowed are "
+                             + ", ".join(vocab) + ".")
+    measure = raw.get("measure") or []
+    measure = [measure] if isinstance(measure, str) else measure
+    for m in measure:
+        if m not in MEASURES_STATED:
+            raise ValueError(f"{where}: field 'scope.measure': bad value {m!r}; allowed are "
+                             + ", ".join(MEASURES_STATED) + ".")
+    ages = {}
+    for k in ("exposure_ages", "outcome_ages"):
+        v = raw.get(k)
+        if v is not None and not (isinstance(v, list) and len(v) == 2 and v[0] <= v[1]):
+            raise ValueError(f"{where}: field 'scope.{k}': bad value {v!r}; expected [from, to].")
+        ages[k] = None if v is None else (float(v[0]), float(v[1]))
+    if raw.get("direction") not in (None, "higher", "lower"):
+        raise ValueError(f"{where}: field 'scope.direction': bad value {raw['direction']!r}; "
+                         "allowed are higher, lower.")
+    return Scope(population=raw.get("population"), exposure=raw.get("exposure"), outcome=raw.get("outcome"),
+                 measure=tuple(measure), time_span=raw.get("time_span"), direction=raw.get("direction"),
+                 **ages)
+
+
+def compare_scopes(claimed: Scope, data: Scope) -> tuple[tuple[str, str, str], ...]:
+    """Where a claim's scope differs from the data's: (dimension, claimed, data) per dimension.
+
+    Dimensions are those of :data:`SCOPE_DIMENSIONS`; a field the claim does not state is not
+    compared; a stated measure must be one of the data's measures; ages must be equal.
+
+    Examples
+    --------
+    >>> c = Scope(population="boys", exposure="father_imprisoned", outcome="offending")
+    >>> d = Scope(population="boys", exposure="separated_by_parental_imprisonment",
+    ...           exposure_ages=(0, 10), outcome="conviction", outcome_ages=(19, 32))
+    >>> [dim for dim, _, _ in compare_scopes(c, d)]
+    ['population', 'outcome']
+    """
+    out = []
+    for dim, fields in SCOPE_DIMENSIONS.items():
+        differs = False
+        for f in fields:
+            cv, dv = getattr(claimed, f), getattr(data, f)
+            if cv in (None, ()):
+                continue
+            if f == "measure":
+                differs |= not set(cv) <= set(dv)
+            else:
+                differs |= cv != dv
+        if differs:
+            out.append((dim, claimed.describe(fields), data.describe(fields)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _result_scopes(path: str) -> dict[str, Scope]:
+    raw = read_yaml(Path(path), label="scope")
+    if not isinstance(raw, dict) or not isinstance(raw.get("scopes"), dict):
+        raise ValueError(f"{Path(path).name}: field 'scopes': bad value; expected a mapping result id -> scope.")
+    return {rid: _parse_scope(f"{Path(path).name}: result {rid!r}", s) for rid, s in raw["scopes"].items()}
+
+
+def load_result_scopes(path: str | Path | None = None) -> dict[str, Scope]:
+    """Structured scopes of registry results (default :data:`SCOPES_FILE`)."""
+    return dict(_result_scopes(str(Path(path) if path is not None else SCOPES_FILE)))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a check may consult: the registry (by folder), the result scopes and the other claims."""
+
+    studies: str | Path | None
+    scopes: dict[str, Scope]
+    claims: dict[str, Claim]
+
+    def result(self, rid: str) -> reg.Result:
+        return reg.find_result(rid, self.studies)
+
+    def study(self, sid: str) -> reg.Study:
+        return reg.load_study(sid, self.studies)
+
+    def scope(self, rid: str) -> Scope | None:
+        return self.scopes.get(rid)
+
+
 # --------------------------------------------------------------------------- ledger
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -155,7 +388,9 @@ class Claim:
     reported_values: tuple[tuple[str, float], ...] = ()
     decimals: int | None = None
     approximation: float | None = None
-    claimed_population: str | None = None
+    scope: Scope | None = None
+    traces_to: str | None = None
+    traced_in: str | None = None
     missing: tuple[str, ...] = ()
     note: str | None = None
     file: str = ""
@@ -239,13 +474,16 @@ def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str],
                 raise _fail(path.name, cid, "quote", quote, f"the quote does not occur in the 'quote' of {rid}")
         else:
             if normalise_whitespace(quote) not in normalise_whitespace(source_text(doc)):
-                raise _fail(path.name, cid, "quote", quote, f"the quote does not occur in {doc} (whitespace-normalised)")
+                raise _fail(path.name, cid, "quote", quote,
+                            f"the quote does not occur in '{documents.document(doc).title}' ({doc}; "
+                            "compared with whitespace normalised)")
         out.append(Claim(
             id=cid, document=doc, quote=quote, claim=c["claim"], reported=str(c["reported"]),
             check=c["check"], uses=tuple(uses), expected=c["expected"],
             reported_values=tuple((k, float(v)) for k, v in rv.items()), decimals=dec,
             approximation=None if tol is None else float(tol),
-            claimed_population=c.get("claimed_population"),
+            scope=None if c.get("scope") is None else _parse_scope(f"{path.name}: claim {cid!r}", c["scope"]),
+            traces_to=c.get("traces_to"), traced_in=c.get("traced_in"),
             missing=tuple(c.get("missing") or ()), note=c.get("note"), file=path.name,
         ))
     return out
@@ -259,7 +497,7 @@ def load_claims(path: str | Path | None = None, studies: str | Path | None = Non
     quotes that do not occur in their document, duplicate claim ids.
     """
     p = Path(path) if path is not None else CLAIMS_DIR
-    files = sorted(p.glob("*.yaml")) if p.is_dir() else [p]
+    files = sorted(p.glob("[0-9][0-9]-*.yaml")) if p.is_dir() else [p]
     if not files:
         raise ValueError(f"path={str(p)!r} holds no ledger files (*.yaml).")
     registry = reg.load_registry(studies)
@@ -271,6 +509,10 @@ def load_claims(path: str | Path | None = None, studies: str | Path | None = Non
             if c.id in {x.id for x in claims}:
                 raise _fail(f.name, c.id, "id", c.id, "duplicate claim id")
             claims.append(c)
+    ids = {c.id for c in claims}
+    for c in claims:
+        if c.traces_to is not None and c.traces_to not in ids:
+            raise _fail(c.file, c.id, "traces_to", c.traces_to, "not a claim id of the ledger")
     return tuple(claims)
 
 
@@ -296,6 +538,11 @@ class Finding:
     check: str = ""
     uses: tuple[str, ...] = ()
     values: tuple[tuple[str, float], ...] = field(default=())
+    condition: str = ""
+    mismatches: tuple[tuple[str, str, str], ...] = ()
+    kind: str = "effect"
+    document: str = ""
+    line: int | None = None
 
     @property
     def matches_expected(self) -> bool:
@@ -304,7 +551,7 @@ class Finding:
 
     @property
     def regressed(self) -> bool:
-        """Recorded as reproducible but no longer reproduces."""
+        """Recorded as holding up (reproduced, consistent, traced) but no longer does."""
         return self.expected in REPRODUCIBLE and self.verdict not in REPRODUCIBLE
 
     def to_json(self) -> dict[str, str]:
@@ -323,6 +570,8 @@ class _Outcome:
     missing: tuple[str, ...] = ()
     note: str = ""
     values: tuple[tuple[str, float], ...] = ()
+    condition: str = ""
+    mismatches: tuple[tuple[str, str, str], ...] = ()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -331,21 +580,33 @@ def _within(x: float, printed: float, decimals: int | None) -> bool:
     return abs(x - printed) <= tol + ROUNDING_SLACK
 
 
-def _result(rid: str, studies: str | Path | None) -> reg.Result:
-    return reg.find_result(rid, studies)
 
 
-def _missing_of(r: reg.Result, names: tuple[str, ...]) -> list[str]:
+def _label(r: reg.Result, ctx: _Context) -> str:
+    """A result in words: study name and outcome."""
+    return f"{ctx.study(r.study).name.split(' (')[0]}, {r.outcome.split(' (')[0]}"
+
+
+def _missing_of(r: reg.Result, names: tuple[str, ...], ctx: _Context) -> list[str]:
+    """The quantities among ``names`` that ``r`` lacks, in words ('<study>, <outcome>: <quantity>')."""
     out = []
     for n in names:
         try:
             q = r.q(n)
         except KeyError:
-            out.append(f"{r.id}.{n}")
+            out.append(f"{_label(r, ctx)}: {QUANTITY_WORDS[n]}")
             continue
         if q.value is None:
-            out.append(f"{r.id}.{n}")
+            out.append(f"{_label(r, ctx)}: {QUANTITY_WORDS[n]}")
     return out
+
+
+def _num(r: reg.Result, name: str) -> float:
+    """The number ``name`` of ``r``, which the caller has checked is not missing."""
+    v = r.value(name)
+    if v is None:
+        raise ValueError(f"result {r.id!r}: {name} is missing where the check needs it.")
+    return float(v)
 
 
 def _pct_range(p: float, decimals: int) -> tuple[float, float]:
@@ -355,7 +616,7 @@ def _pct_range(p: float, decimals: int) -> tuple[float, float]:
 
 def _or_from_pcts(p1: float, p0: float) -> float:
     """Odds ratio implied by two percentages."""
-    return odds_from_risk(p1 / 100) / odds_from_risk(p0 / 100)
+    return float(odds_from_risk(p1 / 100) / odds_from_risk(p0 / 100))
 
 
 def _decimals_of(x: float) -> int:
@@ -364,46 +625,49 @@ def _decimals_of(x: float) -> int:
 
 
 # --------------------------------------------------------------------------- checks
-def check_sample_sizes(claim: Claim, studies: str | Path | None) -> _Outcome:
-    """Printed sample sizes against the registry's study-level numbers.
+def check_sample_sizes(claim: Claim, ctx: _Context) -> _Outcome:
+    """Printed sample sizes (descriptive figures) against the registry's study-level numbers.
 
     Each printed number is looked up under the same name in the study's
-    ``sample``.  Numbers the registry knows only from the review itself cannot
-    confirm the review (circular) and make the finding not reproducible; where
-    the registry's other sources give different sizes the difference is shown.
+    ``sample``.  Found, equal, in a source other than the review: "traced".
+    Numbers the registry knows only from the review itself cannot confirm the
+    review (circular), and a printed number smaller than the registry's may be
+    an analysed subset no source read describes: "untraced".  A printed number
+    larger than the registry's: "contradicted".
     """
-    study = reg.load_study(claim.uses[0], studies)
+    study = ctx.study(claim.uses[0])
     sample = dict(study.sample)
     parts, missing, notes = [], [], []
-    verdict = REPRODUCED
+    verdict = TRACED
     for name, printed in claim.reported_values:
         q = sample.get(name)
         if q is None or q.value is None or q.seen_in == "review":
-            missing.append(f"{study.id}: '{name}' from a source other than the review")
-            verdict = NOT_REPRODUCIBLE
+            missing.append(f"{study.name}: the {name.replace('_', ' ')} from a source other than the review")
+            verdict = UNTRACED if verdict != CONTRADICTED else verdict
             continue
-        parts.append(f"{name}: {q.value:g} ({q.status}, seen in {q.seen_in})")
+        parts.append(f"{name.replace('_', ' ')}: {q.value:,} ({q.status}, seen in a {q.seen_in} source)")
         if not _within(float(q.value), printed, claim.decimals):
-            verdict = NOT_REPRODUCIBLE if q.value > printed else CONTRADICTED
+            verdict = UNTRACED if q.value > printed and verdict != CONTRADICTED else CONTRADICTED
             notes.append(
                 f"{name}: printed {printed:g}, registry {q.value:g} (difference {q.value - printed:+g}); "
                 + ("the printed number is smaller than the cohort and may be an analysed subset that "
                    "no source read describes" if q.value > printed else
                    "the printed number exceeds the registry's")
             )
-            missing.append(f"{study.id}: the analysed sample for '{name}'")
+            missing.append(f"{study.name}: the analysed sample of {name.replace('_', ' ')}")
     total_note = ""
     if "cohort" in sample and len(claim.reported_values) > 1:
         printed_sum = sum(v for _, v in claim.reported_values)
-        total_note = (f" Printed total {printed_sum:,.0f} vs cohort {study.sample_value('cohort'):,} "
-                      f"({study.sample_value('cohort') - printed_sum:+,.0f}).")
+        cohort = float(study.sample_value("cohort") or 0)
+        total_note = (f" Printed total {printed_sum:,.0f} vs cohort {cohort:,.0f} "
+                      f"({cohort - printed_sum:+,.0f}).")
     return _Outcome(
         computed="; ".join(parts) if parts else "no independent registry value",
         verdict=verdict, missing=tuple(missing), note="; ".join(notes) + "." * bool(notes) + total_note,
     )
 
 
-def check_percentages_attainable(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_percentages_attainable(claim: Claim, ctx: _Context) -> _Outcome:
     """Are the printed percentages attainable with the registry's group sizes? (GRIM test).
 
     Every whole count k with 100 k / n rounding to the printed percentage is
@@ -411,14 +675,14 @@ def check_percentages_attainable(claim: Claim, studies: str | Path | None) -> _O
     for both groups -> "consistent within rounding" (the counts themselves are
     not printed); not attainable -> "contradicted".
     """
-    r = _result(claim.uses[0], studies)
-    n1, n0 = r.value("n_exposed"), r.value("n_comparison")
-    miss = _missing_of(r, ("n_exposed", "n_comparison"))
+    r = ctx.result(claim.uses[0])
+    miss = _missing_of(r, ("n_exposed", "n_comparison"), ctx)
     if miss:
         return _Outcome("group sizes missing", NOT_REPRODUCIBLE, tuple(miss))
+    n1, n0 = int(_num(r, "n_exposed")), int(_num(r, "n_comparison"))
     p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
     try:
-        rec = counts_from_percentages(p1, int(n1), p0, int(n0), decimals=claim.decimals or 0)
+        rec = counts_from_percentages(p1, n1, p0, n0, decimals=claim.decimals or 0)
     except ValueError as exc:
         return _Outcome(f"not attainable: {exc}", CONTRADICTED)
     c = rec.candidates
@@ -429,14 +693,14 @@ def check_percentages_attainable(claim: Claim, studies: str | Path | None) -> _O
                 + f"; {'/'.join(map(str, e0))} of {n0} = "
                 + ", ".join(f"{100 * k / n0:.1f}%" for k in e0))
     held = [(r.value(k), r.q(k).status) for k in ("events_exposed", "events_comparison") if r.value(k) is not None]
+    shown = " and ".join(f"{e}/{n} ({st})" for (e, st), n in zip(held, (n1, n0), strict=False))
     note = ("Counts are not printed; whole counts exist that round to the printed percentages."
-            + (" Registry counts: " + " and ".join(f"{e}/{n} ({st})" for (e, st), n in zip(held, (n1, n0))) + "."
-               if len(held) == 2 else ""))
+            + (f" Registry counts: {shown}." if len(held) == 2 else ""))
     return _Outcome(computed, CONSISTENT, note=note,
                     values=(("candidates_exposed", float(len(e1))), ("candidates_comparison", float(len(e0)))))
 
 
-def check_odds_ratio_from_counts(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_odds_ratio_from_counts(claim: Claim, ctx: _Context) -> _Outcome:
     """Recompute a printed OR and its interval from the registry's 2x2 counts.
 
     Uses :func:`evidence.effect_sizes.odds_ratio` (sample OR, Woolf interval)
@@ -450,11 +714,11 @@ def check_odds_ratio_from_counts(claim: Claim, studies: str | Path | None) -> _O
     printed OR itself), so the match shows that the printed figures are
     attainable, not that published data pin them down.
     """
-    r = _result(claim.uses[0], studies)
-    miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"))
+    r = ctx.result(claim.uses[0])
+    miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"), ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
-    e1, n1, e0, n0 = (int(r.value(k)) for k in ("events_exposed", "n_exposed",
+    e1, n1, e0, n0 = (int(_num(r, k)) for k in ("events_exposed", "n_exposed",
                                                   "events_comparison", "n_comparison"))
     res = odds_ratio(e1, n1, e0, n0, ci="woolf", alpha=1 - r.ci_level)
     est_p, lo_p, hi_p = (claim.value(k) for k in ("estimate", "ci_low", "ci_high"))
@@ -471,9 +735,9 @@ def check_odds_ratio_from_counts(claim: Claim, studies: str | Path | None) -> _O
                                       reported_or=est_p, reported_ci=(lo_p, hi_p),
                                       or_decimals=d, alpha=1 - r.ci_level)
         c = rec.candidates
-        rows = [f"{int(x.events_exposed)}/{int(x.n_exposed)} vs {int(x.events_unexposed)}/"
-                f"{int(x.n_unexposed)} -> {x.odds_ratio:.2f} ({x.ci_low:.2f}, {x.ci_high:.2f})"
-                f"{' matches' if x.matches else ''}" for x in c.itertuples()]
+        rows = [f"{int(x['events_exposed'])}/{int(x['n_exposed'])} vs {int(x['events_unexposed'])}/"
+                f"{int(x['n_unexposed'])} -> {x['odds_ratio']:.2f} ({x['ci_low']:.2f}, {x['ci_high']:.2f})"
+                f"{' matches' if x['matches'] else ''}" for x in c.to_dict("records")]
         notes.append("Count pairs attainable from the printed percentages: " + "; ".join(rows) + ".")
     if ok and res.ci_low > 1:
         notes.append("The interval excludes 1 (statistically significant), as printed.")
@@ -485,7 +749,7 @@ def check_odds_ratio_from_counts(claim: Claim, studies: str | Path | None) -> _O
                     values=(("estimate", res.estimate), ("ci_low", res.ci_low), ("ci_high", res.ci_high)))
 
 
-def _stand_in(r: reg.Result, studies: str | Path | None) -> tuple[str, float] | None:
+def _stand_in(r: reg.Result, ctx: _Context) -> tuple[str, float] | None:
     """A visible odds ratio for the study of ``r`` when ``r``'s own estimate is missing.
 
     In order: the study's result chosen by its ``pool_reason`` (:func:`evidence.review.registry.one_per_study`);
@@ -493,13 +757,13 @@ def _stand_in(r: reg.Result, studies: str | Path | None) -> tuple[str, float] | 
     percentages (the OR they imply).  ``None`` when the study has none of these.
     """
     if r.value("estimate") is not None and r.measure == "odds_ratio":
-        return r.id, float(r.value("estimate"))
-    study = reg.load_study(r.study, studies)
-    chosen = reg.one_per_study(studies).get(study.id, (None, ""))[0]
+        return r.id, _num(r, "estimate")
+    study = ctx.study(r.study)
+    chosen = reg.one_per_study(ctx.studies).get(study.id, (None, ""))[0]
     ors = [x for x in study.results if x.measure == "odds_ratio" and x.value("estimate") is not None]
     ors.sort(key=lambda x: x.id != chosen)
     if ors:
-        return ors[0].id, float(ors[0].value("estimate"))
+        return ors[0].id, _num(ors[0], "estimate")
     for x in study.results:
         p1, p0 = x.value("pct_exposed"), x.value("pct_comparison")
         if p1 is not None and p0 is not None:
@@ -509,7 +773,7 @@ def _stand_in(r: reg.Result, studies: str | Path | None) -> tuple[str, float] | 
     return None
 
 
-def check_average_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_average_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
     """The average of k study ORs: what the registry holds and the algebraic constraints.
 
     The k ORs and the averaging method are needed.  Where they are missing,
@@ -524,9 +788,9 @@ def check_average_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outco
     avg = claim.value("average")
     d = claim.decimals or 1
     lo_avg, hi_avg = avg - 0.5 * 10 ** -d, avg + 0.5 * 10 ** -d
-    results = [_result(u, studies) for u in claim.uses]
+    results = [ctx.result(u) for u in claim.uses]
     k = len(results)
-    missing = [f"{r.id}.estimate (the OR used in the average)" for r in results
+    missing = [f"{_label(r, ctx)}: the odds ratio used in the average" for r in results
                if r.value("estimate") is None]
     missing.append("the averaging method (mean of ORs, mean of log ORs, or weighted)")
     missing.append("confirmation of which outcome of each study entered the average")
@@ -543,9 +807,9 @@ def check_average_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outco
                 f"({s_lo:.2f} to {s_hi:.2f}; mean {(k * avg - c) / others:.2f}); "
                 f"geometric mean {avg:g}: their product is {avg ** k / c:.1f} ({p_lo:.1f} to {p_hi:.1f}; "
                 f"geometric mean {(avg ** k / c) ** (1 / others):.2f})")
-    stand_ins = [(r, _stand_in(r, studies)) for r in results[1:]]
+    stand_ins = [(r, _stand_in(r, ctx)) for r in results[1:]]
     cands = [x for _, x in stand_ins if x is not None]
-    without = [reg.load_study(r.study, studies).name for r, x in stand_ins if x is None]
+    without = [ctx.study(r.study).name for r, x in stand_ins if x is None]
     csum = c + sum(v for _, v in cands)
     cprod = c * math.prod(v for _, v in cands)
     note = ("Visible candidate ORs (none confirmed as averaged): "
@@ -563,27 +827,28 @@ def check_average_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outco
                     values=(("sum_others", k * avg - c), ("product_others", avg ** k / c)))
 
 
-def check_odds_read_as_risk(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_odds_read_as_risk(claim: Claim, ctx: _Context) -> _Outcome:
     """'About three times the risk' drawn from an odds ratio.
 
     An odds ratio equals a risk ratio only when the outcome is rare; RR =
     OR / (1 - p0 + p0 OR) (Zhang & Yu 1998) needs the baseline risk p0.  For
     the one study with counts (Cambridge) both are computed.
     """
-    r = _result(claim.uses[0], studies)
+    r = ctx.result(claim.uses[0])
     counts = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
-    miss = _missing_of(r, counts)
+    miss = _missing_of(r, counts, ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
-    e1, n1, e0, n0 = (int(r.value(k)) for k in counts)
+    e1, n1, e0, n0 = (int(_num(r, k)) for k in counts)
     orr = odds_ratio(e1, n1, e0, n0).estimate
     rr = (e1 / n1) / (e0 / n0)
-    avg = claim.value("odds_ratio")
+    avg = (claim.value("odds_ratio") if "odds_ratio" in dict(claim.reported_values)
+           else ctx.claims[claim.traces_to or ""].value("average"))
     times = claim.value("risk_ratio")
     p0 = e0 / n0
-    rr_avg = or_to_rr(avg, p0)
-    name = reg.load_study(r.study, studies).name
-    computed = (f"{r.id}: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
+    rr_avg = float(or_to_rr(avg, p0))
+    name = ctx.study(r.study).name
+    computed = (f"{_label(r, ctx)}: RR {rr:.2f} (risk) vs OR {orr:.2f} (odds); an OR of {avg:g} "
                 f"is a RR of {rr_avg:.2f} at this baseline risk {100 * p0:.0f}%, and "
                 f"approaches {avg:g} only as the baseline risk approaches 0")
     missing = ("every averaged study's OR and baseline risk (needed to turn the average OR into a risk ratio)",)
@@ -596,7 +861,7 @@ def check_odds_read_as_risk(claim: Claim, studies: str | Path | None) -> _Outcom
                     values=(("rr_cambridge", rr), ("or_cambridge", orr), ("rr_from_average_or", rr_avg)))
 
 
-def check_three_times_across_outcomes(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_three_times_across_outcomes(claim: Claim, ctx: _Context) -> _Outcome:
     """'About three times the risk' for antisocial, mental-health and other outcomes.
 
     Risk ratios are computed for every Cambridge outcome with two percentages
@@ -606,23 +871,23 @@ def check_three_times_across_outcomes(claim: Claim, studies: str | Path | None) 
     """
     parts, vals = [], []
     for rid in claim.uses:
-        r = _result(rid, studies)
+        r = ctx.result(rid)
         if r.measure == "proportions" or r.value("events_exposed") is not None:
             if r.value("events_exposed") is not None:
-                rr = (r.value("events_exposed") / r.value("n_exposed")) / (
-                    r.value("events_comparison") / r.value("n_comparison"))
-                parts.append(f"{rid.split('.', 1)[1]} RR {rr:.2f}")
+                rr = (_num(r, "events_exposed") / _num(r, "n_exposed")) / (
+                    _num(r, "events_comparison") / _num(r, "n_comparison"))
+                parts.append(f"{r.outcome}: RR {rr:.2f}")
             else:
-                p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
+                p1, p0 = _num(r, "pct_exposed"), _num(r, "pct_comparison")
                 a, b = _pct_range(p1, _decimals_of(p1)), _pct_range(p0, _decimals_of(p0))
                 rr = p1 / p0
-                parts.append(f"{rid.split('.', 1)[1]} RR {rr:.2f} ({a[0] / b[1]:.2f}-{a[1] / b[0]:.2f})")
+                parts.append(f"{r.outcome}: RR {rr:.2f} ({a[0] / b[1]:.2f} to {a[1] / b[0]:.2f})")
             vals.append((rid, rr))
         elif r.measure == "odds_ratio" and r.value("estimate") is not None:
             adj = {True: "adjusted", False: "unadjusted", None: "adjustment not stated"}[r.adjusted]
-            parts.append(f"{r.study} OR {r.value('estimate'):g} ({adj}; {r.outcome})")
-    with_rr = sorted({rid.split(".", 1)[0] for rid, _ in vals})
-    computed = ", ".join(with_rr) + " only: " + "; ".join(parts)
+            parts.append(f"{ctx.study(r.study).name}: OR {r.value('estimate'):g} ({adj}; {r.outcome})")
+    with_rr = sorted({ctx.study(ctx.result(rid).study).name for rid, _ in vals})
+    computed = "risk ratios from " + ", ".join(with_rr) + " only. " + "; ".join(parts)
     missing = (
         "risk ratios for mental-health and other outcomes from any study besides Cambridge",
         "group sizes at age 48 for the Cambridge mental-health and life-success comparisons",
@@ -635,10 +900,10 @@ def check_three_times_across_outcomes(claim: Claim, studies: str | Path | None) 
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=tuple(vals))
 
 
-def _group_sizes(r: reg.Result, studies: str | Path | None) -> tuple[tuple[int, int], str] | None:
+def _group_sizes(r: reg.Result, ctx: _Context) -> tuple[tuple[int, int], str] | None:
     """Group sizes for ``r``: its own, else those of the first result of its study with the same
     exposure and comparison (an upper bound: the groups before attrition); with the result id used."""
-    candidates = [r] + [x for x in reg.load_study(r.study, studies).results
+    candidates = [r] + [x for x in ctx.study(r.study).results
                         if x.id != r.id and x.exposure == r.exposure and x.comparison == r.comparison]
     for x in candidates:
         n1, n0 = x.value("n_exposed"), x.value("n_comparison")
@@ -647,7 +912,7 @@ def _group_sizes(r: reg.Result, studies: str | Path | None) -> tuple[tuple[int, 
     return None
 
 
-def check_implied_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_implied_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
     """Odds ratio and risk ratio implied by two printed percentages (group sizes missing).
 
     The range allows for the printed rounding.  Without counts neither the
@@ -656,7 +921,7 @@ def check_implied_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outco
     same study with the same exposure and comparison), the attainable exposed
     counts are listed (:func:`evidence.published.counts_from_percentages`).
     """
-    r = _result(claim.uses[0], studies)
+    r = ctx.result(claim.uses[0])
     p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
     d = claim.decimals or 0
     (a_lo, a_hi), (b_lo, b_hi) = _pct_range(p1, d), _pct_range(p0, d)
@@ -664,16 +929,16 @@ def check_implied_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outco
     or_lo, or_hi = _or_from_pcts(a_lo, b_hi), _or_from_pcts(a_hi, b_lo)
     computed = (f"implied OR {or_mid:.2f} ({or_lo:.2f} to {or_hi:.2f} allowing for rounding); "
                 f"RR {p1 / p0:.2f}")
-    missing = tuple(_missing_of(r, ("n_exposed", "n_comparison", "events_exposed", "events_comparison")))
+    missing = tuple(_missing_of(r, ("n_exposed", "n_comparison", "events_exposed", "events_comparison"), ctx))
     missing += ("an interval or test statistic for the comparison",)
     note = "Implied by rounded percentages only; not a published OR."
-    sizes = _group_sizes(r, studies)
+    sizes = _group_sizes(r, ctx)
     if sizes is not None:
         (n1, n0), where = sizes
         exact = where == r.id
         rec = counts_from_percentages(p1, int(n1) if exact else (1, int(n1)),
                                       p0, int(n0) if exact else (1, int(n0)), decimals=d)
-        fr = sorted({(int(x.events_exposed), int(x.n_exposed)) for x in rec.candidates.itertuples()},
+        fr = sorted({(int(x["events_exposed"]), int(x["n_exposed"])) for x in rec.candidates.to_dict("records")},
                     key=lambda t: t[1])
         note += ((f" With {n1} exposed" if exact else
                   f" At most {n1} exposed (the group size in {where}, before any attrition)")
@@ -682,7 +947,7 @@ def check_implied_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outco
                     values=(("implied_or", or_mid), ("implied_or_low", or_lo), ("implied_or_high", or_hi)))
 
 
-def check_odds_ratio_difference(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_odds_ratio_difference(claim: Claim, ctx: _Context) -> _Outcome:
     """Are two ORs significantly different (at :data:`SIGNIFICANCE_LEVEL`)? z test of the log OR difference.
 
     z = (ln OR_b - ln OR_a) / sqrt(se_a^2 + se_b^2) (Altman & Bland 2003) by
@@ -692,19 +957,19 @@ def check_odds_ratio_difference(claim: Claim, studies: str | Path | None) -> _Ou
     difference below which the printed ORs would differ significantly is
     computed instead.
     """
-    ra, rb = (_result(u, studies) for u in claim.uses)
+    ra, rb = (ctx.result(u) for u in claim.uses)
     a, b = claim.value("estimate_a"), claim.value("estimate_b")
     d = claim.decimals or 1
     h = 0.5 * 10 ** -d
     diff = math.log(b / a)
     dlo, dhi = max(math.log((b - h) / (a + h)), 0.0), math.log((b + h) / (a - h))
     z = stats.norm.isf(SIGNIFICANCE_LEVEL / 2)
-    missing = tuple(_missing_of(ra, ("estimate", "ci_low", "ci_high"))
-                    + _missing_of(rb, ("estimate", "ci_low", "ci_high")))
+    missing = tuple(_missing_of(ra, ("estimate", "ci_low", "ci_high"), ctx)
+                    + _missing_of(rb, ("estimate", "ci_low", "ci_high"), ctx))
     if not missing:
-        sa, sb = (se_from_ci(x.value("estimate"), x.value("ci_low"), x.value("ci_high"),
+        sa, sb = (se_from_ci(_num(x, "estimate"), _num(x, "ci_low"), _num(x, "ci_high"),
                              alpha=1 - x.ci_level).se for x in (ra, rb))
-        test = compare_odds_ratios(rb.value("estimate"), ra.value("estimate"), se1=sb, se2=sa,
+        test = compare_odds_ratios(_num(rb, "estimate"), _num(ra, "estimate"), se1=sb, se2=sa,
                                    alpha=SIGNIFICANCE_LEVEL)
         computed = f"ratio of ORs {test.ratio:.3f}, z = {test.z:.2f}, p = {test.p_value:.2g}"
         return _Outcome(computed, REPRODUCED if test.p_value >= SIGNIFICANCE_LEVEL else CONTRADICTED,
@@ -722,131 +987,222 @@ def check_odds_ratio_difference(claim: Claim, studies: str | Path | None) -> _Ou
                     values=(("log_ratio", diff), ("se_threshold", diff / z)))
 
 
-def check_qualitative_finding(claim: Claim, studies: str | Path | None) -> _Outcome:
+def _scope_note(mismatches: tuple[tuple[str, str, str], ...]) -> str:
+    return "; ".join(f"{dim}: the sentence says '{c}', the data are for '{d}'" for dim, c, d in mismatches)
+
+
+def check_qualitative_finding(claim: Claim, ctx: _Context) -> _Outcome:
     """A qualitative (or significance-only) finding: what the registry records and where.
 
-    Qualitative statements cannot be recomputed; the finding lists the
-    registry's wording and provenance and names the numbers that would be needed.
+    Qualitative statements cannot be recomputed.  The finding lists what the
+    registry records for each result and where it was read, and names the
+    numbers that would be needed.  When the claim and a result both carry a
+    scope and the scopes differ (:func:`compare_scopes`), the statement is
+    "misattributed" and the differing dimensions are named.
     """
-    parts, missing = [], []
+    parts, missing, mism = [], [], []
     for rid in claim.uses:
-        r = _result(rid, studies)
+        r = ctx.result(rid)
         if r.measure == "qualitative":
-            parts.append(f"{rid}: {r.finding} [seen in {r.seen_in}]")
-            missing.append(f"{rid}: {'adjusted ' if r.adjusted else ''}effect estimate with CI")
+            parts.append(f"{_label(r, ctx)}: {r.finding} [seen in a {r.seen_in} source]")
+            missing.append(f"{_label(r, ctx)}: {'adjusted ' if r.adjusted else ''}effect estimate with CI")
         else:
             est = r.value("estimate")
-            parts.append(f"{rid}: {r.measure.replace('_', ' ')} "
+            parts.append(f"{_label(r, ctx)}: {r.measure.replace('_', ' ')} "
                          f"{est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]"
-                         if est is not None else f"{rid}: estimate missing")
-            missing.extend(_missing_of(r, ("pct_exposed", "pct_comparison", "n_exposed", "n_comparison")))
-    review_only = [rid for rid in claim.uses if _result(rid, studies).seen_in == "review"]
-    note = ("Reported, not reproducible: a qualitative statement. "
-            + (f"Known only from the review: {', '.join(review_only)}." if review_only else
-               "The registry's primary/secondary source states the same."))
+                         if est is not None else f"{_label(r, ctx)}: estimate missing")
+            missing.extend(_missing_of(r, ("pct_exposed", "pct_comparison", "n_exposed", "n_comparison"), ctx))
+        rs = ctx.scope(rid)
+        if claim.scope is not None and rs is not None:
+            mism += [(f"{dim} ({ctx.study(r.study).name})", c, d) for dim, c, d in compare_scopes(claim.scope, rs)]
+    seen = {w: [_label(ctx.result(rid), ctx) for rid in claim.uses if ctx.result(rid).seen_in == w]
+            for w in reg.SEEN_IN}
+    note = "A qualitative statement: there is no number to recompute. " + " ".join(
+        f"Recorded from {'the review itself' if w == 'review' else 'a ' + w + ' source'}: {'; '.join(ids)}."
+        for w, ids in seen.items() if ids)
+    if mism:
+        return _Outcome(" | ".join(parts), MISATTRIBUTED, tuple(missing),
+                        note + " Scope: " + _scope_note(tuple(mism)) + ".", mismatches=tuple(mism))
     return _Outcome(" | ".join(parts), NOT_REPRODUCIBLE, tuple(missing), note)
 
 
-def check_no_registry_data(claim: Claim, studies: str | Path | None) -> _Outcome:
-    """A figure with no data in the registry: not reproducible; the ledger names what is missing."""
-    return _Outcome("no registry data", NOT_REPRODUCIBLE, claim.missing or ("the cited source's data",))
+def check_direction_of_effect(claim: Claim, ctx: _Context) -> _Outcome:
+    """A statement of direction only ('less likely to reoffend') against a registry odds ratio.
+
+    The claim's scope gives its exposure and direction; a result for the
+    complementary exposure (:data:`COMPLEMENTS`) has the opposite direction.
+    The direction of an odds ratio is the direction of the risk, so an OR above
+    1 means 'higher' for any base rate.  Scope differences other than the
+    measure (a direction is implied by any ratio) make it "misattributed".
+    """
+    r = ctx.result(claim.uses[0])
+    rs, cs = ctx.scope(r.id), claim.scope
+    orr = r.value("estimate")
+    if cs is None or rs is None or cs.direction is None:
+        raise ValueError(f"claim {claim.id!r}: check 'direction_of_effect' needs a claim scope with exposure "
+                         f"and direction and a scope for {r.id} in {SCOPES_FILE.name}.")
+    if orr is None:
+        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
+    data_dir = "higher" if orr > 1 else "lower" if orr < 1 else "equal"
+    data_exposure = EXPOSURES[rs.exposure or ""] if rs.exposure else "the exposure"
+    flipped = cs.exposure is not None and COMPLEMENTS.get(cs.exposure) == rs.exposure
+    if flipped:
+        data_dir = {"higher": "lower", "lower": "higher"}.get(data_dir, data_dir)
+        rs = Scope(rs.population, cs.exposure, rs.exposure_ages, rs.outcome, rs.outcome_ages,
+                   rs.measure, rs.time_span)
+    mism = tuple(m for m in compare_scopes(Scope(cs.population, cs.exposure, cs.exposure_ages, cs.outcome,
+                                                 cs.outcome_ages, (), cs.time_span), rs))
+    computed = (f"OR {orr:g} for {data_exposure} (seen in a {r.q('estimate').seen_in} "
+                f"source): {OUTCOMES.get(rs.outcome or '', 'the outcome')} is {data_dir} "
+                f"for {EXPOSURES[cs.exposure or '']}, as stated" if data_dir == cs.direction else
+                f"OR {orr:g}: the data go the other way")
+    if mism:
+        return _Outcome(computed, MISATTRIBUTED, note="Scope: " + _scope_note(mism) + ".", mismatches=mism)
+    if data_dir != cs.direction:
+        return _Outcome(computed, CONTRADICTED, note=f"Correct direction: {data_dir}.")
+    note = ("Direction only: the statement gives no size, so only its direction is checked. "
+            + ("Whether the odds ratio is adjusted is not known." if r.adjusted is None else ""))
+    return _Outcome(computed, REPRODUCED, note=note.strip())
 
 
-def check_descriptive_figure(claim: Claim, studies: str | Path | None) -> _Outcome:
-    """A descriptive figure whose source is not in the registry: not reproducible.
+def check_effect_without_registry_data(claim: Claim, ctx: _Context) -> _Outcome:
+    """An effect claim whose study has no result in the registry: not reproducible, naming what is missing."""
+    return _Outcome("no registry data for this comparison", NOT_REPRODUCIBLE,
+                    claim.missing or ("the cited study's results",))
 
+
+def check_no_registry_data(claim: Claim, ctx: _Context) -> _Outcome:
+    """A descriptive figure whose source is not in the registry and was not read: untraced."""
+    return _Outcome("no source read gives this figure", UNTRACED, claim.missing or ("the cited source's data",))
+
+
+def check_descriptive_figure(claim: Claim, ctx: _Context) -> _Outcome:
+    """A descriptive figure (a count, a share): traced to a source read, or untraced.
+
+    ``traced_in`` names a source read that prints the same figure (another
+    document in ``studies/sources/`` or a registry result); without it the
+    figure is "untraced" and the ledger's ``missing`` names the cited source.
     The arithmetic the printed numbers allow is still done: a ratio of two
-    printed counts (``later``/``earlier`` against ``ratio_at_least``), and,
-    for a percentage of a printed group size (``pct`` and ``n``), the whole
-    counts that round to it (GRIM test, Brown & Heathers 2017).
+    printed counts (``later``/``earlier`` against ``ratio_at_least``; if the
+    printed numbers disagree with the wording the verdict is "contradicted"),
+    and, for a percentage of a printed group size (``pct`` and ``n``), the
+    whole counts that round to it (GRIM test, Brown & Heathers 2017).
     """
     v = dict(claim.reported_values)
     parts = []
+    verdict = TRACED if claim.traced_in else UNTRACED
     if {"later", "earlier"} <= set(v):
         ratio = v["later"] / v["earlier"]
         parts.append(f"{v['later']:,.0f} / {v['earlier']:,.0f} = {ratio:.2f}")
         if "ratio_at_least" in v:
-            parts.append("printed numbers agree with the wording" if ratio >= v["ratio_at_least"]
-                         else "printed numbers disagree with the wording")
+            agree = ratio >= v["ratio_at_least"]
+            parts.append("the printed numbers agree with the wording" if agree
+                         else "the printed numbers disagree with the wording")
+            verdict = verdict if agree else CONTRADICTED
     if {"pct", "n"} <= set(v):
         n = int(v["n"])
         ks = [k for k in range(n + 1) if abs(100 * k / n - v["pct"]) <= 0.5 * 10 ** -(claim.decimals or 0)]
-        parts.append(("attainable: " + ", ".join(f"{k}/{n} = {100 * k / n:.1f}%" for k in ks)) if ks
+        parts.append(("attainable: " + ", ".join(f"{k} of {n} = {100 * k / n:.1f}%" for k in ks)) if ks
                      else f"no whole count of {n} gives {v['pct']:g}%")
-    computed = "; ".join(parts) if parts else "no registry data (descriptive figure)"
-    return _Outcome(computed, NOT_REPRODUCIBLE, claim.missing or ("the cited source's data",),
-                    "Descriptive figure, not an effect of parental imprisonment; its source is not in the registry.")
+        verdict = verdict if ks else CONTRADICTED
+    if claim.traced_in:
+        parts.insert(0, f"also printed in {claim.traced_in}")
+    computed = "; ".join(parts) if parts else "no source read gives this figure"
+    missing = () if verdict == TRACED else (claim.missing or ("the cited source's data",))
+    return _Outcome(computed, verdict, missing,
+                    "A descriptive figure, not an effect of parental imprisonment.")
 
 
-def check_subgroup_figure_generalised(claim: Claim, studies: str | Path | None) -> _Outcome:
-    """A subgroup's percentage restated as a rate for a whole population.
+def check_subgroup_figure_generalised(claim: Claim, ctx: _Context) -> _Outcome:
+    """A percentage for a group: does the registry give it, and for the population stated?
 
     The registry results whose exposed-group percentage matches the printed
-    figure are found; if none of them has the claimed population as its
-    exposure, the claim misattributes the figure: "contradicted", with the
-    correct statement.
+    figure (within the printed precision or the ledger's ``tolerance`` for
+    'nearly') are found.  The claim's scope is compared with the result's
+    (:func:`compare_scopes`): the same scope -> "reproduced"; a different
+    population, outcome, measure or time span -> "misattributed", naming each
+    with both sides; no result with the figure -> "not reproducible".
     """
     printed = claim.value("pct_exposed")
     tol = (claim.tolerance or 0.5) + ROUNDING_SLACK
     used = []
     for rid in claim.uses:
-        r = _result(rid, studies)
+        r = ctx.result(rid)
         e, n, p = r.value("events_exposed"), r.value("n_exposed"), r.value("pct_exposed")
         pct = 100 * e / n if e is not None and n else p
         if pct is not None and abs(pct - printed) <= tol:
             used.append((r, pct))
     if not used:
         return _Outcome("no registry result gives this figure", NOT_REPRODUCIBLE,
-                        (f"a study of {claim.claimed_population}",))
+                        ("a study of " + (claim.scope.describe(("population", "exposure"))
+                                          if claim.scope else "the population stated"),))
     r, pct = used[0]
-    same_population = normalise_whitespace((claim.claimed_population or "").lower()) == \
-        normalise_whitespace(r.exposure.lower())
-    e, n = r.value("events_exposed"), r.value("n_exposed")
-    e0, n0 = r.value("events_comparison"), r.value("n_comparison")
-    name = reg.load_study(r.study, studies).name
+    rs = ctx.scope(r.id)
+    if claim.scope is None or rs is None:
+        raise ValueError(f"claim {claim.id!r}: check 'subgroup_figure_generalised' needs a claim scope and "
+                         f"a scope for {r.id} in {SCOPES_FILE.name}.")
+    mism = compare_scopes(claim.scope, rs)
+    e, n = int(_num(r, "events_exposed")), int(_num(r, "n_exposed"))
+    e0, n0 = int(_num(r, "events_comparison")), int(_num(r, "n_comparison"))
+    name = ctx.study(r.study).name
     pct0 = 100 * e0 / n0
-    computed = (f"{e}/{n} = {pct:.1f}% in {name}: {r.exposure}; {r.outcome}. Comparison "
-                f"{e0}/{n0} = {pct0:.1f}% ({r.comparison})")
-    if same_population:
+    computed = (f"{e} of {n} = {pct:.1f}% in the {name}: {r.exposure}; {r.outcome}. Comparison: "
+                f"{e0} of {n0} = {pct0:.1f}% ({r.comparison})")
+    if not mism:
         return _Outcome(computed, REPRODUCED)
-    note = (f"The figure is a subgroup of {n} in {name}, not '{claim.claimed_population}'; no result in "
-            f"the registry has that population. Correct statement: {pct:.0f}% ({e} of {n}) of boys "
-            f"{r.exposure} were {r.outcome.split(' (')[0]}, against {pct0:.0f}% of boys with "
-            f"{r.comparison}.")
-    return _Outcome(computed, CONTRADICTED, note=note, values=(("pct", pct), ("n", float(n))))
+    note = (f"The {pct:.0f}% exists, but for a different " + " and ".join(d for d, _, _ in mism)
+            + f" (see what differs). Correct statement: {pct:.0f}% ({e} of {n}) of boys "
+            f"{r.exposure} were {r.outcome.split(' (')[0]}, against {pct0:.0f}% of boys with {r.comparison}.")
+    return _Outcome(computed, MISATTRIBUTED, note=note, values=(("pct", pct), ("n", float(n))),
+                    mismatches=mism)
 
 
-def check_inverted_odds_ratio(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_inverted_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
     """'X% less likely' for the visited group, from an OR for the not-visited group.
 
     Inverting OR = 1.39 gives 1/1.39 = 0.72: 28% lower odds.  For any
     reoffending rate the risk ratio lies between the OR and 1, so the risk
-    reduction is also at most 28%.
+    reduction is also at most 28%.  This holds for the comparison the OR
+    describes; whether that OR is adjusted is recorded in the registry, and
+    when it is not known the verdict states the condition it rests on.
     """
-    r = _result(claim.uses[0], studies)
+    r = ctx.result(claim.uses[0])
     orr = r.value("estimate")
     if orr is None:
-        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
+        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     inv = 1 / orr
     red = 100 * (1 - inv)
     printed = claim.value("reduction_pct")
     computed = (f"1 / {orr:g} = {inv:.3f}: {red:.1f}% lower odds for visited prisoners; the risk "
                 f"reduction is at most {red:.1f}% for any reoffending rate")
     ok = _within(red, printed, claim.decimals)
-    note = ("" if ok else
-            f"Correct figure: odds {red:.0f}% lower (OR {inv:.2f}); '{printed:g}% less likely' is not "
+    if ok:
+        return _Outcome(computed, REPRODUCED, values=(("inverse_or", inv), ("reduction_pct", red)))
+    adj = {True: "adjusted", False: "unadjusted", None: None}[r.adjusted]
+    condition = (f"The odds ratio {orr:g} is recorded as {adj}." if adj else
+                 f"This holds if {orr:g} is the unadjusted odds ratio of the two groups; whether it is "
+                 f"adjusted is not known (the registry records it as unknown). If it is adjusted, an "
+                 f"unadjusted comparison of the raw rates, which were not found, could differ.")
+    note = (f"Correct figure: odds {red:.0f}% lower (OR {inv:.2f}); '{printed:g}% less likely' is not "
             f"attainable from OR {orr:g} at any base rate (the odds ratio is as reported by a "
             f"{r.q('estimate').seen_in} source).")
-    return _Outcome(computed, REPRODUCED if ok else CONTRADICTED, note=note,
+    return _Outcome(computed, CONTRADICTED, note=note, condition=condition,
                     values=(("inverse_or", inv), ("reduction_pct", red)))
 
 
-def check_odds_ratio_as_risk_increase(claim: Claim, studies: str | Path | None) -> _Outcome:
-    """'X% more likely' from an odds ratio: needs the reoffending rates to become a risk ratio."""
-    r = _result(claim.uses[0], studies)
+def check_odds_ratio_as_risk_increase(claim: Claim, ctx: _Context) -> _Outcome:
+    """'X% more likely' from an odds ratio: the figure is an increase in odds, read as risk.
+
+    With the groups' rates, the risk ratio is computed and compared.  Without
+    them: if the printed percentage equals the odds increase (OR - 1), the
+    figure exists but for a different measure ("misattributed", measure: odds
+    read as risk); the risk increase RR - 1 = (OR - 1)(1 - p) / (1 - p + OR p)
+    is smaller for any reoffending rate p > 0 and needs the rates.
+    """
+    r = ctx.result(claim.uses[0])
     orr = r.value("estimate")
     if orr is None:
-        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
+        return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     printed = claim.value("increase_pct")
     p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
     if p1 is not None and p0 is not None:
@@ -854,42 +1210,54 @@ def check_odds_ratio_as_risk_increase(claim: Claim, studies: str | Path | None) 
         ok = _within(100 * (rr - 1), printed, claim.decimals)
         return _Outcome(f"RR {rr:.2f}", REPRODUCED if ok else CONTRADICTED)
     same = _within(100 * (orr - 1), printed, claim.decimals)
-    computed = (f"OR {orr:g} = {100 * (orr - 1):.0f}% higher odds ({'matches' if same else 'differs from'} "
-                f"the printed {printed:g}%); as a risk "
-                f"ratio RR = {orr:g} / (1 - p + {orr:g} p) < {orr:g} for any reoffending rate p > 0 "
-                "of visited prisoners")
-    study = reg.load_study(r.study, studies)
-    missing = (f"{r.id}.pct_exposed", f"{r.id}.pct_comparison",
+    which = "the printed figure" if same else "not the printed"
+    computed = (f"OR {orr:g}: {100 * (orr - 1):.0f}% higher odds ({which} {printed:g}%); as a risk ratio "
+                f"RR = {orr:g} / (1 - p + {orr:g} p), below {orr:g} for any reoffending rate p > 0 of "
+                "visited prisoners")
+    study = ctx.study(r.study)
+    missing = (f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_exposed']}",
+               f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_comparison']}",
                f"the rates by group in {study.citation(r.citation).text.strip()}")
-    note = (f"The {printed:g}% is an increase in odds (as the {r.q('estimate').seen_in} source words it), "
-            "read here as 'more likely'; the risk increase is smaller and cannot be computed without "
-            "the rates.")
+    rs = ctx.scope(r.id)
+    mism: tuple[tuple[str, str, str], ...] = ()
+    if claim.scope is not None and rs is not None:
+        mism = compare_scopes(claim.scope, rs)
+    if same and mism:
+        note = (f"The {printed:g}% exists, but as an increase in odds (as the {r.q('estimate').seen_in} source "
+                "words it), not in risk: " + _scope_note(mism) + ". The risk increase is smaller and needs the "
+                "reoffending rates, which were not found.")
+        return _Outcome(computed, MISATTRIBUTED, missing, note, mismatches=mism,
+                        values=(("odds_increase_pct", 100 * (orr - 1)),))
+    note = ("The risk increase cannot be computed without the reoffending rates of the two groups.")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=(("odds_increase_pct", 100 * (orr - 1)),))
 
 
-def check_pooled_estimate(claim: Claim, studies: str | Path | None) -> _Outcome:
+def check_pooled_estimate(claim: Claim, ctx: _Context) -> _Outcome:
     """A pooled (meta-analytic) OR: reproducible only from the per-study data."""
-    r = _result(claim.uses[0], studies)
+    r = ctx.result(claim.uses[0])
     est = r.value("estimate")
     if est is None:
-        return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE, (f"{r.id}.estimate",))
+        return _Outcome("pooled odds ratio missing", NOT_REPRODUCIBLE,
+                        (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     rr = 1 + claim.value("risk_increase_pct") / 100
     p0_needed = (est / rr - 1) / (est - 1)
     computed = (f"registry: OR {est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]; "
                 f"'about {100 * (rr - 1):.0f}% increased risk' read as a risk ratio of {rr:.2f} needs a "
                 f"baseline risk of {100 * p0_needed:.0f}% (RR = OR / (1 - p0 + p0 OR)); the abstract "
                 "does not say which measure the percentage is")
-    n_studies = dict(reg.load_study(r.study, studies).sample).get("studies")
+    n_studies = dict(ctx.study(r.study).sample).get("studies")
     missing = ("per-study log ORs and variances of the rigorous subset",
                f"which of the {n_studies.value if n_studies is not None else 'included'} studies form "
                "the rigorous subset", "the pooling model")
     note = (f"Context for the 'three times' claims: the most rigorous studies give OR {est:g}, far below "
-            "the review's average of unadjusted associations (claim review.average_or).")
+            "the review's average OR 3.4 (claim review.average_or), whose five inputs were not found; of "
+            "those the registry records, the Cambridge OR is unadjusted and the adjustment of the other "
+            "four is not known.")
     return _Outcome(computed, NOT_REPRODUCIBLE, missing, note, values=(("estimate", est),))
 
 
 #: Named checks, referenced by the ledger's ``check`` field.
-CHECKS: dict[str, Callable[[Claim, str | Path | None], _Outcome]] = {
+CHECKS: dict[str, Callable[[Claim, _Context], _Outcome]] = {
     "sample_sizes": check_sample_sizes,
     "percentages_attainable": check_percentages_attainable,
     "odds_ratio_from_counts": check_odds_ratio_from_counts,
@@ -905,18 +1273,22 @@ CHECKS: dict[str, Callable[[Claim, str | Path | None], _Outcome]] = {
     "inverted_odds_ratio": check_inverted_odds_ratio,
     "odds_ratio_as_risk_increase": check_odds_ratio_as_risk_increase,
     "pooled_estimate": check_pooled_estimate,
+    "direction_of_effect": check_direction_of_effect,
+    "effect_without_registry_data": check_effect_without_registry_data,
 }
 
 
-def _source_label(c: Claim, studies: str | Path | None) -> str:
+def _source_label(c: Claim, ctx: _Context) -> tuple[str, int | None]:
+    """'Title, section, line N' of the claim's quote (or the registry record it is quoted from)."""
     if c.document.startswith("registry:"):
         rid = c.document.split(":", 1)[1]
-        r = _result(rid, studies)
-        study = reg.load_study(r.study, studies)
+        r = ctx.result(rid)
+        study = ctx.study(r.study)
         q = r.q("estimate")
-        return f"{study.citation(q.source or r.citation).url} (registry {rid})"
+        cit = study.citation(q.source or r.citation)
+        return f"{cit.text.strip()} (abstract, as quoted in the study registry)", None
     line = _line_of(c.document, c.quote)
-    return f"{c.document}, line {line}" if line else c.document
+    return documents.cite(c.document, line), line
 
 
 def check_findings(claims: str | Path | None = None,
@@ -934,12 +1306,17 @@ def check_findings(claims: str | Path | None = None,
     --------
     >>> f = {x.id: x for x in check_findings()}
     >>> f["review.cambridge_sample"].verdict
-    'reproduced'
+    'traced'
     """
-    studies = studies
+    ledger = load_claims(claims, studies)
+    scopes_path = (Path(claims) / SCOPES_FILE.name if claims is not None and Path(claims).is_dir()
+                   else None)
+    ctx = _Context(studies=studies,
+                   scopes=load_result_scopes(scopes_path if scopes_path and scopes_path.is_file() else None),
+                   claims={c.id: c for c in ledger})
     out = []
-    for c in load_claims(claims, studies):
-        o = CHECKS[c.check](c, studies)
+    for c in ledger:
+        o = CHECKS[c.check](c, ctx)
         if o.verdict not in VERDICTS:  # pragma: no cover - programming error
             raise RuntimeError(f"check {c.check!r} returned an unknown verdict {o.verdict!r}")
         if c.approximation is not None:
@@ -948,11 +1325,79 @@ def check_findings(claims: str | Path | None = None,
             tol = f"±{c.tolerance:g} (printed to {c.decimals} decimal place(s))"
         else:
             tol = "n/a (no printed precision)"
+        source, line = _source_label(c, ctx)
         out.append(Finding(
             id=c.id, claim=c.claim, reported=c.reported, computed=o.computed, verdict=o.verdict,
-            expected=c.expected, source=_source_label(c, studies), quote=normalise_whitespace(c.quote),
+            expected=c.expected, source=source, quote=normalise_whitespace(c.quote),
             tolerance=tol, missing_inputs=o.missing,
             note=" ".join(x for x in (o.note, c.note or "") if x), check=c.check, uses=c.uses,
-            values=o.values,
+            values=o.values, condition=o.condition, mismatches=o.mismatches,
+            kind="descriptive" if c.check in DESCRIPTIVE_CHECKS else "effect",
+            document=c.document, line=line,
         ))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- cross-document links
+@dataclass(frozen=True, slots=True)
+class CrossDocument:
+    """One quantity stated in several documents: the values as printed and whether they agree.
+
+    ``entries`` holds (claim id, source as 'title, section, line', value, printed text) per claim;
+    ``agree`` is True when every value lies within ``tolerance`` of every other.
+    """
+
+    id: str
+    quantity: str
+    entries: tuple[tuple[str, str, float, str], ...]
+    tolerance: float
+    agree: bool
+    spread: float
+    note: str = ""
+
+    def __repr__(self) -> str:
+        return f"CrossDocument({self.id!r}, agree={self.agree})"
+
+
+def check_links(path: str | Path | None = None, claims: str | Path | None = None,
+                studies: str | Path | None = None) -> tuple[CrossDocument, ...]:
+    """Compare the claims the links file (default :data:`LINKS_FILE`) names as the same quantity.
+
+    Raises ValueError naming the file, link and field for an unknown claim, a value name the claim
+    does not report, or links within a single document only.
+
+    Examples
+    --------
+    >>> {x.id: x.agree for x in check_links()}["children_cared_for_by_father"]
+    False
+    """
+    p = Path(path) if path is not None else LINKS_FILE
+    raw = read_yaml(p, label="link")
+    if not isinstance(raw, dict) or not isinstance(raw.get("links"), list):
+        raise ValueError(f"{p.name}: field 'links': bad value; expected a list of links.")
+    ledger = {c.id: c for c in load_claims(claims, studies)}
+    out = []
+    for i, link in enumerate(raw["links"]):
+        lid = link.get("id", f"links[{i}]")
+        entries = []
+        for e in link.get("claims") or []:
+            c = ledger.get(e.get("claim"))
+            if c is None:
+                raise ValueError(f"{p.name}: link {lid!r}, field 'claims': bad value {e.get('claim')!r}; "
+                                 "not a claim id of the ledger.")
+            names = dict(c.reported_values)
+            if e.get("value") not in names:
+                raise ValueError(f"{p.name}: link {lid!r}, claim {c.id!r}, field 'value': bad value "
+                                 f"{e.get('value')!r}; the claim reports {', '.join(names) or 'no values'}.")
+            line = _line_of(c.document, c.quote)
+            entries.append((c.id, documents.cite(c.document, line), float(names[e["value"]]), c.reported))
+        if len({ledger[x[0]].document for x in entries}) < 2:
+            raise ValueError(f"{p.name}: link {lid!r}, field 'claims': bad value; a link joins claims of at "
+                             "least two documents.")
+        tol = float(link.get("tolerance", 0.5))
+        vals = [v for _, _, v, _ in entries]
+        spread = max(vals) - min(vals)
+        out.append(CrossDocument(id=lid, quantity=str(link["quantity"]), entries=tuple(entries), tolerance=tol,
+                                 agree=spread <= tol + ROUNDING_SLACK, spread=spread,
+                                 note=normalise_whitespace(str(link.get("note") or ""))))
     return tuple(out)

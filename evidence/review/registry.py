@@ -119,7 +119,7 @@ _RESULT_KEYS_REQUIRED = (
 _RESULT_KEYS_OPTIONAL = (
     "finding", "quote", "source", "seen_in", "seen_at", "ci_level", "note", "pool_reason",
 ) + QUANTITY_FIELDS
-_QUANTITY_KEYS = ("value", "status", "source", "seen_in", "seen_at", "method", "note")
+_QUANTITY_KEYS = ("value", "status", "source", "seen_in", "seen_at", "method", "note", "quote")
 _SEEN_AT_KEYS = ("url", "file", "page", "table", "section")
 
 #: Columns of :func:`load_studies`, in order (one row per result).
@@ -153,6 +153,7 @@ class Quantity:
     seen_at: tuple[tuple[str, str], ...] = ()
     method: str | None = None
     note: str | None = None
+    quote: str | None = None
 
     @property
     def where(self) -> str:
@@ -372,7 +373,8 @@ def _quantity(ctx: _Ctx, field: str, raw: Any, citation_keys: set[str], *,
                 raise ctx.fail(f"{field}.seen_at.{k}", v, "expected text or a page number")
         seen_at = tuple((k, str(v)) for k, v in sa.items())
     return Quantity(value=value, status=status, source=source, seen_in=seen_in,
-                    seen_at=seen_at, method=method, note=note)
+                    seen_at=seen_at, method=method, note=note,
+                    quote=_text(ctx, f"{field}.quote", m.get("quote"), optional=True))
 
 
 def _kind_of(field: str) -> str:
@@ -734,7 +736,7 @@ def one_per_study(studies: str | Path | None = None) -> dict[str, tuple[str, str
 
 #: What every toolkit figure and table says about its inputs.
 CANDIDATES_CAVEAT = ("Candidate effect sizes - not the review's inputs: the odds ratios behind the "
-                     "review's 'average odds ratio 3.4' were never published.")
+                     "review's 'average odds ratio 3.4' were not found in any source read.")
 
 #: Columns of :func:`candidate_effect_sizes`.
 CANDIDATE_COLUMNS: tuple[str, ...] = (

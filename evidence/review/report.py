@@ -2,17 +2,21 @@
 
 One HTML file: inline CSS, figures embedded as base64 PNG (matplotlib figures
 rendered on the Agg canvas; importing this module leaves matplotlib's backend
-alone), no scripts and no external resources.  Sections: verdict summary,
-every finding (claim, exact quote and where it is, reported vs computed,
-verdict, tolerance, missing inputs), a forest plot of the odds ratios the
+alone), no scripts and no external resources.  Sections: a table of
+contents; the verdicts defined with a headline count per verdict; effect
+claims and descriptive figures in separate tables (claim, exact quote and
+its document title, section and line, printed vs what the data give, in
+words, verdict, what differs, conditions, missing inputs); where the
+documents disagree with each other; a forest plot of the odds ratios the
 registry holds, the Cambridge 2x2 table behind OR 7.0, the analyst's toolkit
-(forest, funnel, radial, Baujat, GOSH, L'Abbe) on the candidate effect sizes,
-and the registry's results with the status of every number.
+(forest, funnel, radial, Baujat, GOSH, L'Abbe) on the candidate effect sizes;
+the registry's results with where every number was read; and the numbers set
+aside, with their reasons.
 
 The candidate effect sizes (:func:`evidence.review.registry.candidate_effect_sizes`)
 are the registry's odds ratios that come with a confidence interval.  They are
 *not* the review's inputs: the five odds ratios behind the review's "average
-odds ratio 3.4" were never published.  Several candidates come from one cohort
+odds ratio 3.4" were not found in any source read.  Several candidates come from one cohort
 (the Mater-University study) and are not independent, so pooling takes one per
 study (the result whose ``pool_reason`` says why: :func:`evidence.review.registry.one_per_study`).
 """
@@ -22,8 +26,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +39,21 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from evidence.effect_sizes import odds_ratio
+from evidence.review import documents
 from evidence.review import registry as reg
-from evidence.review.findings import VERDICTS, Finding, check_findings
+from evidence.review.findings import (
+    CHECKS,
+    CONTRADICTED,
+    DESCRIPTIVE_VERDICTS,
+    EFFECT_VERDICTS,
+    QUANTITY_WORDS,
+    VERDICT_DEFINITIONS,
+    VERDICTS,
+    Finding,
+    check_findings,
+    check_links,
+    load_claims,
+)
 from evidence.review.output import write_text_atomic
 from evidence.review.registry import CANDIDATES_CAVEAT, candidate_effect_sizes
 
@@ -45,8 +63,11 @@ __all__ = ["render_html", "write_report", "forest_figure", "cambridge_table_figu
 _VERDICT_COLOURS = {
     "reproduced": "#1b7837",
     "consistent within rounding": "#5aae61",
-    "not reproducible from public data": "#8c8c8c",
+    "misattributed": "#e08214",
     "contradicted": "#c51b7d",
+    "not reproducible from public data": "#8c8c8c",
+    "traced": "#2166ac",
+    "untraced": "#6b6b9a",
 }
 
 _CSS = """
@@ -465,11 +486,11 @@ def _toolkit_html(studies: str | Path | None) -> list[str]:
            "<table><tr><th>candidate</th><th>country</th><th>OR (95% CI)</th><th>log OR (SE)</th>"
            "<th>pooled?</th></tr>"]
     for r in cand.itertuples():
-        out.append(f"<tr><td><code>{e(r.result)}</code><br><span class='small'>{e(r.exposure)} / "
-                   f"{e(r.outcome)}</span></td><td>{e(str(r.country))}</td>"
+        out.append(f"<tr><td>{e(str(r.label))}<br><span class='small'>{e(str(r.exposure))} / "
+                   f"{e(str(r.outcome))}</span></td><td>{e(str(r.country))}</td>"
                    f"<td>{r.estimate:g} ({r.ci_low:g}, {r.ci_high:g})</td>"
                    f"<td>{r.yi:.3f} ({r.se:.3f})</td>"
-                   f"<td>{'yes' if r.pooled else 'no'}: <span class='small'>{e(r.choice)}</span></td></tr>")
+                   f"<td>{'yes' if r.pooled else 'no'}: <span class='small'>{e(str(r.choice))}</span></td></tr>")
     out.append("</table><p class='small'>SE from the reported interval: (ln high - ln low) / (2 x 1.96) "
                "(evidence.published.se_from_ci).</p>")
     figs = toolkit_figures(studies)
@@ -485,83 +506,242 @@ def _verdict(v: str) -> str:
     return f'<span class="verdict" style="background:{_VERDICT_COLOURS[v]}">{html.escape(v)}</span>'
 
 
-def render_html(findings: Sequence[Finding], studies: str | Path | None = None) -> str:
-    """The report as one self-contained HTML string."""
+_FIELD_WORDS = QUANTITY_WORDS
+_ID_RE = re.compile(r"\b(claim )?([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)(?:\.(" + "|".join(_FIELD_WORDS) + r"))?\b")
+
+
+def _id_words(studies: str | Path | None) -> Callable[[str], str]:
+    """A function rewriting internal ids (results, claims, fields) in a text into words."""
+    labels: dict[str, str] = {}
+    for s in reg.load_registry(studies):
+        name = s.name.split(" (")[0]
+        for r in s.results:
+            labels[r.id] = f"{name}, {r.outcome.split(' (')[0]}"
+    claims = {c.id: c for c in load_claims(studies=studies)}
+
+    def words(text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            cid, field = m.group(2), m.group(3)
+            if cid in claims:
+                c = claims[cid]
+                where = "registry" if c.document.startswith("registry:") else documents.document(c.document).short
+                return f"the finding '{c.reported}' ({where})"
+            if cid in labels:
+                return labels[cid] + (f": {_FIELD_WORDS[field]}" if field else "")
+            return m.group(0)
+
+        return _ID_RE.sub(one, text)
+
+    return words
+
+
+def _how_checked(check: str) -> str:
+    """The first paragraph of the check's docstring, without reStructuredText markup."""
+    doc = (CHECKS[check].__doc__ or "").strip().split("\n\n")[0]
+    doc = re.sub(r":\w+:`~?([^`]+)`", lambda m: m.group(1).rsplit(".", 1)[-1], doc)
+    return " ".join(doc.replace("``", "'").split())
+
+
+def _finding_rows(findings: Sequence[Finding], words: Callable[[str], str]) -> list[str]:
     e = html.escape
-    counts = Counter(f.verdict for f in findings)
+    out = ["<table><tr><th>claim, as printed, and where</th><th>printed</th><th>what the data give</th>"
+           "<th>verdict</th></tr>"]
+    for f in findings:
+        extra = []
+        if f.mismatches:
+            extra.append("<b>What differs:</b> " + "; ".join(
+                e(f"{d}: the sentence says '{c}', the data are for '{x}'") for d, c, x in f.mismatches))
+        if f.condition:
+            extra.append("<b>Condition:</b> " + e(f.condition))
+        if f.missing_inputs:
+            extra.append("<b>Missing:</b> " + e(words("; ".join(f.missing_inputs))))
+        if f.note:
+            extra.append("<b>Note:</b> " + e(words(f.note)))
+        extra.append(f"<b>How it was checked:</b> {e(words(_how_checked(f.check)))} <b>Tolerance:</b> "
+                     f"{e(f.tolerance)}")
+        out.append(
+            f"<tr id='finding-{e(f.id)}'><td>{e(f.claim)}<blockquote>{e(f.quote)}</blockquote>"
+            f"<span class='small'>{e(f.source)}</span></td><td>{e(f.reported)}</td>"
+            f"<td>{e(words(f.computed))}<p class='small'>{'<br>'.join(extra)}</p></td>"
+            f"<td>{_verdict(f.verdict)}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+#: The finding shown as each verdict's example when it has that verdict.
+_EXAMPLES = {
+    "reproduced": "moj.visits_direction", "consistent within rounding": "review.cambridge_conviction_or",
+    "misattributed": "policis.sixty_five_percent", "contradicted": "policis.visits_38_less_likely",
+    "not reproducible from public data": "review.average_or", "traced": "review.cambridge_sample",
+    "untraced": "review.women_prisoners_mothers",
+}
+
+
+def _summary_html(findings: Sequence[Finding]) -> list[str]:
+    """Verdict definitions with the counts per verdict, effect claims and descriptive figures apart."""
+    e = html.escape
+    eff = Counter(f.verdict for f in findings if f.kind == "effect")
+    des = Counter(f.verdict for f in findings if f.kind == "descriptive")
+    n_eff, n_des = sum(eff.values()), sum(des.values())
+    out = ["<h2 id='verdicts'>1. What the verdicts mean, and how many of each</h2>",
+           f"<p><b>Headline.</b> Of {n_eff} effect claims (what parental imprisonment does, or how two groups "
+           "differ), " + ", ".join(f"{eff.get(v, 0)} {v}" for v in EFFECT_VERDICTS) + f". Of {n_des} "
+           "descriptive figures (counts, shares, sample sizes), "
+           + ", ".join(f"{des.get(v, 0)} {v}" for v in DESCRIPTIVE_VERDICTS)
+           + (f" and {des[CONTRADICTED]} contradicted by their own arithmetic" if des.get(CONTRADICTED) else "")
+           + ". 'Not reproducible' is used for effect claims only: it means the public data cannot check the "
+           "claim, not that the claim is wrong; 'untraced' means the same for a descriptive figure.</p>",
+           "<table><tr><th>verdict</th><th>what it means</th><th>effect claims</th><th>descriptive figures</th>"
+           "<th>example</th></tr>"]
+    for v in VERDICTS:
+        ex = next((f for f in findings if f.verdict == v and f.id == _EXAMPLES.get(v)),
+                  next((f for f in findings if f.verdict == v), None))
+        example = (f"<a href='#finding-{e(ex.id)}'>{e(ex.claim)}</a>" if ex is not None else "")
+        out.append(f"<tr><td>{_verdict(v)}</td><td>{e(VERDICT_DEFINITIONS[v])}</td><td>{eff.get(v, 0)}</td>"
+                   f"<td>{des.get(v, 0)}</td><td class='small'>{example}</td></tr>")
+    out.append("</table>")
+    changed = [f for f in findings if not f.matches_expected]
+    if changed:
+        out.append("<p><b>Verdicts that differ from the ledger:</b> "
+                   + ", ".join(e(f"{f.claim} ({f.expected} -> {f.verdict})") for f in changed) + "</p>")
+    return out
+
+
+def _links_html(words: Callable[[str], str]) -> list[str]:
+    e = html.escape
+    out = ["<h2 id='disagreements'>4. Where the documents disagree with each other</h2>",
+           "<p>Claims in different documents that state the same quantity are linked in the ledger "
+           "(<code>studies/claims/links.yaml</code>). Values further apart than the tolerance disagree.</p>"]
+    for x in check_links():
+        state = ("<b>disagree</b>" if not x.agree else "agree")
+        out.append(f"<h3 id='link-{e(x.id)}'>{e(x.quantity[0].upper() + x.quantity[1:])}: {state}</h3>"
+                   "<table><tr><th>document, section, line</th><th>printed</th><th>value</th></tr>")
+        for cid, src, v, printed in x.entries:
+            out.append(f"<tr><td><a href='#finding-{e(cid)}'>{e(src)}</a></td><td>{e(printed)}</td>"
+                       f"<td>{v:,.6g}</td></tr>")
+        out.append(f"</table><p class='small'>Tolerance {x.tolerance:g}; values differ by at most "
+                   f"{x.spread:,.6g}. {e(words(x.note))}</p>")
+    return out
+
+
+def _exclusions_html(words: Callable[[str], str]) -> list[str]:
+    e = html.escape
+    excl = documents.load_exclusions()
+    by_doc = Counter(documents.document(x.file).title for x in excl)
+    quotes: dict[str, list[str]] = {}
+    for c in load_claims():
+        quotes.setdefault(c.document, []).append(c.quote)
+    uncovered = documents.uncovered_numbers(quotes, excl)
+    out = ["<h2 id='not-checked'>7. What was not checked, and why</h2>",
+           "<p>Every number printed in the five documents is either a claim above or set aside in "
+           "<code>studies/claims/exclusions.yaml</code> with its reason (a test scans the documents and fails "
+           "on a number that is neither). Set aside: " + "; ".join(f"{n} rule(s) in {e(t)}"
+                                                                  for t, n in by_doc.items()) + ".</p>",
+           "<table><tr><th>document</th><th>numbers printed (digits and number words)</th><th>claims</th>"
+           "<th>numbers neither claimed nor excluded</th></tr>"]
+    for d in documents.load_catalog():
+        out.append(f"<tr><td>{e(d.title)} ({e(d.author)}, {e(d.year)})</td>"
+                   f"<td>{len(documents.numbers_in(d.file))}</td><td>{len(quotes.get(d.file, []))}</td>"
+                   f"<td>{sum(m.file == d.file for m in uncovered)}</td></tr>")
+    out.append("</table><ul>")
+    for x in excl:
+        where = (f"lines {x.lines[0]}-{x.lines[1]}" if x.lines else f"'{x.quote}'" if x.quote else "a pattern")
+        out.append(f"<li class='small'>{e(documents.document(x.file).short)}, {e(where)}: {e(words(x.reason))}</li>")
+    out.append("</ul>")
+    return out
+
+
+def _figure(fid: str, png: str, alt: str, caption: str) -> str:
+    e = html.escape
+    return (f"<figure id='{fid}'><img alt='{e(alt)}' src='data:image/png;base64,{png}'>"
+            f"<figcaption>{caption}</figcaption></figure>")
+
+
+def render_html(findings: Sequence[Finding], studies: str | Path | None = None) -> str:
+    """The report as one self-contained HTML string.
+
+    Sections: a table of contents; the verdicts defined, with a headline count per verdict; effect
+    claims; descriptive figures; where the documents disagree; figures; the registry; what was not
+    checked.  Sources are named by document title, section and line; internal ids are put in words.
+    """
+    e = html.escape
+    words = _id_words(studies)
     forest, forest_note = forest_figure(studies)
     camb, camb_note = cambridge_table_figure(studies)
+    effect = [f for f in findings if f.kind == "effect"]
+    descriptive = [f for f in findings if f.kind == "descriptive"]
+    toolkit_ids = ("toolkit-forest", "toolkit-funnel", "toolkit-radial", "toolkit-baujat", "toolkit-gosh",
+                   "toolkit-labbe")
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>evidence: findings reproduced</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Children of prisoners: the review's findings, rechecked</h1>",
-        "<p>Every quantitative finding in the research section of SCIE Guide 22 <i>Children of "
-        "prisoners - maintaining family ties</i> (2008) and every numeric effect claim in four "
-        "practitioner documents, recomputed from the study registry (<code>studies/*.yaml</code>), "
-        "where each number carries its source and a status: reported, reconstructed, or missing.</p>",
-        "<h2>Summary</h2><table><tr><th>verdict</th><th>findings</th></tr>",
+        "<p>Every number printed in SCIE Guide 22 <i>Children of prisoners - maintaining family ties</i> "
+        "(2008) and in four practitioner documents that quote it is either checked here against the study "
+        "registry (<code>studies/*.yaml</code>, where each number carries its source and a status: reported, "
+        "reconstructed, or missing) or set aside with a reason (section 7).</p>",
+        "<nav><h2>Contents</h2><ol>"
+        "<li><a href='#verdicts'>What the verdicts mean, and how many of each</a></li>"
+        "<li><a href='#effects'>Effect claims</a></li>"
+        "<li><a href='#descriptive'>Descriptive figures</a></li>"
+        "<li><a href='#disagreements'>Where the documents disagree with each other</a></li>"
+        "<li><a href='#figures'>Figures</a><ul>"
+        "<li><a href='#fig-registry-forest'>Odds ratios in the registry</a></li>"
+        "<li><a href='#fig-cambridge'>The Cambridge table behind '65%' and OR 7.0</a></li>"
+        + "".join(f"<li><a href='#{t}'>Analyst's toolkit: {t.split('-', 1)[1]}</a></li>" for t in toolkit_ids)
+        + "</ul></li><li><a href='#registry'>The registry's results</a></li>"
+        "<li><a href='#not-checked'>What was not checked, and why</a></li></ol></nav>",
     ]
-    for v in VERDICTS:
-        out.append(f"<tr><td>{_verdict(v)}</td><td>{counts.get(v, 0)}</td></tr>")
-    out.append("</table>")
-    changed = [f for f in findings if not f.matches_expected]
-    if changed:
-        out.append("<p><b>Verdicts that differ from the ledger:</b> "
-                   + ", ".join(e(f"{f.id} ({f.expected} -> {f.verdict})") for f in changed) + "</p>")
-    out.append("<h2>Findings</h2><table><tr><th>id</th><th>claim and source</th><th>reported</th>"
-               "<th>computed</th><th>verdict</th></tr>")
-    for f in findings:
-        extra = []
-        if f.missing_inputs:
-            extra.append("<b>Missing:</b> " + e("; ".join(f.missing_inputs)))
-        if f.note:
-            extra.append("<b>Note:</b> " + e(f.note))
-        extra.append(f"<b>Tolerance:</b> {e(f.tolerance)}; <b>check:</b> <code>{e(f.check)}</code>")
-        out.append(
-            f"<tr><td><code>{e(f.id)}</code></td><td>{e(f.claim)}<blockquote>{e(f.quote)}</blockquote>"
-            f"<span class='small'>{e(f.source)}</span></td><td>{e(f.reported)}</td>"
-            f"<td>{e(f.computed)}<p class='small'>{'<br>'.join(extra)}</p></td>"
-            f"<td>{_verdict(f.verdict)}</td></tr>"
-        )
-    out.append("</table>")
-    out.append("<h2>Figures</h2>")
-    out.append(f"<figure><img alt='forest plot of registry odds ratios' src='data:image/png;base64,{_png(forest)}'>"
-               f"<figcaption>Odds ratios in the registry with the source they were seen in. These are "
-               f"different exposures and outcomes and are not pooled. {e(forest_note)}</figcaption></figure>")
-    out.append(f"<figure><img alt='Cambridge 2x2 table' src='data:image/png;base64,{_png(camb)}'>"
-               f"<figcaption>Cambridge Study, conviction between 19 and 32. {e(camb_note)}</figcaption></figure>")
+    out += _summary_html(findings)
+    out.append("<h2 id='effects'>2. Effect claims</h2><p>Claims about what parental imprisonment does to "
+               "children, or how visits relate to reoffending, recomputed from the registry.</p>")
+    out += _finding_rows(effect, words)
+    out.append("<h2 id='descriptive'>3. Descriptive figures</h2><p>Counts, shares and sample sizes. They "
+               "are not effects of parental imprisonment; the question is whether they could be traced to a "
+               "source that was read.</p>")
+    out += _finding_rows(descriptive, words)
+    out += _links_html(words)
+    out.append("<h2 id='figures'>5. Figures</h2>")
+    out.append(_figure("fig-registry-forest", _png(forest), "forest plot of registry odds ratios",
+                       "Odds ratios in the registry with the source they were seen in. These are different "
+                       f"exposures and outcomes and are not pooled. {e(forest_note)}"))
+    out.append(_figure("fig-cambridge", _png(camb), "Cambridge 2x2 table",
+                       f"Cambridge Study, conviction between 19 and 32. {e(camb_note)}"))
     out.extend(_toolkit_html(studies))
+    out += _registry_html(studies)
+    out += _exclusions_html(words)
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _registry_html(studies: str | Path | None) -> list[str]:
+    e = html.escape
     df = reg.load_studies(studies)
     quant = df[df["measure"] != "qualitative"]
-    out.append("<h2>Registry: quantitative results</h2><table><tr><th>result</th><th>exposure / outcome</th>"
-               "<th>n (exp / comp)</th><th>% (exp / comp)</th><th>estimate (CI)</th><th>status</th></tr>")
+    names = {s.id: s.name.split(" (")[0] for s in reg.load_registry(studies)}
+    out = ["<h2 id='registry'>6. The registry's results</h2><table><tr><th>study: outcome</th>"
+           "<th>exposure</th><th>n (exp / comp)</th><th>% (exp / comp)</th><th>estimate (CI)</th>"
+           "<th>where the numbers were read</th></tr>"]
 
     def val(row: pd.Series, k: str) -> str:
         v = row[k]
         return "-" if pd.isna(v) else f"{v:g}"
 
     for _, row in quant.iterrows():
-        st = ", ".join(f"{k}: {row[k + '_status']}" + (f"/{row[k + '_seen_in']}" if row[k + '_seen_in'] else "")
+        st = ", ".join(f"{_FIELD_WORDS[k]}: {row[k + '_status']}"
+                       + (f" ({row[k + '_seen_in']} source)" if row[k + '_seen_in'] else "")
                        for k in ("n_exposed", "events_exposed", "pct_exposed", "estimate")
                        if row[k + "_status"] != "missing")
         out.append(
-            f"<tr><td><code>{e(row['result'])}</code></td><td>{e(row['exposure'])} / {e(row['outcome'])}</td>"
+            f"<tr><td>{e(names[row['study']])}: {e(row['outcome'])}</td><td>{e(row['exposure'])}</td>"
             f"<td>{val(row, 'n_exposed')} / {val(row, 'n_comparison')}</td>"
             f"<td>{val(row, 'pct_exposed')} / {val(row, 'pct_comparison')}</td>"
             f"<td>{val(row, 'estimate')} ({val(row, 'ci_low')}, {val(row, 'ci_high')})</td>"
-            f"<td class='small'>{e(st) or 'all missing'}</td></tr>"
-        )
-    out.append("</table><p class='small'>Status 'reported/review' means the number was read only in the "
-               "review, not in the primary paper. Missing numbers are never filled in.</p>")
-    out.append("<h2>Not checked</h2><p class='small'>In the practitioner documents, descriptive figures "
-               "that are not effect claims are outside the ledger: numbers of children with a parent in "
-               "prison (160,000; 200,000; 300,000; 17,000 a year), shares of prisoners who are parents or "
-               "were in care, reconviction rates by age and sentence length, and the share of children "
-               "cared for by the other parent. The review's own descriptive figures are in the ledger as "
-               "not reproducible.</p>")
-    out.append("</body></html>")
-    return "\n".join(out)
+            f"<td class='small'>{e(st) or 'all missing'}</td></tr>")
+    out.append("</table><p class='small'>A 'review source' means the number was read only in the review, "
+               "not in the primary paper. Missing numbers are never filled in.</p>")
+    return out
 
 
 def write_report(path: str | Path, findings: Sequence[Finding] | None = None,
