@@ -64,7 +64,14 @@ from numpy.typing import NDArray
 from scipy import optimize, stats
 
 from evidence._results import ResultMixin, fmt
-from evidence._validation import check_alpha, check_choice
+from evidence._validation import (
+    MAX_ABS_EFFECT,
+    MAX_VARIANCE,
+    MIN_VARIANCE,
+    check_alpha,
+    check_bool,
+    check_choice,
+)
 from evidence.exceptions import ConvergenceWarning
 
 __all__ = [
@@ -498,11 +505,11 @@ def _sampling_blocks(data: pd.DataFrame, vi: str, V: Any, clusters: tuple[Any, .
                      rows_of: list[NDArray[np.intp]], cluster_col: str) -> list[FloatArray]:
     if V is None:
         v = _numeric(data, "vi", vi)
-        bad = v <= 0
+        bad = (v < MIN_VARIANCE) | (v > MAX_VARIANCE)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(f"vi: column {vi!r} is {v[i]} at row {data.index[i]!r}; sampling variances "
-                             "must be > 0.")
+                             f"must lie in [{MIN_VARIANCE:g}, {MAX_VARIANCE:g}] (so > 0).")
         return [np.diag(v[r]) for r in rows_of]
     if isinstance(V, Mapping):
         unknown = [c for c in V if c not in set(clusters)]
@@ -803,7 +810,12 @@ def meta_analysis_multilevel(data: pd.DataFrame, *, levels: Sequence[str], yi: s
         raise ValueError(f"levels={levels!r} must be a non-empty list of id columns, outermost first.")
     levels = tuple(levels)
     y = _numeric(data, "yi", yi)
-    X, names = _design_matrix(data, mods, intercept)
+    big = np.abs(y) > MAX_ABS_EFFECT
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        raise ValueError(f"yi: column {yi!r} is {y[i]:.3g} at row {data.index[i]!r}; effect sizes must lie within "
+                         f"+-{MAX_ABS_EFFECT:g}.")
+    X, names = _design_matrix(data, mods, check_bool("intercept", intercept))
     id_frame = pd.DataFrame({c: _ids(data, c) for c in levels})
     codes = _level_codes(id_frame, levels)
     outer = id_frame[levels[0]].to_numpy()

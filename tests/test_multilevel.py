@@ -354,3 +354,16 @@ def test_scale_and_shift_equivariance() -> None:
     np.testing.assert_allclose(b.sigma2, 4 * a.sigma2, rtol=1e-7, atol=1e-12)
     np.testing.assert_allclose(b.statistic[1], a.statistic[1], rtol=1e-7)
     np.testing.assert_allclose(b.i2, a.i2, rtol=1e-7, atol=1e-12)
+
+
+def test_numeric_domain_and_switches_are_checked() -> None:
+    df = _toy()
+    df.loc[2, "yi"] = 1e120
+    with pytest.raises(ValueError, match=r"column 'yi' is 1e\+120 at row 2"):
+        meta_analysis_multilevel(df, levels=["study"])
+    df = _toy()
+    df.loc[3, "vi"] = 1e-120
+    with pytest.raises(ValueError, match="column 'vi' is 1e-120 at row 3"):
+        meta_analysis_multilevel(df, levels=["study"])
+    with pytest.raises(TypeError, match="intercept='no' must be True or False"):
+        meta_analysis_multilevel(_toy(), levels=["study"], intercept="no")
