@@ -53,6 +53,7 @@ reference:
 	Rscript --vanilla tests/r/robust_reference.R tests/reference/clubsandwich.json
 	Rscript --vanilla tests/r/robumeta_reference.R tests/reference/robumeta.json
 	Rscript --vanilla tests/r/escalc_reference.R tests/reference/metafor_escalc.json
+	Rscript --vanilla tests/r/multilevel_reference.R tests/reference/metafor_multilevel.json
 
 clean:
 	rm -rf $(VENV) report site screenshots .pytest_cache

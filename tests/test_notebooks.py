@@ -42,6 +42,7 @@ EXPECTED = (
     "06-claims-audit",
     "07-analyst-toolkit",
     "08-your-own-meta-analysis",
+    "09-dependent-effects",
 )
 #: Seconds allowed for one cell (the notebooks themselves take seconds).
 CELL_TIMEOUT = 300
