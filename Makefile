@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: reproduce test test-fast lint lab bench reference clean
+.PHONY: reproduce test test-fast lint lab site bench reference clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 reproduce: $(STAMP)
 	$(BIN)/evidence reproduce --html report/index.html --json report/findings.json
 
-test: $(STAMP)
+# The browser tests (tests/test_browser.py) read the site, so it is built first.
+test: $(STAMP) site
 	$(BIN)/python -m pytest -n 2 tests evidence --doctest-modules -p no:cacheprovider
 
 # ruff over the code, mypy over the package (configuration in pyproject.toml).
@@ -28,8 +29,15 @@ lint: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -x -q -m "not slow and not notebooks"
 
+# Every notebook executed and rendered with the report, the glossary and the explainer, into site/.
+site: $(STAMP)
+	$(BIN)/python tools/build_site.py --out site
+
+# JupyterLab opens the notebooks' .py files as notebooks (jupytext; tools/jupyterlab-overrides.json).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp tools/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
@@ -45,6 +53,7 @@ reference:
 	Rscript --vanilla tests/r/robust_reference.R tests/reference/clubsandwich.json
 	Rscript --vanilla tests/r/robumeta_reference.R tests/reference/robumeta.json
 	Rscript --vanilla tests/r/escalc_reference.R tests/reference/metafor_escalc.json
+	Rscript --vanilla tests/r/multilevel_reference.R tests/reference/metafor_multilevel.json
 
 clean:
-	rm -rf $(VENV) report .pytest_cache
+	rm -rf $(VENV) report site screenshots .pytest_cache

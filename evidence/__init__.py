@@ -29,6 +29,7 @@ from evidence.effect_sizes import (
 from evidence.exceptions import ConvergenceWarning, DataWarning, EvidenceWarning, ZeroCellWarning
 from evidence.measures import escalc
 from evidence.metareg import meta_regression
+from evidence.multilevel import likelihood_ratio_test, meta_analysis_multilevel
 from evidence.permutation import permutation_test
 from evidence.pooling import meta_analysis, meta_analysis_2x2, meta_analysis_many
 from evidence.robust import cluster_robust, rho_sensitivity, robu, wald_test
@@ -59,6 +60,8 @@ __all__ = [
     "meta_analysis",
     "meta_analysis_2x2",
     "meta_analysis_many",
+    "meta_analysis_multilevel",
+    "likelihood_ratio_test",
     "meta_regression",
     "odds_ratio",
     "options",

@@ -29,14 +29,17 @@
 # 3. how the odds ratio and its Woolf interval come out of the 2×2 table, step by step;
 # 4. how other interval methods (exact, mid-p, score) compare;
 # 5. why an odds ratio of 7 does **not** mean "seven times as likely".
+#
+# Terms are explained in the [glossary](../docs/glossary.md). Notebook 00 is the short version for trainers.
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 import evidence
-from evidence import options, published
+from evidence import options, plots, published, teaching
 from evidence.review.registry import load_study
 
 pd.set_option("display.width", 160)
@@ -55,9 +58,10 @@ cambridge = load_study("cambridge")
 conviction = cambridge.result("cambridge.conviction_19_32")
 print(conviction.exposure, "\n  vs", conviction.comparison, "\n  outcome:", conviction.outcome)
 pd.DataFrame(
-    [(name, q.value, q.status, q.seen_in, q.method or q.note) for name, q in conviction.quantities],
-    columns=["quantity", "value", "status", "seen_in", "method or note"],
-)
+    [(name, "—" if q.value is None else f"{q.value:g}", q.status, q.seen_in or "—")
+     for name, q in conviction.quantities],
+    columns=["quantity", "value", "status", "seen in"],
+).set_index("quantity")
 
 # %% [markdown]
 # ## 2. Recovering the counts from the percentages
@@ -74,9 +78,8 @@ reconstruction = published.counts_from_percentages(
     reported_or=conviction.value("estimate"),
     reported_ci=(conviction.value("ci_low"), conviction.value("ci_high")),
 )
-print(reconstruction.method)
 reconstruction.candidates[["events_exposed", "n_exposed", "events_unexposed", "n_unexposed",
-                           "pct_exposed", "pct_unexposed", "odds_ratio", "ci_low", "ci_high", "matches"]]
+                           "odds_ratio", "ci_low", "ci_high", "matches"]].round(2)
 
 # %% [markdown]
 # Only 15 of 23 rounds to 65%. For the comparison group both 47 and 48 of 227 round to 21%, but only 48
@@ -92,14 +95,22 @@ with_attrition = published.counts_from_percentages(
     reported_or=conviction.value("estimate"),
     reported_ci=(conviction.value("ci_low"), conviction.value("ci_high")),
 )
-print(with_attrition)
-with_attrition.candidates.loc[with_attrition.candidates["matches"],
-                              ["events_exposed", "n_exposed", "events_unexposed", "n_unexposed",
-                               "odds_ratio", "ci_low", "ci_high"]]
+matching = with_attrition.candidates[with_attrition.candidates["matches"]]
+print(f"{len(matching)} tables with 180 to 227 comparison boys reproduce 65%, 21% and 7.0 (2.8, 17.5), e.g.:")
+matching[["events_exposed", "n_exposed", "events_unexposed", "n_unexposed", "odds_ratio", "ci_low",
+          "ci_high"]].head(5).round(2)
 
 # %% [markdown]
 # ## 3. The odds ratio and its Woolf interval, step by step
 #
+# First the table as people: out of every 100 boys in each group, how many were convicted.
+
+# %%
+best = reconstruction.best
+a, n1, c, n2 = (int(best[k]) for k in ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed"))
+people = teaching.icon_array(a, n1, c, n2, labels=("separated", "not separated"), outcome="convicted")
+
+# %% [markdown]
 # Lay the counts out as a 2×2 table:
 #
 # |                       | convicted | not convicted |
@@ -114,9 +125,7 @@ with_attrition.candidates.loc[with_attrition.candidates["matches"],
 # * the 95% interval is exp(log OR ± 1.96 × SE).
 
 # %%
-best = reconstruction.best
-woolf = evidence.odds_ratio(int(best.events_exposed), int(best.n_exposed),
-                            int(best.events_unexposed), int(best.n_unexposed), ci="woolf")
+woolf = evidence.odds_ratio(a, n1, c, n2, ci="woolf")
 a, b, c, d = woolf.table
 print(f"a = {a}, b = {b}, c = {c}, d = {d}")
 
@@ -129,7 +138,9 @@ print(f"log OR = {log_or:.4f}, SE = {se:.4f}, z = {z:.4f}")
 print(f"OR = exp({log_or:.4f}) = {np.exp(log_or):.2f}")
 print(f"95% CI = exp({log_or:.4f} ± {z:.2f} × {se:.4f}) = "
       f"({np.exp(log_or - z * se):.2f}, {np.exp(log_or + z * se):.2f})")
-woolf
+print()
+print(teaching.describe(woolf, exposed="boys separated by a parent's imprisonment", unexposed="not separated",
+                        happened="were convicted", outcome="conviction"))
 
 # %% [markdown]
 # The hand calculation and `evidence.odds_ratio` agree, and both round to the published 7.0 (2.8, 17.5).
@@ -138,14 +149,19 @@ woolf
 #
 # The Woolf interval relies on a normal approximation that is rough for small cells (b = 8 here).
 # `evidence.odds_ratio` also gives the conditional **exact** interval (as R's `fisher.test`), the **mid-p**
-# interval and the Miettinen–Nurminen **score** interval. They differ in the upper limit, but all exclude 1.
+# interval and the Miettinen–Nurminen **score** interval. They differ in the upper limit, but all exclude 1
+# (the vertical line: no difference).
 
 # %%
 intervals = pd.concat(
     [evidence.odds_ratio(a, a + b, c, c + d, ci=method).summary_frame()
      for method in options.OR_CI_METHODS]
 ).set_index("ci")[["estimate", "ci_low", "ci_high", "p_value"]]
-intervals
+methods_plot = plots.forest(intervals.assign(label=list(intervals.index)), ratio_scale=True, measure="OR",
+                            columns=("estimate",))
+methods_plot.ax.set_title("Four intervals for the same table", loc="left")
+plt.show()
+intervals.assign(p_value=intervals["p_value"].map(lambda p: f"{p:.1e}")).round(2)
 
 # %% [markdown]
 # ## 5. Odds are not risks
@@ -160,36 +176,27 @@ intervals
 rr = evidence.risk_ratio(a, a + b, c, c + d)
 baseline_risk = c / (c + d)
 rr_from_or = published.or_to_rr(woolf.estimate, baseline_risk)
-print(f"risk exposed {a / (a + b):.1%}, risk comparison {baseline_risk:.1%}")
-print(f"risk ratio {rr.estimate:.2f} ({rr.ci_low:.2f}, {rr.ci_high:.2f}); "
-      f"from the OR via or_to_rr: {rr_from_or:.2f}")
-print(f"odds ratio {woolf.estimate:.2f}")
+side_by_side = teaching.odds_vs_risk(a, n1, c, n2, labels=("separated", "not separated"), outcome="convicted")
+print(f"risk ratio {rr.estimate:.2f} ({rr.ci_low:.2f}, {rr.ci_high:.2f}); from the OR via or_to_rr: "
+      f"{rr_from_or:.2f}; odds ratio {woolf.estimate:.2f}")
+
+# %% [markdown]
+# The same odds ratio is a risk ratio close to 7 only when the outcome is rare; at the comparison boys'
+# 21% it is about 3:
+
+# %%
+curve = teaching.risk_ratio_curve(woolf.estimate, baseline_risk=baseline_risk)
 
 # %% [markdown]
 # ## Checks
 #
-# These assertions fail loudly if the library or the registry changes what this notebook says.
+# These fail if the library or the registry changes what this notebook says.
 
 # %%
-printed = 1  # the review prints the OR and its limits to one decimal place
-assert round(woolf.estimate, printed) == conviction.value("estimate")
-assert round(woolf.ci_low, printed) == conviction.value("ci_low")
-assert round(woolf.ci_high, printed) == conviction.value("ci_high")
-# the reconstruction is the registry's, and it is labelled as one
-assert (int(best.events_exposed), int(best.events_unexposed)) == (
-    conviction.value("events_exposed"), conviction.value("events_comparison"))
-assert conviction.q("events_exposed").status == "reconstructed"
-assert conviction.q("events_comparison").status == "reconstructed"
-assert reconstruction.candidates["matches"].sum() == 1
-assert with_attrition.candidates["matches"].sum() > 1  # the denominator is not identified
-# the hand calculation is the library's
-assert np.isclose(np.exp(log_or), woolf.estimate)
-assert np.isclose(se, woolf.se)
-assert np.isclose(np.exp(log_or - z * se), woolf.ci_low)
-assert np.isclose(np.exp(log_or + z * se), woolf.ci_high)
-# every interval method agrees the association is significant
-assert (intervals["ci_low"] > 1).all()
-# "about three times the risk", but an odds ratio of 7
-assert round(rr.estimate) == 3
-assert np.isclose(rr_from_or, rr.estimate)
-assert round(woolf.estimate) == 7
+assert (round(woolf.estimate, 1), round(woolf.ci_low, 1), round(woolf.ci_high, 1)) == tuple(
+    conviction.value(k) for k in ("estimate", "ci_low", "ci_high"))  # the printed 7.0 (2.8, 17.5)
+assert conviction.q("events_exposed").status == conviction.q("events_comparison").status == "reconstructed"
+assert reconstruction.candidates["matches"].sum() == 1 and len(matching) > 1  # attrition: not identified
+assert np.allclose([np.exp(log_or), se, np.exp(log_or - z * se)], [woolf.estimate, woolf.se, woolf.ci_low])
+assert (intervals["ci_low"] > 1).all() and people.data["icons"].tolist() == [65, 21]
+assert round(rr.estimate) == 3 and np.isclose(rr_from_or, rr.estimate) and round(woolf.estimate) == 7

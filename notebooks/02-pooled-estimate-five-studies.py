@@ -29,11 +29,13 @@
 # 4. explores, **with candidate effect sizes that are not the review's inputs**, how much an "average OR"
 #    depends on the averaging method and on which outcome is taken from each study.
 #
-# Nothing in section 4 is the review's calculation. It is a sensitivity exploration.
+# Nothing in section 4 is the review's calculation. It is a sensitivity exploration. Terms (odds ratio,
+# τ², I², the verdicts) are explained in the [glossary](../docs/glossary.md).
 
 # %%
 import itertools
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -57,8 +59,7 @@ pd.set_option("display.max_colwidth", 70)
 FIVE = ["cambridge", "project_metropolitan", "nlsy79", "mater_university", "danish_cohort"]
 studies = load_studies()
 held = studies[studies["study"].isin(FIVE) & studies["measure"].isin(["odds_ratio", "risk_ratio"])]
-held[["result", "measure", "adjusted", "estimate", "estimate_status", "estimate_seen_in",
-      "ci_low", "ci_high", "outcome"]]
+held[["result", "measure", "estimate", "estimate_status", "ci_low", "ci_high"]]
 
 # %% [markdown]
 # ## 2. What is missing
@@ -115,7 +116,7 @@ print(f"geometric mean:  the other four ORs multiply to {constraints['product_ot
 
 # %%
 candidate_ids = {
-    "Cambridge: conviction 19-32": "cambridge.conviction_19_32",
+    "Cambridge: conviction 19–32": "cambridge.conviction_19_32",
     "Project Metropolitan: imprisonment at 0-6": "project_metropolitan.offending_age_0_6",
     "Project Metropolitan: imprisonment at 7-19": "project_metropolitan.offending_age_7_19",
     "Mater (Kinner 2007): externalising": "mater_university.kinner_externalising",
@@ -156,7 +157,7 @@ random_effects = evidence.meta_analysis(with_se["yi"], with_se["vi"], method="RE
                                         labels=list(with_se["label"]))
 
 first_choice = candidates.set_index("label").loc[[
-    "Cambridge: conviction 19-32", "Project Metropolitan: imprisonment at 0-6",
+    "Cambridge: conviction 19–32", "Project Metropolitan: imprisonment at 0-6",
     "Mater (Kinner 2007): externalising", "Danish cohort: OR implied by 39.1% vs 6.98%"], "estimate"]
 methods = pd.DataFrame({
     "method": ["arithmetic mean of ORs (4 candidates)", "geometric mean of ORs (4 candidates)",
@@ -167,17 +168,15 @@ methods = pd.DataFrame({
     "ci_low": [np.nan, np.nan, np.exp(common.ci_low), np.exp(random_effects.ci_low)],
     "ci_high": [np.nan, np.nan, np.exp(common.ci_high), np.exp(random_effects.ci_high)],
 })
-methods
+methods.round(2)
 
 # %% [markdown]
 # The same candidates give "average ORs" more than 1.5 apart depending on the method alone. With only
-# two studies the random-effects τ² is very uncertain (Q has one degree of freedom). The printout is on the
-# log-odds scale, the scale on which the pooling is done:
+# two studies the random-effects τ² is very uncertain (Q has one degree of freedom):
 
 # %%
-print(random_effects)
 print(f"Q = {random_effects.q:.2f} on {random_effects.q_df} df, I² = {random_effects.i2:.0f}%, "
-      f"tau² = {random_effects.tau2:.3f}")
+      f"τ² = {random_effects.tau2:.3f} (on the log odds ratio scale)")
 
 # %% [markdown]
 # ### Which outcome from each study?
@@ -235,27 +234,18 @@ plot.ax.set_title("Candidate effect sizes — NOT the review's inputs", loc="lef
 no_interval = plot.data[(plot.data["kind"] == "overall") & plot.data["ci_low"].isna()]
 plot.ax.plot(no_interval["estimate"], no_interval["y"], marker="D", markerfacecolor="white",
              color="black", linestyle="none")
-plot.data[["label", "kind", "estimate", "ci_low", "ci_high"]]
+plot.ax.axvline(printed_average, color="grey", linestyle=":")
+plt.show()
 
 # %% [markdown]
 # ## Checks
 
 # %%
-assert average.verdict == "not reproducible from public data" == average.expected
-for rid in ("nlsy79.conviction_adult", "mater_university.bor_delinquency_14",
-            "danish_cohort.kandel_odds_ratio"):
-    assert find_result(rid).q("estimate").status == "missing", rid
-# the constraints follow from the printed 3.4 and 7.0
-assert np.isclose(constraints["sum_others"], 5 * printed_average - cambridge_or)
-assert np.isclose(constraints["product_others"], printed_average ** 5 / cambridge_or)
-# the Danish implied OR is the ledger's (note of review.average_or), at its printed precision
-assert f"{danish_implied_or:.2f}" in average.note
-# candidates come from the registry as reported numbers, except the one computed here
-assert (candidates["estimate_status"].iloc[:-1] == "reported").all()
-# the answer depends on the averaging method by far more than the printed precision of 3.4
-assert methods["average OR"].max() - methods["average OR"].min() > 1.5
-assert grid["arithmetic mean (4)"].max() - grid["arithmetic mean (4)"].min() > 0.05
-# inverse-variance pooling uses one result per study with an interval, and lies between them
-assert list(with_se["result"]) == ["cambridge.conviction_19_32", "mater_university.kinner_externalising"]
+assert average.verdict == average.expected and len(average.missing_inputs) > 0
+assert all(find_result(r).q("estimate").status == "missing" for r in (
+    "nlsy79.conviction_adult", "mater_university.bor_delinquency_14", "danish_cohort.kandel_odds_ratio"))
+assert np.allclose([constraints["sum_others"], constraints["product_others"]],
+                   [5 * printed_average - cambridge_or, printed_average ** 5 / cambridge_or])
+assert f"{danish_implied_or:.2f}" in average.note and len(grid) == 2 * 3 * 2
+assert methods["average OR"].max() - methods["average OR"].min() > 1.5  # the method matters more than 3.4's rounding
 assert with_se["estimate"].min() < np.exp(common.estimate) < with_se["estimate"].max()
-assert len(grid) == 2 * 3 * 2

@@ -24,13 +24,15 @@
 #
 # This is a *qualitative* finding: no adjusted odds ratio or interval for either country was found in any
 # source we could read. This notebook shows what the registry holds, what the ledger concludes, and what
-# numbers would be needed to test the contrast.
+# numbers would be needed to test the contrast. Terms are explained in the [glossary](../docs/glossary.md).
 
 # %%
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 import evidence
-from evidence import published
+from evidence import plots, published
 from evidence.review.findings import check_findings
 from evidence.review.registry import load_studies, load_study
 
@@ -53,7 +55,7 @@ pd.DataFrame({s.country: {"study": s.name, "design": s.design} for s in (england
 # %%
 results = load_studies()
 adjusted = results[results["study"].isin([england.id, sweden.id]) & results["adjusted"].eq(True)]
-adjusted[["result", "measure", "covariates", "finding"]]
+adjusted[["result", "measure", "finding"]]
 
 # %%
 for r in (england.result("cambridge.antisocial_adjusted"),
@@ -88,10 +90,18 @@ pd.DataFrame([(i, findings[i].claim, findings[i].verdict) for i in contrast],
 cambridge_or = england.result("cambridge.conviction_19_32")
 se_cambridge = published.se_from_ci(cambridge_or.value("estimate"), cambridge_or.value("ci_low"),
                                     cambridge_or.value("ci_high"))
-print(se_cambridge)
-print(se_cambridge.method)
-results[results["study"] == sweden.id][["result", "measure", "estimate", "ci_low", "ci_high",
-                                        "ci_low_status"]]
+print(f"Cambridge: SE of the log OR recovered from the printed interval: {se_cambridge.se:.3f}")
+swedish = results[results["study"] == sweden.id].dropna(subset=["estimate"])
+known = pd.DataFrame(
+    [{"label": "England (Cambridge), unadjusted", "estimate": cambridge_or.value("estimate"),
+      "ci_low": cambridge_or.value("ci_low"), "ci_high": cambridge_or.value("ci_high")}]
+    + [{"label": f"Sweden, unadjusted, {r.result.rsplit('_', 2)[-2]}–{r.result.rsplit('_', 2)[-1]} "
+        "(no interval published)", "estimate": r.estimate, "ci_low": np.nan, "ci_high": np.nan}
+       for r in swedish.itertuples()])
+known_plot = plots.forest(known, ratio_scale=True, measure="OR", columns=("estimate",), xlim=(0.5, 20),
+                          xlabel="Odds ratio for parental imprisonment (log scale)")
+known_plot.ax.set_title("What is published: unadjusted only; adjusted ORs missing in both", loc="left")
+plt.show()
 
 # %% [markdown]
 # ## 5. What would be needed
@@ -117,21 +127,11 @@ for r in adjusted_results:
 # ## Checks
 
 # %%
-for fid in contrast:
-    assert findings[fid].verdict == "not reproducible from public data" == findings[fid].expected, fid
-# both adjusted results control for parental convictions and carry no numbers
-for r in (england.result("cambridge.antisocial_adjusted"),
-          sweden.result("project_metropolitan.adjusted_parental_convictions")):
-    assert r.adjusted is True and r.measure == "qualitative", r.id
-    assert "parental convictions" in r.covariates, r.id
-assert all(r.measure == "qualitative" and not r.quantities for r in adjusted_results)
-assert len(adjusted) == len(adjusted_results) >= 2
-# the Swedish unadjusted ORs have no interval
+assert all(findings[f].verdict == findings[f].expected for f in contrast)
+assert all(r.adjusted and r.measure == "qualitative" and not r.quantities and "parental convictions" in r.covariates
+           for r in adjusted_results) and len(adjusted) == len(adjusted_results) >= 2
 assert (results.loc[results["study"] == sweden.id, "ci_low_status"].dropna() == "missing").all()
-# the Cambridge interval is a Wald interval on the log scale and its SE matches the reconstructed table
-assert se_cambridge.consistent
 woolf = evidence.odds_ratio(*(int(cambridge_or.value(k)) for k in
                               ("events_exposed", "n_exposed", "events_comparison", "n_comparison")))
-assert abs(se_cambridge.se - woolf.se) < 0.01
-# both cohorts were born in 1953
-assert "1953" in england.design and "1953" in sweden.design
+assert se_cambridge.consistent and abs(se_cambridge.se - woolf.se) < 0.01
+assert len(known) == 3 and "1953" in england.design and "1953" in sweden.design

@@ -33,6 +33,7 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]-*.py"))
 
 #: The notebooks that must exist (the check cannot quietly shrink).
 EXPECTED = (
+    "00-for-trainers",
     "01-odds-ratios-cambridge",
     "02-pooled-estimate-five-studies",
     "03-cambridge-outcomes",
@@ -41,6 +42,7 @@ EXPECTED = (
     "06-claims-audit",
     "07-analyst-toolkit",
     "08-your-own-meta-analysis",
+    "09-dependent-effects",
 )
 #: Seconds allowed for one cell (the notebooks themselves take seconds).
 CELL_TIMEOUT = 300

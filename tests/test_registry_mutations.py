@@ -133,10 +133,15 @@ def test_every_value_replaced(seed: Path, replacement: str, tmp_path: Path) -> N
 
 def _line_mutations(text: str) -> Iterator[tuple[str, str]]:
     lines = text.splitlines(keepends=True)
+    block_indent: int | None = None  # indentation of the key that opened a block scalar (>- or |)
     for i, line in enumerate(lines):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None and indent > block_indent:
+            continue  # text of a block scalar, not a key
+        block_indent = indent if re.search(r":\s*[>|][-+]?\s*$", line) else None
         m = re.match(r"^(\s*)(?:- )?([a-z_]+):", line)
         if m and not stripped.startswith("- "):
             # the same key twice in one mapping

@@ -1,4 +1,5 @@
-"""Command line: ``evidence reproduce [--studies PATH] [--claims PATH] [--html PATH] [--json PATH]``.
+"""Command line: ``evidence reproduce [--studies PATH] [--claims PATH] [--html PATH] [--json PATH]``;
+``evidence explain --html PATH [--table a n1 c n2]`` (the offline odds-and-risk explainer).
 
 Checks every finding of the ledger against the study registry, prints a table
 (id, claim, reported, computed, verdict), and writes the HTML report and/or a
@@ -160,12 +161,43 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--claims", metavar="PATH", default=None,
                      help="ledger folder or file (default: the ledger shipped with the package, "
                           "the claims/ folder beside the study files)")
+    exp = sub.add_parser("explain", help="write the odds-and-risk explainer as one offline HTML file")
+    exp.add_argument("--html", metavar="PATH", required=True, help="write the explainer here")
+    exp.add_argument("--table", metavar="N", type=int, nargs=4, default=None,
+                     help="events_exposed n_exposed events_unexposed n_unexposed (default: the Cambridge table)")
     return parser
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """Write the offline odds-and-risk explainer, starting from the Cambridge table (or ``--table``)."""
+    from evidence.explainer import write_explainer
+    from evidence.review.registry import find_result
+
+    if args.table is None:
+        r = find_result("cambridge.conviction_19_32")
+        values = [r.value(k) for k in ("events_exposed", "n_exposed", "events_comparison", "n_comparison")]
+        if any(v is None for v in values):
+            print(f"evidence explain: the registry's {r.id} lacks counts ({values}); pass --table.", file=sys.stderr)
+            return 2
+        table = [int(v) for v in values if v is not None]
+        labels = ("boys separated by a parent's imprisonment", "boys not separated")
+        outcome = "convicted (ages 19–32)"
+    else:
+        table, labels, outcome = args.table, ("exposed", "unexposed"), "with the outcome"
+    try:
+        p = write_explainer(args.html, *table, labels=labels, outcome=outcome)
+    except ValueError as exc:
+        print(f"evidence explain: {exc}", file=sys.stderr)
+        return 2
+    print(f"Explainer written to {p}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evidence`` command; returns the exit status (:data:`EXIT_CODES`)."""
     args = _parser().parse_args(argv)
+    if args.command == "explain":
+        return _explain(args)
     if args.command != "reproduce":  # pragma: no cover - argparse enforces the subcommand
         return 2
     try:
