@@ -284,7 +284,8 @@ def tau2_mods(
     and ``I = tr(PP)`` for REML, ``S = Y'PPY - sum w``, ``I = sum w^2`` for ML;
     Viechtbauer 2005 [3]_, eqs. 14, 16), which converges linearly.  Here the local
     maximum that iteration reaches is found by the package's one ML/REML driver,
-    :func:`evidence._engine.likelihood_root` (see :func:`evidence.tau2.reml`): from ``max(0, HE)`` in the direction of the score
+    :func:`evidence._engine.likelihood_root` (see :func:`evidence.tau2.reml`): from ``max(0, HE)`` in the
+    direction of the score
     until an iterate brackets a root of S, then Newton steps (on ``S (t + mean(v))^2``)
     with ``S' = -2 Y'PPPY + I`` inside that bracket (bisection when a step leaves it);
     ``Y'PPPY = sum w u^2 - u'WX A^-1 X'Wu`` with ``u = Py``.  0 is reached only
