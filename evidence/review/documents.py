@@ -28,9 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from evidence.review import registry as reg
+from evidence.review.yamlfile import read_yaml
 
 __all__ = [
     "SOURCES_DIR",
@@ -41,6 +40,7 @@ __all__ = [
     "Exclusion",
     "load_catalog",
     "document",
+    "source_text",
     "cite",
     "quote_span",
     "quote_spans",
@@ -105,7 +105,7 @@ def _fail(file: str, where: str, value: Any, allowed: str) -> ValueError:
 @lru_cache(maxsize=4)
 def _catalog(path: str) -> tuple[Document, ...]:
     p = Path(path)
-    raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    raw = read_yaml(p, label="document")
     if not isinstance(raw, dict) or not isinstance(raw.get("documents"), list):
         raise _fail(p.name, "documents", raw, "expected a mapping with a list 'documents'")
     out = []
@@ -145,17 +145,21 @@ def cite(file: str, line: int | None) -> str:
 
 
 # --------------------------------------------------------------------------- text and quotes
-def _text(file: str) -> str:
+def source_text(file: str) -> str:
+    """Text of the source document ``file`` kept in ``studies/sources/``."""
     p = SOURCES_DIR / file
     if not p.is_file():
-        raise ValueError(f"document={file!r} is not a file in studies/sources/.")
+        known = sorted(q.name for q in SOURCES_DIR.glob("*.txt"))
+        raise ValueError(
+            f"document={file!r} is not one of the source documents in studies/sources/ ({', '.join(known)})."
+        )
     return p.read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=16)
 def _normalised(file: str) -> tuple[str, str, tuple[int, ...]]:
     """(text, whitespace-normalised text, original offset of each normalised character)."""
-    text = _text(file)
+    text = source_text(file)
     out: list[str] = []
     pos: list[int] = []
     prev_space = True
@@ -196,12 +200,12 @@ def quote_spans(file: str, quote: str) -> tuple[tuple[int, int], ...]:
 
 @lru_cache(maxsize=256)
 def _pattern_spans(file: str, pattern: str) -> tuple[tuple[int, int], ...]:
-    return tuple((x.start(), x.end()) for x in re.finditer(pattern, _text(file)))
+    return tuple((x.start(), x.end()) for x in re.finditer(pattern, source_text(file)))
 
 
 def line_of(file: str, offset: int) -> int:
     """1-based line of a character offset."""
-    return _text(file).count("\n", 0, offset) + 1
+    return source_text(file).count("\n", 0, offset) + 1
 
 
 # --------------------------------------------------------------------------- numbers
@@ -221,7 +225,7 @@ class NumberMention:
 
 def numbers_in(file: str) -> tuple[NumberMention, ...]:
     """Every number printed in the document ``file`` (digits and number words), in order."""
-    text = _text(file)
+    text = source_text(file)
     return tuple(NumberMention(file, m.group(0), m.start(), m.end(), text.count("\n", 0, m.start()) + 1)
                  for m in _NUMBER_RE.finditer(text))
 
@@ -283,7 +287,7 @@ def load_exclusions(path: str | Path | None = None) -> tuple[Exclusion, ...]:
     not exactly one of quote / lines / pattern.
     """
     p = Path(path) if path is not None else EXCLUSIONS_FILE
-    raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    raw = read_yaml(p, label="document")
     if not isinstance(raw, dict) or not isinstance(raw.get("exclusions"), list):
         raise _fail(p.name, "exclusions", raw, "expected a mapping with a list 'exclusions'")
     out = []

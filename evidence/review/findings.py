@@ -61,6 +61,7 @@ from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
 from evidence.review import documents
+from evidence.review.documents import source_text
 from evidence.review import registry as reg
 from evidence.review.yamlfile import read_yaml, short
 
@@ -202,44 +203,12 @@ def normalise_whitespace(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def source_text(document: str) -> str:
-    """Text of a source document kept in ``studies/sources/``."""
-    p = SOURCES_DIR / document
-    if p.is_file():
-        return p.read_text(encoding="utf-8")
-    known = sorted(q.name for q in SOURCES_DIR.glob("*.txt"))
-    raise ValueError(
-        f"document={document!r} is not one of the source documents in studies/sources/ ({', '.join(known)})."
-    )
-
-
-@lru_cache(maxsize=16)
-def _normalised_with_offsets(document: str) -> tuple[str, str, tuple[int, ...]]:
-    """(original text, normalised text, original offset of each normalised character)."""
-    text = source_text(document)
-    out: list[str] = []
-    pos: list[int] = []
-    prev_space = True
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if not prev_space:
-                out.append(" ")
-                pos.append(i)
-            prev_space = True
-        else:
-            out.append(ch)
-            pos.append(i)
-            prev_space = False
-    return text, "".join(out), tuple(pos)
-
-
 def _line_of(document: str, quote: str) -> int | None:
     """1-based line where the (whitespace-normalised) quote starts in the document."""
-    text, norm, pos = _normalised_with_offsets(document)
-    k = norm.find(normalise_whitespace(quote))
-    if k < 0:
+    span = documents.quote_span(document, quote)
+    if span is None:
         return None
-    return text.count("\n", 0, pos[k]) + 1
+    return source_text(document).count("\n", 0, span[0]) + 1
 
 
 # --------------------------------------------------------------------------- scopes
