@@ -61,8 +61,8 @@ from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
 from evidence.review import documents
-from evidence.review.documents import source_text
 from evidence.review import registry as reg
+from evidence.review.documents import source_text
 from evidence.review.yamlfile import read_yaml, short
 
 __all__ = [
