@@ -86,10 +86,12 @@ def test_subgroup_analysis_matches_metafor(case: dict, mode: str) -> None:
     ds = REF["data"][case["data"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = subgroup_analysis(ds["yi"], ds["vi"], ds[case["group"]], method=case["method"], test=case["test"], tau2=mode)
+        res = subgroup_analysis(ds["yi"], ds["vi"], ds[case["group"]], method=case["method"], test=case["test"],
+                                tau2=mode)
     assert list(res.levels) == case["levels"]
     p = "sep_" if mode == "separate" else "com_"
-    for mine, theirs in [("estimate", "estimate"), ("se", "se"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("tau2", "tau2")]:
+    pairs = [("estimate", "estimate"), ("se", "se"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("tau2", "tau2")]
+    for mine, theirs in pairs:
         np.testing.assert_allclose(getattr(res, mine), case[p + theirs], rtol=RTOL, atol=ATOL, err_msg=mine)
     if mode == "separate":
         np.testing.assert_array_equal(res.k, case["sep_k"])

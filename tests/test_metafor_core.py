@@ -381,7 +381,8 @@ def test_required_datasets_are_present() -> None:
     assert len(double_zero & published_2x2) >= 2
     # "all events in both arms" is a double-zero table too
     edge = next(c for c in REF["cases_2x2"] if c["id"] == "edge_2x2_all_events")
-    assert any(a == n1 and c == n2 for a, n1, c, n2 in zip(edge["ai"], edge["n1i"], edge["ci"], edge["n2i"], strict=False))
+    cells = zip(edge["ai"], edge["n1i"], edge["ci"], edge["n2i"], strict=True)
+    assert any(a == n1 and c == n2 for a, n1, c, n2 in cells)
 
 
 # ---------------------------------------------------------------------------

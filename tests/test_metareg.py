@@ -236,7 +236,8 @@ def test_reference_regenerates(requires_r: str, tmp_path) -> None:
     run_r(R_DIR / "toolkit_reference.R", str(out), timeout=300)
     fresh = json.loads(out.read_text(encoding="utf-8"))
     assert fresh["provenance"] == REF["provenance"]
-    for section in ("metareg", "permutation", "subgroup", "compare", "leave1out", "cumul", "influence", "baujat", "gosh"):
+    sections = ("metareg", "permutation", "subgroup", "compare", "leave1out", "cumul", "influence", "baujat", "gosh")
+    for section in sections:
         assert len(fresh[section]) == len(REF[section]), section
         a, b = np.array(_numbers(fresh[section])), np.array(_numbers(REF[section]))
         assert a.shape == b.shape, section

@@ -321,7 +321,8 @@ def test_summary_frame_layout() -> None:
     assert list(frame.index) == ["A", "B", "C", "D", "pooled", "prediction"]
     assert not any("0.1" in c or "90" in c for c in frame.columns)
     z = stats.norm.isf(0.05)
-    np.testing.assert_allclose(frame.loc["B", ["ci_low", "ci_high"]], [0.3 - z * np.sqrt(0.02), 0.3 + z * np.sqrt(0.02)])
+    half = z * np.sqrt(0.02)
+    np.testing.assert_allclose(frame.loc["B", ["ci_low", "ci_high"]], [0.3 - half, 0.3 + half])
     assert frame.loc["pooled", "estimate"] == res.estimate
     assert frame.loc["pooled", "weight"] == 100.0
     assert frame.loc["prediction", "ci_low"] == res.pi_low

@@ -49,7 +49,7 @@ def _differences(new: Any, old: Any, path: str = "$") -> list[str]:
         if len(new) != len(old):
             return [f"{path}: {len(new)} elements regenerated, {len(old)} committed"]
         out = []
-        for i, (n, o) in enumerate(zip(new, old)):
+        for i, (n, o) in enumerate(zip(new, old, strict=True)):
             out += _differences(n, o, f"{path}[{i}]")
         return out
     if isinstance(old, bool) or isinstance(new, bool) or old is None or new is None or isinstance(old, str):

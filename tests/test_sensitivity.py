@@ -180,7 +180,8 @@ def test_gosh_bad_arguments(kwargs: dict, match: str) -> None:
 
 def test_cumulative_errors_and_descending_order() -> None:
     df = pd.DataFrame({"yi": [0.5, 0.1, 0.3], "vi": [0.04, 0.01, 0.02], "year": [2001, 1990, 2001]})
-    with pytest.raises(ValueError, match=r"order_by='yeer' is not a column of data; the columns are 'yi', 'vi', 'year'"):
+    message = r"order_by='yeer' is not a column of data; the columns are 'yi', 'vi', 'year'"
+    with pytest.raises(ValueError, match=message):
         cumulative(df, order_by="yeer")
     with pytest.raises(ValueError, match=r"vi='v' is not a column"):
         cumulative(df, vi="v")
