@@ -17,13 +17,13 @@ $(STAMP): pyproject.toml
 reproduce: $(STAMP)
 	$(BIN)/evidence reproduce --html report/index.html --json report/findings.json
 
-# The browser tests (tests/test_browser.py) read the site, so it is built first.
-test: $(STAMP) site
+# lint first (ruff, mypy); the browser tests (tests/test_browser.py) read the site, so it is built before the suite.
+test: $(STAMP) lint site
 	$(BIN)/python -m pytest -n 2 tests evidence --doctest-modules -p no:cacheprovider
 
 # ruff over the code, mypy over the package (configuration in pyproject.toml).
 lint: $(STAMP)
-	$(BIN)/ruff check evidence tests notebooks bench
+	$(BIN)/ruff check evidence tests notebooks bench tools
 	$(BIN)/mypy
 
 test-fast: $(STAMP)

@@ -73,11 +73,13 @@ SCHEDULERS: tuple[str, ...] = ("auto", "local", "none")
 
 #: Confidence-interval methods for a single risk ratio: ``"katz"`` (log-Wald, Katz et al. 1978).
 RR_CI_METHODS: tuple[str, ...] = ("katz",)
-#: Confidence-interval methods for a single risk difference: ``"wald"``; ``"newcombe"`` (hybrid score, Newcombe 1998 method 10).
+#: Confidence-interval methods for a single risk difference: ``"wald"``; ``"newcombe"`` (hybrid score,
+#: Newcombe 1998 method 10).
 RD_CI_METHODS: tuple[str, ...] = ("wald", "newcombe")
 #: Scale on which a reported confidence interval is symmetric: ``"log"`` (ratios) or ``"linear"`` (differences, SMDs).
 CI_SCALES: tuple[str, ...] = ("log", "linear")
-#: Regression test for funnel asymmetry (metafor ``regtest`` ``model=``): ``"rma"`` (mixed-effects meta-regression) or ``"lm"`` (weighted least squares, Egger et al. 1997).
+#: Regression test for funnel asymmetry (metafor ``regtest`` ``model=``): ``"rma"`` (mixed-effects
+#: meta-regression) or ``"lm"`` (weighted least squares, Egger et al. 1997).
 EGGER_MODELS: tuple[str, ...] = ("rma", "lm")
 #: Moderator of the funnel-asymmetry regression: ``"sei"`` (standard error, Egger) or ``"vi"`` (variance, PEESE-type).
 EGGER_PREDICTORS: tuple[str, ...] = ("sei", "vi")
@@ -87,13 +89,16 @@ TRIMFILL_ESTIMATORS: tuple[str, ...] = ("L0", "R0")
 TRIMFILL_SIDES: tuple[str, ...] = ("left", "right")
 #: Alternative hypothesis of a one-parameter test (scipy's spelling).
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
-#: Between-study variance in a subgroup analysis: ``"separate"`` (one tau^2 per subgroup, subgroup estimates compared by a fixed-effect Q test) or ``"common"`` (one tau^2, mixed-effects model with the subgroup factor, metafor ``rma(mods = ~ factor(g))``).
+#: Between-study variance in a subgroup analysis: ``"separate"`` (one tau^2 per subgroup, subgroup
+#: estimates compared by a fixed-effect Q test) or ``"common"`` (one tau^2, mixed-effects model with the
+#: subgroup factor, metafor ``rma(mods = ~ factor(g))``).
 SUBGROUP_TAU2: tuple[str, ...] = ("separate", "common")
 #: Text columns :func:`evidence.plots.forest` can draw beside the plot.
 FOREST_COLUMNS: tuple[str, ...] = ("counts", "estimate", "weight")
 #: Ways :func:`evidence.plots.gosh` draws the subsets: ``"scatter"`` or ``"hexbin"``.
 GOSH_KINDS: tuple[str, ...] = ("scatter", "hexbin")
-#: :func:`evidence.small_study.begg_test` uses the exact Kendall distribution by default below this many studies (R ``cor.test``'s rule); above it the normal approximation.
+#: :func:`evidence.small_study.begg_test` uses the exact Kendall distribution by default below this many
+#: studies (R ``cor.test``'s rule); above it the normal approximation.
 EXACT_KENDALL_MAX_K: int = 50
 #: Cluster-robust (sandwich) variance estimators (clubSandwich ``vcovCR`` ``type=``): ``"CR0"``
 #: (no adjustment), ``"CR1"`` (J/(J-1)), ``"CR1p"`` (J/(J-p)), ``"CR1S"`` (J(N-1)/((J-1)(N-p))),
