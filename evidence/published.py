@@ -26,6 +26,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -271,27 +272,7 @@ def counts_from_percentages(
     decimals = check_whole("decimals", decimals)
     sizes1 = _sizes("n_exposed", n_exposed)
     sizes2 = _sizes("n_unexposed", n_unexposed)
-    # the values as given (an int 7 was printed to 0 places, a float 7.0 to 1)
-    printed = [v for v in (reported_or,) if v is not None]
-    if reported_or is not None:
-        reported_or = check_number("reported_or", reported_or, low=0.0, low_open=True)
-    if reported_ci is not None:
-        if isinstance(reported_ci, (str, bytes)) or not hasattr(reported_ci, "__len__"):
-            raise TypeError(
-                f"reported_ci={short_repr(reported_ci)} must be a (low, high) pair, e.g. "
-                f"reported_ci=(2.8, 17.5)."
-            )
-        if len(reported_ci) != 2:
-            raise ValueError(f"reported_ci={short_repr(reported_ci)} must be a (low, high) pair.")
-        lo_ci = check_number("reported_ci[0]", reported_ci[0], low=0.0, low_open=True)
-        hi_ci = check_number("reported_ci[1]", reported_ci[1], low=0.0, low_open=True)
-        if lo_ci > hi_ci:
-            raise ValueError(
-                f"reported_ci={short_repr(reported_ci)} has its low limit above its high one."
-            )
-        printed += list(reported_ci)
-        reported_ci = (lo_ci, hi_ci)
-
+    reported_or, reported_ci, printed = _check_reported(reported_or, reported_ci)
     x1, s1 = _candidates("n_exposed", p1, sizes1, decimals)
     x2, s2 = _candidates("n_unexposed", p2, sizes2, decimals)
     if not x1.size or not x2.size:
@@ -307,31 +288,7 @@ def counts_from_percentages(
             f"{x1.size:,} x {x2.size:,} = {x1.size * x2.size:,} candidate tables, more than "
             f"the limit of {MAX_CANDIDATE_TABLES:,}; narrow the ranges of group sizes."
         )
-    e1 = np.repeat(x1, x2.size).astype(float)
-    m1 = np.repeat(s1, x2.size).astype(float)
-    e2 = np.tile(x2, x1.size).astype(float)
-    m2 = np.tile(s2, x1.size).astype(float)
-    yi, vi = log_odds_ratio_kernel(e1, m1 - e1, e2, m2 - e2)
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", over="ignore"):
-        se = np.sqrt(vi)
-        finite = np.isfinite(yi) & np.isfinite(se)
-        est = np.where(finite, np.exp(yi), np.nan)
-        lo = np.where(finite, np.exp(yi - z * se), np.nan)
-        hi = np.where(finite, np.exp(yi + z * se), np.nan)
-    frame = pd.DataFrame(
-        {
-            "events_exposed": e1.astype(int),
-            "n_exposed": m1.astype(int),
-            "events_unexposed": e2.astype(int),
-            "n_unexposed": m2.astype(int),
-            "pct_exposed": 100 * e1 / m1,
-            "pct_unexposed": 100 * e2 / m2,
-            "odds_ratio": est,
-            "ci_low": lo,
-            "ci_high": hi,
-        }
-    )
+    frame = _candidate_tables(x1, s1, x2, s2, alpha)
     method = (
         f"reconstructed: event counts whose percentages round to {p1:g}% and {p2:g}% "
         f"({decimals} decimal place(s)) for group sizes {sizes1.start}-{sizes1.stop - 1} and "
@@ -339,30 +296,9 @@ def counts_from_percentages(
     )
     dp: int | None = None
     if printed:
-        if or_decimals is not None:
-            dp = check_whole("or_decimals", or_decimals)
-        else:
-            dp = max(_decimals_of(v) for v in printed)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            parts = []
-            match = np.ones(len(frame), dtype=bool)
-            if reported_or is not None:
-                parts.append(np.abs(np.log(est) - math.log(reported_or)))
-                frame["matches_or"] = _rounds_to(est, reported_or, dp)
-                match &= frame["matches_or"].to_numpy()
-            if reported_ci is not None:
-                parts.append(np.abs(np.log(lo) - math.log(reported_ci[0])))
-                parts.append(np.abs(np.log(hi) - math.log(reported_ci[1])))
-                frame["matches_ci"] = _rounds_to(lo, reported_ci[0], dp) & _rounds_to(
-                    hi, reported_ci[1], dp
-                )
-                match &= frame["matches_ci"].to_numpy()
-        frame["discrepancy"] = np.max(np.vstack(parts), axis=0)
-        frame["matches"] = match & finite
-        frame = frame.sort_values(
-            ["matches", "discrepancy"], ascending=[False, True], na_position="last",
-            kind="mergesort",
-        )
+        # the values as given set the printed precision (an int 7 was printed to 0 places, a float 7.0 to 1)
+        dp = check_whole("or_decimals", or_decimals) if or_decimals is not None else max(map(_decimals_of, printed))
+        frame = _rank_against_reported(frame, reported_or, reported_ci, dp)
         method += (
             f", ranked by agreement of the Woolf odds ratio and {100 * (1 - alpha):g}% "
             f"interval with the reported values (printed to {dp} decimal place(s))"
@@ -378,6 +314,82 @@ def counts_from_percentages(
         decimals=decimals,
         or_decimals=dp,
     )
+
+
+def _check_reported(
+    reported_or: Any, reported_ci: Any
+) -> tuple[float | None, tuple[float, float] | None, list[Any]]:
+    """The reported OR and interval, checked, and the values as given (for their printed precision)."""
+    printed = [v for v in (reported_or,) if v is not None]
+    if reported_or is not None:
+        reported_or = check_number("reported_or", reported_or, low=0.0, low_open=True)
+    if reported_ci is None:
+        return reported_or, None, printed
+    if isinstance(reported_ci, (str, bytes)) or not hasattr(reported_ci, "__len__"):
+        raise TypeError(
+            f"reported_ci={short_repr(reported_ci)} must be a (low, high) pair, e.g. "
+            f"reported_ci=(2.8, 17.5)."
+        )
+    if len(reported_ci) != 2:
+        raise ValueError(f"reported_ci={short_repr(reported_ci)} must be a (low, high) pair.")
+    lo_ci = check_number("reported_ci[0]", reported_ci[0], low=0.0, low_open=True)
+    hi_ci = check_number("reported_ci[1]", reported_ci[1], low=0.0, low_open=True)
+    if lo_ci > hi_ci:
+        raise ValueError(f"reported_ci={short_repr(reported_ci)} has its low limit above its high one.")
+    printed += list(reported_ci)
+    return reported_or, (lo_ci, hi_ci), printed
+
+
+def _candidate_tables(x1: NDArray[np.int64], s1: NDArray[np.int64], x2: NDArray[np.int64],
+                      s2: NDArray[np.int64], alpha: float) -> pd.DataFrame:
+    """Every pairing of the candidate counts, with its Woolf odds ratio and ``1 - alpha`` interval."""
+    e1 = np.repeat(x1, x2.size).astype(float)
+    m1 = np.repeat(s1, x2.size).astype(float)
+    e2 = np.tile(x2, x1.size).astype(float)
+    m2 = np.tile(s2, x1.size).astype(float)
+    yi, vi = log_odds_ratio_kernel(e1, m1 - e1, e2, m2 - e2)
+    z = stats.norm.ppf(1 - alpha / 2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        se = np.sqrt(vi)
+        finite = np.isfinite(yi) & np.isfinite(se)
+        est = np.where(finite, np.exp(yi), np.nan)
+        lo = np.where(finite, np.exp(yi - z * se), np.nan)
+        hi = np.where(finite, np.exp(yi + z * se), np.nan)
+    return pd.DataFrame(
+        {
+            "events_exposed": e1.astype(int),
+            "n_exposed": m1.astype(int),
+            "events_unexposed": e2.astype(int),
+            "n_unexposed": m2.astype(int),
+            "pct_exposed": 100 * e1 / m1,
+            "pct_unexposed": 100 * e2 / m2,
+            "odds_ratio": est,
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+    )
+
+
+def _rank_against_reported(frame: pd.DataFrame, reported_or: float | None,
+                           reported_ci: tuple[float, float] | None, dp: int) -> pd.DataFrame:
+    """``frame`` with ``matches_*``, ``discrepancy`` (largest log-scale distance) and ``matches``, ranked."""
+    est, lo, hi = (frame[c].to_numpy() for c in ("odds_ratio", "ci_low", "ci_high"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        parts = []
+        match = np.ones(len(frame), dtype=bool)
+        if reported_or is not None:
+            parts.append(np.abs(np.log(est) - math.log(reported_or)))
+            frame["matches_or"] = _rounds_to(est, reported_or, dp)
+            match &= frame["matches_or"].to_numpy()
+        if reported_ci is not None:
+            parts.append(np.abs(np.log(lo) - math.log(reported_ci[0])))
+            parts.append(np.abs(np.log(hi) - math.log(reported_ci[1])))
+            frame["matches_ci"] = _rounds_to(lo, reported_ci[0], dp) & _rounds_to(hi, reported_ci[1], dp)
+            match &= frame["matches_ci"].to_numpy()
+    frame["discrepancy"] = np.max(np.vstack(parts), axis=0)
+    frame["matches"] = match & np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
+    return frame.sort_values(["matches", "discrepancy"], ascending=[False, True], na_position="last",
+                             kind="mergesort")
 
 
 @dataclass(frozen=True, repr=False)
