@@ -204,12 +204,6 @@ DOMAIN_VARIANCES = _log_uniform(MIN_VARIANCE, MAX_VARIANCE).filter(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="main's heterogeneity kernels overflow or cancel at the edges of the numeric domain "
-    "(e.g. DL with vi = [1e-49, 1, 1] gives tau2 = inf; issue 13 item 7); being fixed in the "
-    "kernels, after which this passes",
-)
 @SLOW
 @given(studies(DOMAIN_EFFECTS, DOMAIN_VARIANCES, max_k=6), METHODS)
 @example((np.array([1e100, -1e100, 0.0]), np.array([1.0, 1.0, 1.0])), "DL")
@@ -220,8 +214,11 @@ def test_heterogeneity_in_range_over_the_domain(data, method: str) -> None:  # n
     r = _fit(y, v, method)
     assert r.tau2 >= 0 and math.isfinite(r.tau2), r
     assert 0 <= r.i2 <= 100, r
-    assert r.h2 >= 1, r
-    assert r.tau2_ci_low <= r.tau2 <= r.tau2_ci_high or method == "FE", r
+    # H^2 = Q/(k-1) of a common-effect fit can be below 1 (as in metafor); a random-effects H^2 cannot
+    assert r.h2 >= 1 or method == "FE", r
+    # the Q-profile interval is never inverted; it need not contain the REML/ML estimate (nor does
+    # metafor's: the two come from different criteria)
+    assert 0 <= r.tau2_ci_low <= r.tau2_ci_high, r
     assert math.isfinite(r.estimate) and r.ci_low <= r.estimate <= r.ci_high, r
 
 
