@@ -29,8 +29,8 @@ from evidence.review.findings import check_findings
 from evidence.review.registry import find_result
 
 conviction = find_result("cambridge.conviction_19_32")
-a, n1, c, n2 = (int(conviction.value(k)) for k in ("events_exposed", "n_exposed", "events_comparison",
-                                                       "n_comparison"))
+a, n1, c, n2 = (int(conviction.value(k)) for k in ("events_exposed", "n_exposed", "events_unexposed",
+                                                       "n_unexposed"))
 groups = ("separated", "not separated")
 words = {"exposed": "boys separated by a parent's imprisonment", "unexposed": "not separated",
          "happened": "were convicted", "outcome": "conviction"}

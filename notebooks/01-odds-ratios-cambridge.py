@@ -74,7 +74,7 @@ pd.DataFrame(
 # %%
 reconstruction = published.counts_from_percentages(
     conviction.value("pct_exposed"), conviction.value("n_exposed"),
-    conviction.value("pct_comparison"), conviction.value("n_comparison"),
+    conviction.value("pct_unexposed"), conviction.value("n_unexposed"),
     reported_or=conviction.value("estimate"),
     reported_ci=(conviction.value("ci_low"), conviction.value("ci_high")),
 )
@@ -91,7 +91,7 @@ reconstruction.candidates[["events_exposed", "n_exposed", "events_unexposed", "n
 # %%
 with_attrition = published.counts_from_percentages(
     conviction.value("pct_exposed"), conviction.value("n_exposed"),
-    conviction.value("pct_comparison"), (180, conviction.value("n_comparison")),
+    conviction.value("pct_unexposed"), (180, conviction.value("n_unexposed")),
     reported_or=conviction.value("estimate"),
     reported_ci=(conviction.value("ci_low"), conviction.value("ci_high")),
 )
@@ -129,11 +129,11 @@ woolf = evidence.odds_ratio(a, n1, c, n2, ci="woolf")
 a, b, c, d = woolf.table
 print(f"a = {a}, b = {b}, c = {c}, d = {d}")
 
-odds_exposed, odds_comparison = a / b, c / d
-log_or = np.log(odds_exposed / odds_comparison)
+odds_exposed, odds_unexposed = a / b, c / d
+log_or = np.log(odds_exposed / odds_unexposed)
 se = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
 z = norm.ppf(1 - woolf.alpha / 2)
-print(f"odds exposed {odds_exposed:.3f}, odds comparison {odds_comparison:.3f}")
+print(f"odds exposed {odds_exposed:.3f}, odds unexposed {odds_unexposed:.3f}")
 print(f"log OR = {log_or:.4f}, SE = {se:.4f}, z = {z:.4f}")
 print(f"OR = exp({log_or:.4f}) = {np.exp(log_or):.2f}")
 print(f"95% CI = exp({log_or:.4f} ± {z:.2f} × {se:.4f}) = "
@@ -195,7 +195,7 @@ curve = teaching.risk_ratio_curve(woolf.estimate, baseline_risk=baseline_risk)
 # %%
 assert (round(woolf.estimate, 1), round(woolf.ci_low, 1), round(woolf.ci_high, 1)) == tuple(
     conviction.value(k) for k in ("estimate", "ci_low", "ci_high"))  # the printed 7.0 (2.8, 17.5)
-assert conviction.q("events_exposed").status == conviction.q("events_comparison").status == "reconstructed"
+assert conviction.q("events_exposed").status == conviction.q("events_unexposed").status == "reconstructed"
 assert reconstruction.candidates["matches"].sum() == 1 and len(matching) > 1  # attrition: not identified
 assert np.allclose([np.exp(log_or), se, np.exp(log_or - z * se)], [woolf.estimate, woolf.se, woolf.ci_low])
 assert (intervals["ci_low"] > 1).all() and people.data["icons"].tolist() == [65, 21]

@@ -132,7 +132,7 @@ candidates = (
 
 danish = find_result("danish_cohort.son_prison_sentence")
 danish_implied_or = (published.odds_from_risk(danish.value("pct_exposed") / 100)
-                     / published.odds_from_risk(danish.value("pct_comparison") / 100))
+                     / published.odds_from_risk(danish.value("pct_unexposed") / 100))
 candidates = pd.concat([candidates, pd.DataFrame([{
     "result": danish.id, "study": "danish_cohort", "estimate": danish_implied_or,
     "ci_low": np.nan, "ci_high": np.nan,

@@ -62,7 +62,7 @@ pd.DataFrame(
 
 # %%
 for r in quantitative[1:]:
-    print(f"{r.id}: {r.q('n_exposed').note} | {r.q('n_comparison').note}")
+    print(f"{r.id}: {r.q('n_exposed').note} | {r.q('n_unexposed').note}")
 print()
 print("poor life success, outcome as recorded:", cambridge.result("cambridge.poor_life_success").outcome)
 
@@ -99,10 +99,10 @@ implied = pd.DataFrame([
     {
         "result": r.id,
         "pct separated": r.value("pct_exposed"),
-        "pct comparison": r.value("pct_comparison"),
+        "pct comparison": r.value("pct_unexposed"),
         "implied OR": published.odds_from_risk(r.value("pct_exposed") / 100)
-        / published.odds_from_risk(r.value("pct_comparison") / 100),
-        "implied RR": r.value("pct_exposed") / r.value("pct_comparison"),
+        / published.odds_from_risk(r.value("pct_unexposed") / 100),
+        "implied RR": r.value("pct_exposed") / r.value("pct_unexposed"),
         "ledger OR": dict(findings[ledger_ids[r.id]].values).get("implied_or", np.nan),
         "ledger low": dict(findings[ledger_ids[r.id]].values).get("implied_or_low", np.nan),
         "ledger high": dict(findings[ledger_ids[r.id]].values).get("implied_or_high", np.nan),
@@ -144,7 +144,7 @@ spread = []
 for r in quantitative[1:]:
     tables = published.counts_from_percentages(
         r.value("pct_exposed"), hypothetical_sizes["n_exposed"],
-        r.value("pct_comparison"), hypothetical_sizes["n_unexposed"]).candidates
+        r.value("pct_unexposed"), hypothetical_sizes["n_unexposed"]).candidates
     spread.append({
         "result": r.id, "candidate tables": len(tables),
         "OR min": tables["odds_ratio"].min(), "OR max": tables["odds_ratio"].max(),
@@ -166,7 +166,7 @@ spread.round(2)
 # %%
 chronic = cambridge.result("cambridge.chronic_offending")
 splits = published.counts_from_percentages(
-    chronic.value("pct_exposed"), (1, 22), chronic.value("pct_comparison"), (1, 22)).candidates
+    chronic.value("pct_exposed"), (1, 22), chronic.value("pct_unexposed"), (1, 22)).candidates
 within_23 = splits[splits["n_exposed"] + splits["n_unexposed"] <= cambridge.sample_value(
     "separated_parental_imprisonment")]
 print(f"{len(splits)} candidate tables with groups of 1-22 boys; {len(within_23)} fit within 23 boys")
@@ -177,7 +177,7 @@ print(f"{len(splits)} candidate tables with groups of 1-22 boys; {len(within_23)
 # %%
 assert all(findings[fid].verdict == findings[fid].expected for fid in ledger_ids.values())
 assert all(cambridge.result(rid).q(k).status == "missing" for rid in list(ledger_ids)[1:]
-           for k in ("n_exposed", "n_comparison", "estimate"))
+           for k in ("n_exposed", "n_unexposed", "estimate"))
 assert np.allclose(implied["implied OR"], implied["ledger OR"])  # the hand calculation is the ledger's
 assert (spread["OR min"] >= implied["ledger low"] - 1e-9).all()
 assert (spread["OR max"] <= implied["ledger high"] + 1e-9).all()

@@ -132,6 +132,6 @@ assert all(r.adjusted and r.measure == "qualitative" and not r.quantities and "p
            for r in adjusted_results) and len(adjusted) == len(adjusted_results) >= 2
 assert (results.loc[results["study"] == sweden.id, "ci_low_status"].dropna() == "missing").all()
 woolf = evidence.odds_ratio(*(int(cambridge_or.value(k)) for k in
-                              ("events_exposed", "n_exposed", "events_comparison", "n_comparison")))
+                              ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")))
 assert se_cambridge.consistent and abs(se_cambridge.se - woolf.se) < 0.01
 assert len(known) == 3 and "1953" in england.design and "1953" in sweden.design

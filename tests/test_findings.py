@@ -100,7 +100,7 @@ def test_cambridge_or_reproduced_from_reconstructed_counts(findings: dict[str, f
     assert len(matching) == 1
     best = matching.iloc[0]
     r = find_result("cambridge.conviction_19_32")
-    assert (best.events_exposed, best.events_unexposed) == (r.value("events_exposed"), r.value("events_comparison"))
+    assert (best.events_exposed, best.events_unexposed) == (r.value("events_exposed"), r.value("events_unexposed"))
     res = odds_ratio(15, 23, 48, 227)
     assert abs(res.estimate - 7.0) <= 0.05 and abs(res.ci_low - 2.8) <= 0.05 and abs(res.ci_high - 17.5) <= 0.05
     f = findings["review.cambridge_conviction_or"]
@@ -253,7 +253,7 @@ def test_regression_is_detected(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "studies", d)
     p = d / "cambridge.yaml"
     text = p.read_text()
-    p.write_text(text.replace("    events_comparison:\n      value: 48", "    events_comparison:\n      value: 47", 1))
+    p.write_text(text.replace("    events_unexposed:\n      value: 48", "    events_unexposed:\n      value: 47", 1))
     f = {x.id: x for x in check_findings(d / "claims", d)}["review.cambridge_conviction_or"]
     assert f.verdict == fnd.CONTRADICTED
     assert f.regressed and not f.matches_expected
@@ -328,7 +328,7 @@ def test_reconstructed_counts_make_a_match_consistent_not_reproduced(tmp_path: P
     p = d / "cambridge.yaml"
     raw = yaml.safe_load(p.read_text(encoding="utf-8"))
     res = next(r for r in raw["results"] if r["id"] == "cambridge.conviction_19_32")
-    for k in ("events_exposed", "events_comparison"):
+    for k in ("events_exposed", "events_unexposed"):
         assert res[k]["status"] == "reconstructed"
         res[k] = {"value": res[k]["value"], "status": "reported", "source": res["n_exposed"]["source"],
                   "seen_in": "primary", "seen_at": {"file": "printed.txt"}}
@@ -345,7 +345,7 @@ def test_provenance_slips_stay_fixed() -> None:
 
     # Cambridge 65% / 21%: the secondary page copies the review word for word, so they are review-only
     camb = find_result("cambridge.conviction_19_32")
-    for k in ("pct_exposed", "pct_comparison"):
+    for k in ("pct_exposed", "pct_unexposed"):
         assert camb.q(k).seen_in == "review" and camb.q(k).source == "scie_guide22", k
     # Project Metropolitan: the girls used sum with the boys to the cohort
     pm = load_study("project_metropolitan")

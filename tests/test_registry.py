@@ -36,7 +36,7 @@ EXPECTED_STUDIES = {
 BAD_CASES = {
     "missing_field": ("results[0].outcome", "None", "the required field 'outcome' is missing"),
     "count_above_n": ("events_exposed.value", "30", "cannot exceed the group size n_exposed=23"),
-    "negative_count": ("n_comparison.value", "-5", "must be >= 0"),
+    "negative_count": ("n_unexposed.value", "-5", "must be >= 0"),
     "pct_above_100": ("pct_exposed.value", "120", "between 0 and 100"),
     "pct_below_0": ("pct_exposed.value", "-3", "between 0 and 100"),
     "ci_excludes_estimate": ("estimate.value", "7.0", "inside its interval [8.0, 17.5]"),
@@ -45,20 +45,20 @@ BAD_CASES = {
     "wrong_type_count": ("n_exposed.value", "'23'", "whole number"),
     "float_count": ("events_exposed.value", "15.5", "whole number"),
     "wrong_type_adjusted": ("adjusted", "'yes'", "true, false, or null"),
-    "reconstructed_without_method": ("events_comparison.method", "None", "needs a method"),
-    "reported_without_source": ("pct_comparison.source", "None", "needs a source"),
+    "reconstructed_without_method": ("events_unexposed.method", "None", "needs a method"),
+    "reported_without_source": ("pct_unexposed.source", "None", "needs a source"),
     "unknown_key": ("results[0].outcom", "'convicted'", "unknown key 'outcom'"),
     "or_nonpositive": ("estimate.value", "0.0", "must be > 0"),
-    "missing_with_value": ("events_comparison.value", "48", "must have value null"),
+    "missing_with_value": ("events_unexposed.value", "48", "must have value null"),
     "missing_quantity_field": ("ci_high", "None", "the required field 'ci_high' is missing"),
-    "unknown_source_key": ("pct_comparison.source", "'somewhere'", "citation key of this study: paper"),
-    "unknown_seen_in": ("pct_comparison.seen_in", "'website'", "primary, review, secondary"),
+    "unknown_source_key": ("pct_unexposed.source", "'somewhere'", "citation key of this study: paper"),
+    "unknown_seen_in": ("pct_unexposed.seen_in", "'website'", "primary, review, secondary"),
     "duplicate_result_id": ("results[1].id", "'duplicate_result_id.outcome'", "duplicate result id"),
     "octal_count": ("results[0].n_exposed.value", "'023'", "leading zeros as octal"),
     "yes_boolean": ("results[0].adjusted", "'no'", "write true/false"),
     "duplicate_key": ("results[0].measure", "'measure'", "duplicate key"),
     "anchor_alias": ("results[0].covariates", "'&none'", "anchors and aliases"),
-    "huge_int": ("results[0].n_comparison.value", "'99999", "more than 15 digits"),
+    "huge_int": ("results[0].n_unexposed.value", "'99999", "more than 15 digits"),
 }
 
 
@@ -155,7 +155,7 @@ def test_cambridge_reconstruction_matches_published_percentages() -> None:
     r = load_study("cambridge").result("cambridge.conviction_19_32")
     assert r.q("events_exposed").status == "reconstructed"
     assert round(100 * r.value("events_exposed") / r.value("n_exposed")) == r.value("pct_exposed")
-    assert round(100 * r.value("events_comparison") / r.value("n_comparison")) == r.value("pct_comparison")
+    assert round(100 * r.value("events_unexposed") / r.value("n_unexposed")) == r.value("pct_unexposed")
 
 
 def test_load_study_is_frozen_and_typed() -> None:
@@ -280,8 +280,8 @@ def test_findings_of_two_registries_checked_at_once_do_not_mix(tmp_path: Path) -
     other = _copy_studies(tmp_path)
     p = other / "cambridge.yaml"
     text = p.read_text(encoding="utf-8")
-    assert "    events_comparison:\n      value: 48\n" in text
-    p.write_text(text.replace("    events_comparison:\n      value: 48\n", "    events_comparison:\n      value: 47\n"),
+    assert "    events_unexposed:\n      value: 48\n" in text
+    p.write_text(text.replace("    events_unexposed:\n      value: 48\n", "    events_unexposed:\n      value: 47\n"),
                  encoding="utf-8")
     want = {None: check_findings(), other: check_findings(studies=other)}
     key = "review.cambridge_conviction_or"

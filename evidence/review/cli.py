@@ -175,7 +175,7 @@ def _explain(args: argparse.Namespace) -> int:
 
     if args.table is None:
         r = find_result("cambridge.conviction_19_32")
-        values = [r.value(k) for k in ("events_exposed", "n_exposed", "events_comparison", "n_comparison")]
+        values = [r.value(k) for k in ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")]
         if any(v is None for v in values):
             print(f"evidence explain: the registry's {r.id} lacks counts ({values}); pass --table.", file=sys.stderr)
             return 2

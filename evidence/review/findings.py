@@ -132,11 +132,11 @@ DESCRIPTIVE_CHECKS: tuple[str, ...] = ("sample_sizes", "descriptive_figure", "no
 
 #: The registry's quantity fields in words.
 QUANTITY_WORDS: dict[str, str] = {
-    "n_exposed": "size of the exposed group", "n_comparison": "size of the comparison group",
+    "n_exposed": "size of the exposed group", "n_unexposed": "size of the comparison group",
     "events_exposed": "number with the outcome in the exposed group",
-    "events_comparison": "number with the outcome in the comparison group",
+    "events_unexposed": "number with the outcome in the comparison group",
     "pct_exposed": "percentage with the outcome in the exposed group",
-    "pct_comparison": "percentage with the outcome in the comparison group",
+    "pct_unexposed": "percentage with the outcome in the comparison group",
     "estimate": "effect estimate", "ci_low": "lower confidence limit", "ci_high": "upper confidence limit",
 }
 
@@ -645,11 +645,11 @@ def check_percentages_attainable(claim: Claim, ctx: _Context) -> _Outcome:
     not printed); not attainable -> "contradicted".
     """
     r = ctx.result(claim.uses[0])
-    miss = _missing_of(r, ("n_exposed", "n_comparison"), ctx)
+    miss = _missing_of(r, ("n_exposed", "n_unexposed"), ctx)
     if miss:
         return _Outcome("group sizes missing", NOT_REPRODUCIBLE, tuple(miss))
-    n1, n0 = int(_num(r, "n_exposed")), int(_num(r, "n_comparison"))
-    p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
+    n1, n0 = int(_num(r, "n_exposed")), int(_num(r, "n_unexposed"))
+    p1, p0 = claim.value("pct_exposed"), claim.value("pct_unexposed")
     try:
         rec = counts_from_percentages(p1, n1, p0, n0, decimals=claim.decimals or 0)
     except ValueError as exc:
@@ -661,12 +661,12 @@ def check_percentages_attainable(claim: Claim, ctx: _Context) -> _Outcome:
                 + ", ".join(f"{100 * k / n1:.1f}%" for k in e1)
                 + f"; {'/'.join(map(str, e0))} of {n0} = "
                 + ", ".join(f"{100 * k / n0:.1f}%" for k in e0))
-    held = [(r.value(k), r.q(k).status) for k in ("events_exposed", "events_comparison") if r.value(k) is not None]
+    held = [(r.value(k), r.q(k).status) for k in ("events_exposed", "events_unexposed") if r.value(k) is not None]
     shown = " and ".join(f"{e}/{n} ({st})" for (e, st), n in zip(held, (n1, n0), strict=False))
     note = ("Counts are not printed; whole counts exist that round to the printed percentages."
             + (f" Registry counts: {shown}." if len(held) == 2 else ""))
     return _Outcome(computed, CONSISTENT, note=note,
-                    values=(("candidates_exposed", float(len(e1))), ("candidates_comparison", float(len(e0)))))
+                    values=(("candidates_exposed", float(len(e1))), ("candidates_unexposed", float(len(e0)))))
 
 
 def check_odds_ratio_from_counts(claim: Claim, ctx: _Context) -> _Outcome:
@@ -684,21 +684,21 @@ def check_odds_ratio_from_counts(claim: Claim, ctx: _Context) -> _Outcome:
     attainable, not that published data pin them down.
     """
     r = ctx.result(claim.uses[0])
-    miss = _missing_of(r, ("events_exposed", "n_exposed", "events_comparison", "n_comparison"), ctx)
+    miss = _missing_of(r, ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed"), ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
     e1, n1, e0, n0 = (int(_num(r, k)) for k in ("events_exposed", "n_exposed",
-                                                  "events_comparison", "n_comparison"))
+                                                  "events_unexposed", "n_unexposed"))
     res = odds_ratio(e1, n1, e0, n0, ci="woolf", alpha=1 - r.ci_level)
     est_p, lo_p, hi_p = (claim.value(k) for k in ("estimate", "ci_low", "ci_high"))
     d = claim.decimals
     ok = _within(res.estimate, est_p, d) and _within(res.ci_low, lo_p, d) and _within(res.ci_high, hi_p, d)
-    statuses = {r.q(k).status for k in ("events_exposed", "n_exposed", "events_comparison", "n_comparison")}
+    statuses = {r.q(k).status for k in ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")}
     counts_kind = "reconstructed counts " if "reconstructed" in statuses else ""
     computed = (f"OR {res.estimate:.2f} ({res.ci_low:.2f}, {res.ci_high:.2f}) from {counts_kind}{e1}/{n1} vs "
                 f"{e0}/{n0}, Woolf {100 * r.ci_level:g}% CI; p = {res.p_value:.1g}")
     notes = []
-    pe, pc = r.value("pct_exposed"), r.value("pct_comparison")
+    pe, pc = r.value("pct_exposed"), r.value("pct_unexposed")
     if pe is not None and pc is not None:
         rec = counts_from_percentages(pe, n1, pc, n0, decimals=_decimals_of(pe),
                                       reported_or=est_p, reported_ci=(lo_p, hi_p),
@@ -734,9 +734,9 @@ def _stand_in(r: reg.Result, ctx: _Context) -> tuple[str, float] | None:
     if ors:
         return ors[0].id, _num(ors[0], "estimate")
     for x in study.results:
-        p1, p0 = x.value("pct_exposed"), x.value("pct_comparison")
+        p1, p0 = x.value("pct_exposed"), x.value("pct_unexposed")
         if p1 is not None and p0 is not None:
-            recon = "reconstructed" in (x.q("pct_exposed").status, x.q("pct_comparison").status)
+            recon = "reconstructed" in (x.q("pct_exposed").status, x.q("pct_unexposed").status)
             return (f"{x.id} (OR implied by {p1:g}% vs {p0:g}%"
                     + (", a reconstructed rate" if recon else "") + ")", _or_from_pcts(p1, p0))
     return None
@@ -804,7 +804,7 @@ def check_odds_read_as_risk(claim: Claim, ctx: _Context) -> _Outcome:
     the one study with counts (Cambridge) both are computed.
     """
     r = ctx.result(claim.uses[0])
-    counts = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
+    counts = ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")
     miss = _missing_of(r, counts, ctx)
     if miss:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
@@ -844,10 +844,10 @@ def check_three_times_across_outcomes(claim: Claim, ctx: _Context) -> _Outcome:
         if r.measure == "proportions" or r.value("events_exposed") is not None:
             if r.value("events_exposed") is not None:
                 rr = (_num(r, "events_exposed") / _num(r, "n_exposed")) / (
-                    _num(r, "events_comparison") / _num(r, "n_comparison"))
+                    _num(r, "events_unexposed") / _num(r, "n_unexposed"))
                 parts.append(f"{r.outcome}: RR {rr:.2f}")
             else:
-                p1, p0 = _num(r, "pct_exposed"), _num(r, "pct_comparison")
+                p1, p0 = _num(r, "pct_exposed"), _num(r, "pct_unexposed")
                 a, b = _pct_range(p1, _decimals_of(p1)), _pct_range(p0, _decimals_of(p0))
                 rr = p1 / p0
                 parts.append(f"{r.outcome}: RR {rr:.2f} ({a[0] / b[1]:.2f} to {a[1] / b[0]:.2f})")
@@ -875,7 +875,7 @@ def _group_sizes(r: reg.Result, ctx: _Context) -> tuple[tuple[int, int], str] | 
     candidates = [r] + [x for x in ctx.study(r.study).results
                         if x.id != r.id and x.exposure == r.exposure and x.comparison == r.comparison]
     for x in candidates:
-        n1, n0 = x.value("n_exposed"), x.value("n_comparison")
+        n1, n0 = x.value("n_exposed"), x.value("n_unexposed")
         if n1 is not None and n0 is not None:
             return (int(n1), int(n0)), x.id
     return None
@@ -891,14 +891,14 @@ def check_implied_odds_ratio(claim: Claim, ctx: _Context) -> _Outcome:
     counts are listed (:func:`evidence.published.counts_from_percentages`).
     """
     r = ctx.result(claim.uses[0])
-    p1, p0 = claim.value("pct_exposed"), claim.value("pct_comparison")
+    p1, p0 = claim.value("pct_exposed"), claim.value("pct_unexposed")
     d = claim.decimals or 0
     (a_lo, a_hi), (b_lo, b_hi) = _pct_range(p1, d), _pct_range(p0, d)
     or_mid = _or_from_pcts(p1, p0)
     or_lo, or_hi = _or_from_pcts(a_lo, b_hi), _or_from_pcts(a_hi, b_lo)
     computed = (f"implied OR {or_mid:.2f} ({or_lo:.2f} to {or_hi:.2f} allowing for rounding); "
                 f"RR {p1 / p0:.2f}")
-    missing = tuple(_missing_of(r, ("n_exposed", "n_comparison", "events_exposed", "events_comparison"), ctx))
+    missing = tuple(_missing_of(r, ("n_exposed", "n_unexposed", "events_exposed", "events_unexposed"), ctx))
     missing += ("an interval or test statistic for the comparison",)
     note = "Implied by rounded percentages only; not a published OR."
     sizes = _group_sizes(r, ctx)
@@ -980,7 +980,7 @@ def check_qualitative_finding(claim: Claim, ctx: _Context) -> _Outcome:
             parts.append(f"{_label(r, ctx)}: {r.measure.replace('_', ' ')} "
                          f"{est:g} [{r.q('estimate').status}, seen in {r.q('estimate').seen_in}]"
                          if est is not None else f"{_label(r, ctx)}: estimate missing")
-            missing.extend(_missing_of(r, ("pct_exposed", "pct_comparison", "n_exposed", "n_comparison"), ctx))
+            missing.extend(_missing_of(r, ("pct_exposed", "pct_unexposed", "n_exposed", "n_unexposed"), ctx))
         rs = ctx.scope(rid)
         if claim.scope is not None and rs is not None:
             mism += [(f"{dim} ({ctx.study(r.study).name})", c, d) for dim, c, d in compare_scopes(claim.scope, rs)]
@@ -1112,7 +1112,7 @@ def check_subgroup_figure_generalised(claim: Claim, ctx: _Context) -> _Outcome:
                          f"a scope for {r.id} in {SCOPES_FILE.name}.")
     mism = compare_scopes(claim.scope, rs)
     e, n = int(_num(r, "events_exposed")), int(_num(r, "n_exposed"))
-    e0, n0 = int(_num(r, "events_comparison")), int(_num(r, "n_comparison"))
+    e0, n0 = int(_num(r, "events_unexposed")), int(_num(r, "n_unexposed"))
     name = ctx.study(r.study).name
     pct0 = 100 * e0 / n0
     computed = (f"{e} of {n} = {pct:.1f}% in the {name}: {r.exposure}; {r.outcome}. Comparison: "
@@ -1173,7 +1173,7 @@ def check_odds_ratio_as_risk_increase(claim: Claim, ctx: _Context) -> _Outcome:
     if orr is None:
         return _Outcome("odds ratio missing", NOT_REPRODUCIBLE, (f"{_label(r, ctx)}: {QUANTITY_WORDS['estimate']}",))
     printed = claim.value("increase_pct")
-    p1, p0 = r.value("pct_exposed"), r.value("pct_comparison")
+    p1, p0 = r.value("pct_exposed"), r.value("pct_unexposed")
     if p1 is not None and p0 is not None:
         rr = p1 / p0
         ok = _within(100 * (rr - 1), printed, claim.decimals)
@@ -1185,7 +1185,7 @@ def check_odds_ratio_as_risk_increase(claim: Claim, ctx: _Context) -> _Outcome:
                 "visited prisoners")
     study = ctx.study(r.study)
     missing = (f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_exposed']}",
-               f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_comparison']}",
+               f"{_label(r, ctx)}: {QUANTITY_WORDS['pct_unexposed']}",
                f"the rates by group in {study.citation(r.citation).text.strip()}")
     rs = ctx.scope(r.id)
     mism: tuple[tuple[str, str, str], ...] = ()

@@ -103,8 +103,8 @@ MEASURES: tuple[str, ...] = ("odds_ratio", "risk_ratio", "proportions", "qualita
 #: Kinds of study record.
 KINDS: tuple[str, ...] = ("primary", "summary")
 
-_COUNT_FIELDS = ("n_exposed", "n_comparison", "events_exposed", "events_comparison")
-_PCT_FIELDS = ("pct_exposed", "pct_comparison")
+_COUNT_FIELDS = ("n_exposed", "n_unexposed", "events_exposed", "events_unexposed")
+_PCT_FIELDS = ("pct_exposed", "pct_unexposed")
 _EFFECT_FIELDS = ("estimate", "ci_low", "ci_high")
 #: The nine numbers of every quantitative result (explicitly ``missing`` when not given).
 QUANTITY_FIELDS: tuple[str, ...] = _COUNT_FIELDS + _PCT_FIELDS + _EFFECT_FIELDS
@@ -446,7 +446,7 @@ def _value(quantities: dict[str, Quantity], name: str) -> Any:
 
 
 def _check_counts(ctx: _Ctx, field: str, quantities: dict[str, Quantity]) -> None:
-    for ev, n in (("events_exposed", "n_exposed"), ("events_comparison", "n_comparison")):
+    for ev, n in (("events_exposed", "n_exposed"), ("events_unexposed", "n_unexposed")):
         e_v, n_v = _value(quantities, ev), _value(quantities, n)
         if n_v is not None and n_v == 0:
             raise ctx.fail(f"{field}.{n}.value", n_v, "a group must have at least one member")

@@ -136,7 +136,7 @@ def cambridge_table_figure(studies: str | Path | None = None) -> tuple[Figure, s
     Returns the figure and a note saying which counts are reconstructed and from what.
     """
     r = reg.find_result("cambridge.conviction_19_32", studies)
-    cells = ("events_exposed", "n_exposed", "events_comparison", "n_comparison")
+    cells = ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")
     counts = [r.value(k) for k in cells]
     if any(c is None for c in counts):
         raise ValueError(f"result {r.id!r}: the counts {', '.join(cells)} are needed for the 2x2 figure; "
@@ -160,7 +160,7 @@ def cambridge_table_figure(studies: str | Path | None = None) -> tuple[Figure, s
                  f"({res.ci_low:.2f}, {res.ci_high:.2f}); RR = {(e1 / n1) / (e0 / n0):.2f}", fontsize=9)
     fig.tight_layout()
     recon = [k for k in cells if r.q(k).status == "reconstructed"]
-    pcts = [r.value(k) for k in ("pct_exposed", "pct_comparison")]
+    pcts = [r.value(k) for k in ("pct_exposed", "pct_unexposed")]
     note = (f"Counts {e1}/{n1} and {e0}/{n0}: "
             + (f"{', '.join(recon)} reconstructed" + (f" from the printed {pcts[0]:g}% and {pcts[1]:g}%"
                                                        if None not in pcts else "")
@@ -414,15 +414,15 @@ def _toolkit_labbe(t: _Toolkit, studies: str | Path | None) -> ReportFigure | No
 
     exp, knha = np.exp, t.fits["knha"]
     df = reg.load_studies(studies)
-    cnt = ["events_exposed", "n_exposed", "events_comparison", "n_comparison"]
+    cnt = ["events_exposed", "n_exposed", "events_unexposed", "n_unexposed"]
     tables = df[df[cnt].notna().all(axis=1)].reset_index(drop=True)
     if not len(tables):
         return None
     recon = (tables[[c + "_status" for c in cnt]] == "reconstructed").any(axis=1)
     lab = [f"{r.result}" + (" (reconstructed counts)" if rc else "")
            for r, rc in zip(tables.itertuples(), recon, strict=True)]
-    lb = plots.labbe(tables["events_exposed"], tables["n_exposed"], tables["events_comparison"],
-                     tables["n_comparison"], pooled_or=float(exp(knha.estimate)), labels=lab)
+    lb = plots.labbe(tables["events_exposed"], tables["n_exposed"], tables["events_unexposed"],
+                     tables["n_unexposed"], pooled_or=float(exp(knha.estimate)), labels=lab)
     for r in lb.data.itertuples():
         lb.ax.annotate(f"{r.label}\n{r.rate_exposed:.0%} vs {r.rate_unexposed:.0%}",
                        (r.rate_unexposed, r.rate_exposed), textcoords="offset points",
@@ -735,8 +735,8 @@ def _registry_html(studies: str | Path | None) -> list[str]:
                        if row[k + "_status"] != "missing")
         out.append(
             f"<tr><td>{e(names[row['study']])}: {e(row['outcome'])}</td><td>{e(row['exposure'])}</td>"
-            f"<td>{val(row, 'n_exposed')} / {val(row, 'n_comparison')}</td>"
-            f"<td>{val(row, 'pct_exposed')} / {val(row, 'pct_comparison')}</td>"
+            f"<td>{val(row, 'n_exposed')} / {val(row, 'n_unexposed')}</td>"
+            f"<td>{val(row, 'pct_exposed')} / {val(row, 'pct_unexposed')}</td>"
             f"<td>{val(row, 'estimate')} ({val(row, 'ci_low')}, {val(row, 'ci_high')})</td>"
             f"<td class='small'>{e(st) or 'all missing'}</td></tr>")
     out.append("</table><p class='small'>A 'review source' means the number was read only in the review, "
