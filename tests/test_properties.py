@@ -18,7 +18,6 @@ import math
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
