@@ -53,7 +53,8 @@ VOCABULARY: dict[str, str] = {
     "transform": "summary_frame(transform=...): None (analysis scale), 'exp' or a function",
 }
 #: Argument and result-field names retired in favour of :data:`VOCABULARY`.
-RETIRED_NAMES: tuple[str, ...] = ("ci_alpha", "ci_level", "z", "stat", "tau", "level")
+RETIRED_NAMES: tuple[str, ...] = ("ci_alpha", "ci_level", "z", "stat", "tau", "level",
+                                  "events_comparison", "n_comparison", "pct_comparison")
 
 OR_CI_METHODS: tuple[str, ...] = ("woolf", "exact", "midp", "score")
 ZERO_CELL_CORRECTIONS: tuple[str, ...] = ("none", "add_if_zero", "add_all", "treatment_arm")

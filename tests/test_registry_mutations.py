@@ -112,7 +112,7 @@ def test_every_field_deleted(seed: Path, tmp_path: Path) -> None:
             if isinstance(key, str) and key in ("id", "value", "status", "measure", "citations", "results"):
                 assert "is missing" in msg or "bad value" in msg, msg
         elif isinstance(path[-1], str):
-            assert path[-1] in {"note", "notes", "quote", "finding", "ci_level", "doi", "url", "table", "page",
+            assert path[-1] in {"note", "notes", "quote", "finding", "reported_alpha", "doi", "url", "table", "page",
                                 "section", "file", "method", "source", "seen_in", "seen_at", "sample",
                                 "pool_reason"} or path[0] in ("sample", "citations"), path
     assert failed > len(paths) // 3

@@ -689,20 +689,20 @@ def check_odds_ratio_from_counts(claim: Claim, ctx: _Context) -> _Outcome:
         return _Outcome("counts missing", NOT_REPRODUCIBLE, tuple(miss))
     e1, n1, e0, n0 = (int(_num(r, k)) for k in ("events_exposed", "n_exposed",
                                                   "events_unexposed", "n_unexposed"))
-    res = odds_ratio(e1, n1, e0, n0, ci="woolf", alpha=1 - r.ci_level)
+    res = odds_ratio(e1, n1, e0, n0, ci="woolf", alpha=r.reported_alpha)
     est_p, lo_p, hi_p = (claim.value(k) for k in ("estimate", "ci_low", "ci_high"))
     d = claim.decimals
     ok = _within(res.estimate, est_p, d) and _within(res.ci_low, lo_p, d) and _within(res.ci_high, hi_p, d)
     statuses = {r.q(k).status for k in ("events_exposed", "n_exposed", "events_unexposed", "n_unexposed")}
     counts_kind = "reconstructed counts " if "reconstructed" in statuses else ""
     computed = (f"OR {res.estimate:.2f} ({res.ci_low:.2f}, {res.ci_high:.2f}) from {counts_kind}{e1}/{n1} vs "
-                f"{e0}/{n0}, Woolf {100 * r.ci_level:g}% CI; p = {res.p_value:.1g}")
+                f"{e0}/{n0}, Woolf {100 * (1 - r.reported_alpha):g}% CI; p = {res.p_value:.1g}")
     notes = []
     pe, pc = r.value("pct_exposed"), r.value("pct_unexposed")
     if pe is not None and pc is not None:
         rec = counts_from_percentages(pe, n1, pc, n0, decimals=_decimals_of(pe),
                                       reported_or=est_p, reported_ci=(lo_p, hi_p),
-                                      or_decimals=d, alpha=1 - r.ci_level)
+                                      or_decimals=d, alpha=r.reported_alpha)
         c = rec.candidates
         rows = [f"{int(x['events_exposed'])}/{int(x['n_exposed'])} vs {int(x['events_unexposed'])}/"
                 f"{int(x['n_unexposed'])} -> {x['odds_ratio']:.2f} ({x['ci_low']:.2f}, {x['ci_high']:.2f})"
@@ -921,7 +921,7 @@ def check_odds_ratio_difference(claim: Claim, ctx: _Context) -> _Outcome:
 
     z = (ln OR_b - ln OR_a) / sqrt(se_a^2 + se_b^2) (Altman & Bland 2003) by
     :func:`evidence.compare.compare_odds_ratios`, with the SEs recovered from
-    the registry's intervals at each result's ``ci_level``
+    the registry's intervals at each result's level ``1 - reported_alpha``
     (:func:`evidence.published.se_from_ci`).  Without intervals, the SE of the
     difference below which the printed ORs would differ significantly is
     computed instead.
@@ -937,7 +937,7 @@ def check_odds_ratio_difference(claim: Claim, ctx: _Context) -> _Outcome:
                     + _missing_of(rb, ("estimate", "ci_low", "ci_high"), ctx))
     if not missing:
         sa, sb = (se_from_ci(_num(x, "estimate"), _num(x, "ci_low"), _num(x, "ci_high"),
-                             alpha=1 - x.ci_level).se for x in (ra, rb))
+                             alpha=x.reported_alpha).se for x in (ra, rb))
         test = compare_odds_ratios(_num(rb, "estimate"), _num(ra, "estimate"), se1=sb, se2=sa,
                                    alpha=SIGNIFICANCE_LEVEL)
         computed = f"ratio of ORs {test.ratio:.3f}, z = {test.statistic:.2f}, p = {test.p_value:.2g}"

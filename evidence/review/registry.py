@@ -117,7 +117,7 @@ _RESULT_KEYS_REQUIRED = (
     "id", "exposure", "outcome", "comparison", "measure", "adjusted", "covariates", "citation",
 )
 _RESULT_KEYS_OPTIONAL = (
-    "finding", "quote", "source", "seen_in", "seen_at", "ci_level", "note", "pool_reason",
+    "finding", "quote", "source", "seen_in", "seen_at", "reported_alpha", "note", "pool_reason",
 ) + QUANTITY_FIELDS
 _QUANTITY_KEYS = ("value", "status", "source", "seen_in", "seen_at", "method", "note", "quote")
 _SEEN_AT_KEYS = ("url", "file", "page", "table", "section")
@@ -125,7 +125,7 @@ _SEEN_AT_KEYS = ("url", "file", "page", "table", "section")
 #: Columns of :func:`load_studies`, in order (one row per result).
 RESULT_COLUMNS: tuple[str, ...] = (
     "study", "result", "kind", "measure", "exposure", "outcome", "comparison",
-    "adjusted", "covariates", "citation", "ci_level",
+    "adjusted", "covariates", "citation", "reported_alpha",
     *[c for q in QUANTITY_FIELDS for c in (q, f"{q}_status", f"{q}_seen_in")],
     "finding", "file",
 )
@@ -190,7 +190,7 @@ class Result:
     covariates: tuple[str, ...]
     citation: str
     quantities: tuple[tuple[str, Quantity], ...]
-    ci_level: float = 0.95
+    reported_alpha: float = 0.05
     finding: str | None = None
     quote: str | None = None
     note: str | None = None
@@ -412,10 +412,12 @@ def _result_header(ctx: _Ctx, field: str, m: dict[str, Any], citation_keys: set[
     if not isinstance(m["citation"], str) or m["citation"] not in citation_keys:
         raise ctx.fail(f"{field}.citation", m["citation"],
                        f"must be a citation key of this study: {', '.join(sorted(citation_keys))}")
-    ci_level = m.get("ci_level", 0.95)
-    if not _is_number(ci_level) or not 0 < ci_level < 1:
-        raise ctx.fail(f"{field}.ci_level", ci_level, "expected a level strictly between 0 and 1, e.g. 0.95")
-    return float(ci_level)
+    reported_alpha = m.get("reported_alpha", 0.05)
+    if not _is_number(reported_alpha) or not 0 < reported_alpha < 1:
+        raise ctx.fail(f"{field}.reported_alpha", reported_alpha,
+                       "expected 1 - the level of the reported intervals, strictly between 0 and 1, e.g. 0.05 "
+                       "for a 95% interval")
+    return float(reported_alpha)
 
 
 def _result_quantities(ctx: _Ctx, field: str, m: dict[str, Any], citation_keys: set[str],
@@ -489,7 +491,7 @@ def _result(ctx: _Ctx, field: str, raw: Any, study_id: str,
     m = _keys(ctx, field, raw, _RESULT_KEYS_REQUIRED, _RESULT_KEYS_OPTIONAL)
     rid = _result_id(ctx, field, m["id"], study_id)
     field = f"{field} ({rid})"
-    ci_level = _result_header(ctx, field, m, citation_keys)
+    reported_alpha = _result_header(ctx, field, m, citation_keys)
     finding = _text(ctx, f"{field}.finding", m.get("finding"), optional=True)
     quote = _text(ctx, f"{field}.quote", m.get("quote"), optional=True)
     note = _text(ctx, f"{field}.note", m.get("note"), optional=True)
@@ -501,7 +503,7 @@ def _result(ctx: _Ctx, field: str, raw: Any, study_id: str,
         comparison=m["comparison"], measure=m["measure"], adjusted=m["adjusted"],
         covariates=tuple(m["covariates"]), citation=m["citation"],
         quantities=tuple((q, quantities[q]) for q in QUANTITY_FIELDS if q in quantities),
-        ci_level=ci_level, finding=finding, quote=quote, note=note,
+        reported_alpha=reported_alpha, finding=finding, quote=quote, note=note,
         source=m.get("source"), seen_in=m.get("seen_in"),
         seen_at=tuple((k, str(v)) for k, v in (m.get("seen_at") or {}).items()),
         pool_reason=_pool_reason(ctx, field, m, quantities),
@@ -681,7 +683,7 @@ def load_studies(path: str | Path | None = None) -> pd.DataFrame:
                 "study": s.id, "result": r.id, "kind": s.kind, "measure": r.measure,
                 "exposure": r.exposure, "outcome": r.outcome, "comparison": r.comparison,
                 "adjusted": r.adjusted, "covariates": "; ".join(r.covariates),
-                "citation": s.citation(r.citation).text, "ci_level": r.ci_level,
+                "citation": s.citation(r.citation).text, "reported_alpha": r.reported_alpha,
             }
             qs = dict(r.quantities)
             for q in QUANTITY_FIELDS:
@@ -757,7 +759,7 @@ def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
 
     Each reported OR and interval becomes ``yi = ln(OR)`` and ``vi = se**2``
     with ``se`` from :func:`evidence.published.se_from_ci` (Wald interval on the
-    log scale at the result's ``ci_level``; a
+    log scale at the result's level ``1 - reported_alpha``; a
     :class:`~evidence.exceptions.DataWarning` is issued when the OR is not at
     the interval's log midpoint, and ``se_consistent`` is False).  ``pooled``
     marks one result per study: the one with a ``pool_reason`` (:func:`one_per_study`), else
@@ -788,7 +790,7 @@ def candidate_effect_sizes(studies: str | Path | None = None) -> pd.DataFrame:
     country = {s.id: s.country for s in load_registry(studies)}
     records: list[dict[Any, Any]] = rows.to_dict("records")
     fits = [se_from_ci(float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]),
-                       alpha=1 - float(r["ci_level"])) for r in records]
+                       alpha=float(r["reported_alpha"])) for r in records]
     out = rows.assign(
         country=rows["study"].map(country),
         label=[_short_label(str(r["result"]), r["adjusted"]) for r in records],
