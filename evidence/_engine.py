@@ -146,6 +146,7 @@ class Ops(NamedTuple):
     total: Callable[..., Any]  # per-row sum
     col: Callable[..., Any]  # a per-row value as a column that broadcasts over the studies
     div: Callable[..., Any]  # a / b, inf or NaN where b = 0 (as NumPy under np.errstate)
+    real: Callable[..., Any]  # a per-row sum as the type of the steps (Python float for one fit)
 
 
 def _pick(cond: Any, a: Any, b: Any) -> Any:
@@ -179,10 +180,10 @@ def _divide(a: float, b: float) -> float:
 
 #: Operations over a batch of rows.
 BATCH = Ops(
-    np.where, np.maximum, np.minimum, np.isfinite, np.abs, np.logical_not, _rowdot, _rowsum, _column, np.divide
+    np.where, np.maximum, np.minimum, np.isfinite, np.abs, np.logical_not, _rowdot, _rowsum, _column, np.divide, _same
 )
 #: Operations of a single fit (NumPy float scalars and 1-D arrays of the studies).
-SCALAR = Ops(_pick, max, min, math.isfinite, abs, operator.not_, np.dot, np.add.reduce, _same, _divide)
+SCALAR = Ops(_pick, max, min, math.isfinite, abs, operator.not_, np.dot, np.add.reduce, _same, _divide, float)
 
 
 # ---------------------------------------------------------------------------

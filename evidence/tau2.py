@@ -372,12 +372,12 @@ def _q_step(
     else:
         w, _, _, r, _ = _engine.wls(t, Y, V, X, M)
     wr = w * r
-    d = dot(wr, wr)  # -dQ/dt
-    q = dot(wr, r)
+    d = ops.real(dot(wr, wr))  # -dQ/dt
+    q = ops.real(dot(wr, r))
     f = q - tg
     lo = W(f > 0.0, t, lo)
     hi = W(f < 0.0, t, hi)
-    newton = t + q * f / (tg * d)
+    newton = t + ops.div(q * f, tg * d)
     inside = (newton > lo) & (newton < hi)
     new = W(inside, newton, 0.5 * (lo + hi))
     new = W(f == 0.0, t, new)
@@ -395,9 +395,10 @@ def _solve_q_single(
     Called under ``np.errstate(all="ignore")``.
     """
     k = y.size
-    sc = np.add.reduce(v) / k * tol
+    sc = float(np.add.reduce(v)) / k * tol  # Python floats, as in evidence._engine.likelihood_root_single
     d = y - np.add.reduce(y) / k
-    lo, hi, t, prev = 0.0, np.dot(d, d) / target, 0.0, np.inf
+    target = float(target)
+    lo, hi, t, prev = 0.0, float(np.dot(d, d)) / target, 0.0, np.inf
     it = 0
     while it < max_iter:
         it += 1
