@@ -370,7 +370,7 @@ def trace_p(w: F, X: F | None, Ainv: F | None = None) -> F:
         s1 = w.sum(axis=-1)
         trp = s1 - (w * w).sum(axis=-1) / s1
         lost = trp <= 1e-6 * s1  # one weight dwarfs the others: s_1 - s_2/s_1 cancels
-        if np.any(lost):
+        if lost.any():
             # s_1 - s_2/s_1 = sum_i w_i (s_1 - w_i) / s_1, with s_1 - w_i summed over the
             # other studies (prefix minus own plus suffix sums), which does not cancel
             # (e.g. v = [1e-49, 1, 1], where the textbook form rounds to 0)
