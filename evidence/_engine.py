@@ -130,10 +130,13 @@ class Ops(NamedTuple):
 
     One step function serves a batch of rows (:data:`BATCH`: NumPy ufuncs over
     arrays of shape ``(n,)`` and per-row sums over ``(n, k)``) and a single fit
-    (:data:`SCALAR`: Python's ``max``/``min``/``abs`` and a conditional on NumPy
-    float scalars, dot products of 1-D arrays), so the safeguarded steps are
+    (:data:`SCALAR`: Python's ``max``/``min``/``abs`` and a conditional on
+    scalars, dot products of 1-D arrays), so the safeguarded steps are
     written once while a single fit pays no per-call overhead of array
-    machinery on one-element arrays.
+    machinery on one-element arrays.  The single-fit drivers turn the sums
+    into Python floats (``real``), whose arithmetic costs a fraction of NumPy
+    scalars'; ``div`` then gives NumPy's inf/NaN for a division by zero instead
+    of raising, so both paths take the same steps.
     """
 
     where: Callable[..., Any]
