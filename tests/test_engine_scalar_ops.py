@@ -34,5 +34,6 @@ def test_scalar_step_matches_batch_step() -> None:
         args = (1e-12, 0.01, 1e-10)
         one = _engine._safeguarded_step(t, S, dS, info, lo, hi, *args, _engine.SCALAR)
         with np.errstate(all="ignore"):
-            rows = _engine._safeguarded_step(*(np.array([x]) for x in (t, S, dS, info, lo, hi)), *args)
+            a = [np.array([x]) for x in (t, S, dS, info, lo, hi)]
+            rows = _engine._safeguarded_step(a[0], a[1], a[2], a[3], a[4], a[5], *args)
         assert [float(x) for x in one] == [float(x[0]) for x in rows]
