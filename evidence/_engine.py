@@ -130,10 +130,13 @@ class Ops(NamedTuple):
 
     One step function serves a batch of rows (:data:`BATCH`: NumPy ufuncs over
     arrays of shape ``(n,)`` and per-row sums over ``(n, k)``) and a single fit
-    (:data:`SCALAR`: Python's ``max``/``min``/``abs`` and a conditional on NumPy
-    float scalars, dot products of 1-D arrays), so the safeguarded steps are
+    (:data:`SCALAR`: Python's ``max``/``min``/``abs`` and a conditional on
+    scalars, dot products of 1-D arrays), so the safeguarded steps are
     written once while a single fit pays no per-call overhead of array
-    machinery on one-element arrays.
+    machinery on one-element arrays.  The single-fit drivers turn the sums
+    into Python floats (``real``), whose arithmetic costs a fraction of NumPy
+    scalars'; ``div`` then gives NumPy's inf/NaN for a division by zero instead
+    of raising, so both paths take the same steps.
     """
 
     where: Callable[..., Any]
@@ -145,6 +148,8 @@ class Ops(NamedTuple):
     dot: Callable[..., Any]  # per-row sum of a * b
     total: Callable[..., Any]  # per-row sum
     col: Callable[..., Any]  # a per-row value as a column that broadcasts over the studies
+    div: Callable[..., Any]  # a / b, inf or NaN where b = 0 (as NumPy under np.errstate)
+    real: Callable[..., Any]  # a per-row sum as the type of the steps (Python float for one fit)
 
 
 def _pick(cond: Any, a: Any, b: Any) -> Any:
@@ -167,10 +172,21 @@ def _same(a: Any) -> Any:
     return a
 
 
+def _divide(a: float, b: float) -> float:
+    """``a / b`` of Python floats, giving what NumPy gives under ``np.errstate`` where ``b = 0``."""
+    if b != 0.0:
+        return a / b
+    if a != a or a == 0.0:
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
 #: Operations over a batch of rows.
-BATCH = Ops(np.where, np.maximum, np.minimum, np.isfinite, np.abs, np.logical_not, _rowdot, _rowsum, _column)
+BATCH = Ops(
+    np.where, np.maximum, np.minimum, np.isfinite, np.abs, np.logical_not, _rowdot, _rowsum, _column, np.divide, _same
+)
 #: Operations of a single fit (NumPy float scalars and 1-D arrays of the studies).
-SCALAR = Ops(_pick, max, min, math.isfinite, abs, operator.not_, np.dot, np.add.reduce, _same)
+SCALAR = Ops(_pick, max, min, math.isfinite, abs, operator.not_, np.dot, np.add.reduce, _same, _divide, float)
 
 
 # ---------------------------------------------------------------------------
@@ -357,7 +373,7 @@ def trace_p(w: F, X: F | None, Ainv: F | None = None) -> F:
         s1 = w.sum(axis=-1)
         trp = s1 - (w * w).sum(axis=-1) / s1
         lost = trp <= 1e-6 * s1  # one weight dwarfs the others: s_1 - s_2/s_1 cancels
-        if np.any(lost):
+        if lost.any():
             # s_1 - s_2/s_1 = sum_i w_i (s_1 - w_i) / s_1, with s_1 - w_i summed over the
             # other studies (prefix minus own plus suffix sums), which does not cancel
             # (e.g. v = [1e-49, 1, 1], where the textbook form rounds to 0)
@@ -480,7 +496,7 @@ def _safeguarded_step(
     hi = W(neg, t, hi)
     inside = (lo >= 0.0) & (hi < np.inf)
     falling = dS < 0.0
-    step = t + W(falling, -S / dS, S / info)  # Newton where S is decreasing
+    step = t + W(falling, ops.div(-S, dS), ops.div(S, info))  # Newton where S is decreasing
     # Outside a bracket, move in the direction of the score.  Where S' >= 0 a
     # scoring step downwards can creep (S is further below 0 lower down): go down
     # by at least half, as metafor's step halving does near 0.  A step down shrinks
@@ -514,7 +530,8 @@ def quadratic_done(step: Any, prev: Any, thr: Any, ops: Ops = BATCH) -> Any:
     ``s_{n+1} ~ s_n^3 / s_{n-1}^2``.  The iterate is accepted when the steps are
     shrinking and that prediction is below ``_QUADRATIC_MARGIN * thr``.
     """
-    pred = step * (step / prev) ** 2  # under np.errstate(all="ignore") (prev may be 0 or inf)
+    ratio = ops.div(step, prev)  # under np.errstate(all="ignore") (prev may be 0 or inf)
+    pred = step * ratio * ratio
     return ops.isfinite(prev) & (step < 0.5 * prev) & (pred <= _QUADRATIC_MARGIN * thr)
 
 
@@ -645,10 +662,12 @@ def likelihood_root_single(
         ybar = np.add.reduce(y) / k
         d = y - ybar
         start = (np.dot(d, d) - np.add.reduce(v) * (k - 1) / k) / (k - 1)  # metafor's HE start
-    t = start if start > 0.0 else 0.0  # NaN too
-    cv = np.add.reduce(v) / k
+    # Python floats: the scalar steps cost a fraction of NumPy scalar arithmetic (ops.div keeps
+    # NumPy's inf/NaN for a division by zero)
+    t = float(start) if start > 0.0 else 0.0  # NaN too
+    cv = float(np.add.reduce(v)) / k
     sc = cv * tol
-    vmin = v.min()
+    vmin = float(v.min())
     lo, hi, prev = -1.0, np.inf, np.inf
     ops = SCALAR
     converged = False
@@ -656,7 +675,7 @@ def likelihood_root_single(
     with np.errstate(all="ignore"):
         while it < max_iter:
             it += 1
-            S, dS, info = score_parts(t, y, v, 1.0, None, reml, ops)
+            S, dS, info = map(float, score_parts(t, y, v, 1.0, None, reml, ops))
             dS = dS + 2.0 * S / (t + cv)
             new, lo, hi, done = _safeguarded_step(t, S, dS, info, lo, hi, sc, vmin, tol, ops)
             step = abs(new - t)

@@ -367,6 +367,8 @@ def check_finite(
     ``bound`` is the largest magnitude accepted (:data:`MAX_ABS_EFFECT` by
     default; see the README's "Numeric domain").
     """
+    if not allow_nan and bool((np.abs(arr) <= bound).all()):  # the common clean case (NaN and inf fail it)
+        return
     bad = ~np.isfinite(arr)
     if allow_nan:
         bad &= ~np.isnan(arr)
@@ -459,6 +461,8 @@ def check_tables(
 
 def check_positive_variances(name: str, v: NDArray[np.float64], *, allow_nan: bool = False) -> None:
     """Raise ValueError at the first variance that is not strictly positive and finite."""
+    if not allow_nan and bool(((v >= MIN_VARIANCE) & (v <= MAX_VARIANCE)).all()):  # the common clean case
+        return
     check_finite(name, v, allow_nan=allow_nan, bound=MAX_VARIANCE)
     bad = v <= 0
     if bad.any():

@@ -272,6 +272,9 @@ def _pool(
     }
 
 
+_NUMPY_VALUES = (np.generic, np.ndarray)  # what _fit_single turns into Python numbers
+
+
 def _fit_single(
     y: NDArray[np.float64],
     v: NDArray[np.float64],
@@ -290,13 +293,14 @@ def _fit_single(
     rescaling (:func:`_rescale`) takes the batch path.
     """
     k = y.size
-    if v.min() < _V_SAFE_LOW or v.max() > _V_SAFE_HIGH:
+    imin = v.argmin()
+    vmin, vmax = v[imin], v.max()
+    if vmin < _V_SAFE_LOW or vmax > _V_SAFE_HIGH:
         batch = _fit(y[None, :], v[None, :], np.ones((1, k)), np.array([k]), method, test, alpha, tol, max_iter,
                      True, stacklevel + 1)
         return {name: (a[0] if name == "weights" else a[0].item()) for name, a in batch.items()}
-    imin = np.argmin(v)
     centre = 0.0
-    if v.max() > _DOMINANCE * v[imin]:  # as in _fit
+    if vmax > _DOMINANCE * vmin:  # as in _fit
         centre = y[imin]
         y = y - centre
     tau2, n_iter, conv = _tau2.estimate_single(method, y, v, tol, max_iter, stacklevel + 1)
@@ -310,8 +314,8 @@ def _fit_single(
                            stacklevel)
     out.update(tau2_ci_low=low, tau2_ci_high=max(high, low), converged=conv, n_iter=n_iter)
     for name, value in out.items():
-        if name != "weights":
-            out[name] = value.item() if isinstance(value, np.generic | np.ndarray) else value
+        if name != "weights" and isinstance(value, _NUMPY_VALUES):
+            out[name] = value.item()
     return out
 
 

@@ -372,12 +372,12 @@ def _q_step(
     else:
         w, _, _, r, _ = _engine.wls(t, Y, V, X, M)
     wr = w * r
-    d = dot(wr, wr)  # -dQ/dt
-    q = dot(wr, r)
+    d = ops.real(dot(wr, wr))  # -dQ/dt
+    q = ops.real(dot(wr, r))
     f = q - tg
     lo = W(f > 0.0, t, lo)
     hi = W(f < 0.0, t, hi)
-    newton = t + q * f / (tg * d)
+    newton = t + ops.div(q * f, tg * d)
     inside = (newton > lo) & (newton < hi)
     new = W(inside, newton, 0.5 * (lo + hi))
     new = W(f == 0.0, t, new)
@@ -390,18 +390,21 @@ def _q_step(
 def _solve_q_single(
     y: NDArray[np.float64], v: NDArray[np.float64], target: float, tol: float, max_iter: int
 ) -> tuple[float, int, bool]:
-    """:func:`solve_q` for one analysis with every study present (the :data:`evidence._engine.SCALAR` steps)."""
+    """:func:`solve_q` for one analysis with every study present (the :data:`evidence._engine.SCALAR` steps).
+
+    Called under ``np.errstate(all="ignore")``.
+    """
     k = y.size
-    sc = np.add.reduce(v) / k * tol
+    sc = float(np.add.reduce(v)) / k * tol  # Python floats, as in evidence._engine.likelihood_root_single
     d = y - np.add.reduce(y) / k
-    lo, hi, t, prev = 0.0, np.dot(d, d) / target, 0.0, np.inf
+    target = float(target)
+    lo, hi, t, prev = 0.0, float(np.dot(d, d)) / target, 0.0, np.inf
     it = 0
-    with np.errstate(all="ignore"):
-        while it < max_iter:
-            it += 1
-            t, prev, lo, hi, done = _q_step(t, prev, lo, hi, y, v, 1.0, target, sc, tol, _engine.SCALAR)
-            if done:
-                return float(t), it, True
+    while it < max_iter:
+        it += 1
+        t, prev, lo, hi, done = _q_step(t, prev, lo, hi, y, v, 1.0, target, sc, tol, _engine.SCALAR)
+        if done:
+            return float(t), it, True
     return float(t), it, False
 
 
@@ -419,12 +422,13 @@ def q_profile_single(
     crit_l = special.chdtri(k - 1.0, 1.0 - alpha / 2.0)
     low = high = 0.0
     conv = True
-    if q0 >= crit_l:
-        high, _, c = _solve_q_single(y, v, crit_l, tol, max_iter)
-        conv &= c
-    if q0 >= crit_u:
-        low, _, c = _solve_q_single(y, v, crit_u, tol, max_iter)
-        conv &= c
+    with np.errstate(all="ignore"):  # entered once for both searches
+        if q0 >= crit_l:
+            high, _, c = _solve_q_single(y, v, crit_l, tol, max_iter)
+            conv &= c
+        if q0 >= crit_u:
+            low, _, c = _solve_q_single(y, v, crit_u, tol, max_iter)
+            conv &= c
     return low, high, conv
 
 
@@ -645,7 +649,8 @@ def estimate_single(
         r = y - np.dot(w, y) / np.add.reduce(w)
         if k <= 1 or np.dot(w * r, r) < k - 1:  # metafor: no root above 0
             return 0.0, 0, True
-        return _solve_q_single(y, v, k - 1.0, tol, max_iter)
+        with np.errstate(all="ignore"):
+            return _solve_q_single(y, v, k - 1.0, tol, max_iter)
     if method == "FE":
         return 0.0, 0, True
     return float({"DL": dl, "HE": he, "HS": hs, "SJ": sj}[method](y[None, :], v[None, :])[0]), 0, True
