@@ -59,6 +59,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from evidence.exceptions import EvidenceWarning  # noqa: E402
 from evidence.simulate import sample_variances  # noqa: E402
 
 R_SCRIPT = HERE / "metafor.R"
@@ -235,7 +236,7 @@ def w_fits(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
     Y, V = simulated(n, k, SEED, tau2)
     res: dict[str, Any] = {"size": f"{n:,} fits of k={k}"}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # non-convergence is counted below
+        warnings.simplefilter("ignore", EvidenceWarning)  # non-convergence is counted below
         res["evidence_s"], fit = best_of(lambda: meta_analysis_many(Y, V, method="REML"))
         pm = meta_analysis_many(Y, V, method="PM")
     res["converged"] = int(np.sum(fit.converged))
@@ -299,7 +300,7 @@ def w_latency(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
         return lambda: [fit(Y[j], V[j]) for j in range(n)]
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)  # the fits' own notes (boundary, non-convergence)
         t, ours = best_of(loop(lambda y, v: meta_analysis(y, v, method="REML")), repeats=5)
         res["evidence_s"] = t / n
         t, _ = best_of(loop(lambda y, v: combine_effects(y, v, method_re="iterated")), repeats=3)
@@ -311,7 +312,7 @@ def w_latency(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
         res["pimeta_note"] = "pimeta not installed (pip install pimeta); column skipped"
     else:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("ignore", RuntimeWarning)  # pimeta's numerical warnings, if any
             t, theirs = best_of(loop(lambda y, v: pimeta.rma(y, v, method="REML")), repeats=3)
         res["pimeta_s"] = t / n
         res["pimeta_version"] = getattr(pimeta, "__version__", "unknown")
@@ -345,7 +346,7 @@ def one_at_a_time(Y: np.ndarray, V: np.ndarray, fit: Any, n_check: int = 500) ->
     n = min(n_check, Y.shape[0])
     worst = 0.0
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)  # the fits' own notes (boundary, non-convergence)
         for j in range(n):
             f = meta_analysis(Y[j], V[j], method="REML")
             worst = max(worst, *(abs(getattr(f, a) - float(getattr(fit, a)[j]))
@@ -364,7 +365,7 @@ def _single(size: dict[str, int], ctx: dict[str, Any], name: str) -> dict[str, A
     y, v = Y[0], V[0]
     res: dict[str, Any] = {"size": f"one fit of k={k:,}"}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)  # the fits' own notes (boundary, non-convergence)
         res["evidence_s"], fit = best_of(lambda: meta_analysis(y, v, method="REML"))
         res["statsmodels_s"], sm = best_of(
             lambda: combine_effects(y, v, method_re="iterated"))
@@ -467,7 +468,7 @@ def _gosh(size: dict[str, int], ctx: dict[str, Any], name: str) -> dict[str, Any
     yi, vi = _gosh_data(k)
     res: dict[str, Any] = {"size": f"all {2**k - 1:,} subsets of k={k}"}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)  # the fits' own notes (boundary, non-convergence)
         res["evidence_s"], g = best_of(
             lambda: gosh(yi, vi, method="REML", max_exact=k, progress=False), budget_s=2.0)
     est, tau2, incl = gosh_arrays(g)
@@ -530,7 +531,7 @@ def gosh_vs_batch(yi: np.ndarray, vi: np.ndarray, est: np.ndarray, tau2: np.ndar
         np.random.default_rng(SEED).choice(n, size=max_rows, replace=False))
     m = incl[rows]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)  # the fits' own notes (boundary, non-convergence)
         f = meta_analysis_many(np.where(m, yi, np.nan), np.where(m, vi, np.nan), method="REML")
     d_est = np.abs(f.estimate - est[rows])
     d_tau2 = np.abs(f.tau2 - tau2[rows])
@@ -566,7 +567,7 @@ def w_permutation(size: dict[str, int], ctx: dict[str, Any]) -> dict[str, Any]:
     yi, vi, ablat = bcg_log_rr()
     res: dict[str, Any] = {"size": f"{n_iter:,} permutations, k=13, 1 moderator"}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)  # the fits' own notes (boundary, non-convergence)
         res["evidence_s"], p = best_of(
             lambda: permutation_test(yi, vi, ablat, n_permutations=n_iter, seed=SEED, method="REML",
                                      progress=False))
