@@ -30,10 +30,77 @@ if TYPE_CHECKING:  # pragma: no cover
 FRAME_COLUMNS: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "weight")
 #: Columns on the scale of the estimate, which ``summary_frame(transform=...)`` transforms.
 TRANSFORMED_COLUMNS: tuple[str, ...] = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
-#: Named transforms (the back-transformation of a ratio measure analysed on the log scale).
+#: Named transforms: the back-transformations of :data:`evidence.measures.BACK_TRANSFORMS` (``"exp"`` for
+#: ratio measures on the log scale, ``"tanh"`` for Fisher's z, ``"ilogit"`` for logits, ...).
+#: (Filled from there on first use: :mod:`evidence.measures` imports this module's users.)
 TRANSFORMS: dict[str, Callable[[Any], Any]] = {"exp": np.exp}
 
-__all__ = ["FRAME_COLUMNS", "TRANSFORMED_COLUMNS", "TRANSFORMS", "ResultMixin", "fmt", "apply_transform"]
+
+def _transforms() -> dict[str, Callable[[Any], Any]]:
+    if len(TRANSFORMS) == 1:
+        from evidence.measures import BACK_TRANSFORMS
+
+        TRANSFORMS.update({name: f for name, f in BACK_TRANSFORMS.items() if name != "identity"})
+    return TRANSFORMS
+
+#: The natural scale of every measure of :data:`evidence.measures.MEASURES`: its short name in a
+#: summary line and its axis label.  The back-transformation itself is ``MEASURES[measure][2]``.
+SCALE_NAMES: dict[str, tuple[str, str]] = {
+    "OR": ("OR", "Odds ratio"), "RR": ("RR", "Risk ratio"), "RD": ("RD", "Risk difference"),
+    "PETO": ("OR", "Peto odds ratio"), "OR2DL": ("SMD", "Standardised mean difference"),
+    "OR2DN": ("SMD", "Standardised mean difference"), "SMD": ("SMD", "Standardised mean difference"),
+    "MD": ("MD", "Mean difference"), "ROM": ("ROM", "Ratio of means"), "D2ORL": ("OR", "Odds ratio"),
+    "D2ORN": ("OR", "Odds ratio"), "COR": ("r", "Correlation"), "ZCOR": ("r", "Correlation"),
+    "PR": ("Proportion", "Proportion"), "PLO": ("Proportion", "Proportion"),
+    "PAS": ("Proportion", "Proportion"), "PFT": ("PFT", "Freeman-Tukey double-arcsine proportion"),
+    "IRR": ("IRR", "Incidence-rate ratio"), "IRD": ("IRD", "Incidence-rate difference"),
+    "HR": ("HR", "Hazard ratio"), "GEN": ("Estimate", "Estimate"),
+}
+
+__all__ = ["FRAME_COLUMNS", "TRANSFORMED_COLUMNS", "TRANSFORMS", "SCALE_NAMES", "ResultMixin", "fmt",
+           "apply_transform", "check_measure", "natural_scale"]
+
+
+def check_measure(measure: Any) -> str | None:
+    """``measure`` checked against :data:`evidence.measures.MEASURES` (None: generic, no transform).
+
+    Examples
+    --------
+    >>> check_measure("OR"), check_measure(None)
+    ('OR', None)
+    """
+    from evidence.measures import MEASURES
+
+    if measure is None:
+        return None
+    if not isinstance(measure, str) or measure not in MEASURES:
+        raise ValueError(f"measure={str(measure)[:40]!r} is not a known measure; allowed are None (generic, no "
+                         f"transform) or {', '.join(MEASURES)}.")
+    return measure
+
+
+def natural_scale(measure: str | None) -> tuple[str | None, str, str]:
+    """``(transform, short name, axis label)`` of ``measure``'s natural scale.
+
+    ``transform`` is the name in :data:`TRANSFORMS` taking the analysis scale to the natural one
+    (None when they coincide, or for ``measure=None``); the axis label says "(log scale)" for
+    ratio measures, drawn on a log axis.
+
+    Examples
+    --------
+    >>> natural_scale("OR")
+    ('exp', 'OR', 'Odds ratio (log scale)')
+    >>> natural_scale("ZCOR")[:2], natural_scale(None)
+    (('tanh', 'r'), (None, 'Estimate', 'Estimate'))
+    """
+    from evidence.measures import MEASURES
+
+    if measure is None:
+        return None, "Estimate", "Estimate"
+    name = MEASURES[check_measure(measure) or ""][2]
+    short, label = SCALE_NAMES[measure]
+    transform = None if name == "identity" else name
+    return transform, short, label + (" (log scale)" if transform == "exp" else "")
 
 
 def apply_transform(frame: pd.DataFrame, transform: str | Callable[[Any], Any] | None) -> pd.DataFrame:
@@ -50,7 +117,7 @@ def apply_transform(frame: pd.DataFrame, transform: str | Callable[[Any], Any] |
         frame.attrs["transform"] = None
         return frame
     if isinstance(transform, str):
-        if transform not in TRANSFORMS:
+        if transform not in _transforms():
             raise ValueError(
                 f"transform={transform!r} is not a known transform; allowed are "
                 f"{', '.join(repr(t) for t in TRANSFORMS)}, None or a function."
@@ -95,7 +162,8 @@ class ResultMixin:
     A result class writes ``summary_frame(self)`` on its analysis scale; the base
     wraps it so that every result also takes ``transform`` (see the module
     docstring), with the class attribute ``default_transform`` (None unless the
-    result is reported on a back-transformed scale by default).  ``summary()``
+    result is reported on a back-transformed scale by default); a result whose
+    ``measure`` is set defaults to that measure's natural scale (:func:`natural_scale`).  ``summary()``
     defaults to the repr followed by the table.
     """
 
@@ -110,7 +178,11 @@ class ResultMixin:
         @functools.wraps(own)
         def summary_frame(self: Any, *args: Any, transform: Any = "default", **kw: Any) -> pd.DataFrame:
             frame = own(self, *args, **kw)
-            return apply_transform(frame, self.default_transform if transform == "default" else transform)
+            if isinstance(transform, str) and transform == "default":
+                transform = self.default_transform
+                if getattr(self, "measure", None) is not None:  # a result that knows its scale
+                    transform = natural_scale(self.measure)[0]
+            return apply_transform(frame, transform)
 
         summary_frame._with_transform = True  # type: ignore[attr-defined]
         summary_frame.__doc__ = (own.__doc__ or "").rstrip() + (
