@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
+import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -58,7 +60,12 @@ SCALE_NAMES: dict[str, tuple[str, str]] = {
 }
 
 __all__ = ["FRAME_COLUMNS", "TRANSFORMED_COLUMNS", "TRANSFORMS", "SCALE_NAMES", "ResultMixin", "fmt",
-           "apply_transform", "check_measure", "natural_scale"]
+           "apply_transform", "check_measure", "natural_scale", "accepts_result"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+#: The options a toolkit function takes over from a fitted result (when it has them and they are not given).
+REUSED_OPTIONS: tuple[str, ...] = ("method", "test", "alpha", "labels")
 
 
 def check_measure(measure: Any) -> str | None:
@@ -204,3 +211,76 @@ class ResultMixin:
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython
         p.text(str(self))
+
+
+def _is_fitted(obj: Any) -> bool:
+    from evidence.results import PooledResult
+
+    return isinstance(obj, PooledResult)
+
+
+def accepts_result(*, as_frame: bool = False) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Let a toolkit function take a fitted meta-analysis in place of ``yi, vi``.
+
+    ``f(res, ...)`` with ``res`` a :class:`~evidence.results.MetaAnalysisResult` (or
+    :class:`~evidence.results.MetaAnalysis2x2Result`) is ``f(res.yi, res.vi, ...)`` with the options of
+    :data:`REUSED_OPTIONS` that ``f`` takes set from ``res`` unless given; further positional
+    arguments follow ``vi`` (``subgroup_analysis(res, groups)``).  A result of a common-effect method on
+    raw counts (``"MH"``, ``"Peto"``) has no tau^2 method to reuse: a function taking ``method`` then
+    raises ValueError unless ``method=`` is given.  With ``as_frame``, the function takes a data frame
+    first and receives the columns ``yi``, ``vi`` and ``study`` (the labels).
+
+    Examples
+    --------
+    >>> from evidence.pooling import meta_analysis
+    >>> @accepts_result()
+    ... def f(yi, vi, *, method="REML", alpha=0.05):
+    ...     return len(yi), method, alpha
+    >>> f(meta_analysis([0.1, 0.3, 0.5], [0.01, 0.02, 0.04], method="DL", alpha=0.1), alpha=0.2)
+    (3, 'DL', 0.2)
+    """
+
+    def decorate(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+        params = inspect.signature(fn).parameters
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from evidence.exceptions import EvidenceWarning
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", EvidenceWarning)  # re-issued below, at the caller's line
+                out = call(*args, **kwargs)
+            for w in caught:
+                if issubclass(w.category, EvidenceWarning):
+                    warnings.warn(w.message, w.category, stacklevel=2)
+                else:  # someone else's warning, where it was raised
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            return out
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not args or not _is_fitted(args[0]):
+                return fn(*args, **kwargs)
+            res, rest = args[0], args[1:]
+            if "method" in params and "method" not in kwargs and res.method in ("MH", "Peto"):
+                raise ValueError(
+                    f"{fn.__name__} refits the model and needs a tau^2 method, but the result's method "
+                    f"{res.method!r} pools the raw counts; pass method= (e.g. method='FE' or 'REML'), or "
+                    f"use a meta_analysis_2x2 result fitted with such a method."
+                )
+            reused = {name: getattr(res, name) for name in REUSED_OPTIONS if name in params and name not in kwargs}
+            if as_frame:
+                import pandas as pd
+
+                data = pd.DataFrame({"yi": res.yi, "vi": res.vi, "study": list(res.labels)})
+                if "labels" in reused:
+                    reused["labels"] = "study"
+                return fn(data, *rest, **reused, **kwargs)  # type: ignore[arg-type]
+            return fn(res.yi, res.vi, *rest, **reused, **kwargs)
+
+        wrapper.__doc__ = (fn.__doc__ or "").replace(
+            "\n    Parameters\n", "\n    A fitted :func:`~evidence.pooling.meta_analysis` result may replace the "
+            "data (first argument):\n    its yi, vi, " + ", ".join(n for n in REUSED_OPTIONS if n in params)
+            + " are reused, explicit arguments overriding.\n\n    Parameters\n", 1)
+        return wrapper
+
+    return decorate

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._engine import check_effects
-from evidence._results import ResultMixin, fmt
+from evidence._results import ResultMixin, accepts_result, fmt
 from evidence._validation import check_alpha, check_choice, check_distinct_labels, check_ratio, short_repr
 from evidence.exceptions import ConvergenceWarning
 from evidence.metareg import meta_regression
@@ -337,6 +337,7 @@ def _subgroups(groups: Any, k: int, labels: Sequence[str] | None) -> tuple[pd.Se
     return gs, levels, counts
 
 
+@accepts_result()
 def subgroup_analysis(
     yi: ArrayLike,
     vi: ArrayLike,

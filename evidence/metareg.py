@@ -72,7 +72,7 @@ from evidence._engine import (
     warn_not_converged,
     wls,
 )
-from evidence._results import ResultMixin, fmt
+from evidence._results import ResultMixin, accepts_result, fmt
 from evidence._validation import check_alpha, check_bool, check_choice, check_columns
 from evidence.exceptions import ConvergenceWarning
 from evidence.options import POOLING_METHODS, TESTS
@@ -596,6 +596,7 @@ def _r2(
     return r2_percent(float(fit0.tau2[0]), tau2)
 
 
+@accepts_result()
 def meta_regression(
     yi: ArrayLike,
     vi: ArrayLike,

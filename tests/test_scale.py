@@ -95,3 +95,87 @@ def test_2x2_result_headline() -> None:
     assert r.measure == "OR"
     assert r.headline() == (f"OR {r.estimate:.2f} (95% CI {r.ci_low:.2f} to {r.ci_high:.2f}), "
                             f"I² = {r.i2:.0f}%, 3 studies")
+
+
+# ---------------------------------------------------------------------------
+# Toolkit functions take a fitted result
+# ---------------------------------------------------------------------------
+
+Y = np.array([0.1, 0.3, 0.5, 1.2, -0.2, 0.4])
+V = np.array([0.01, 0.02, 0.04, 0.05, 0.03, 0.02])
+LABS = ["A", "B", "C", "D", "E", "F"]
+
+
+@pytest.fixture(scope="module")
+def fit():
+    return evidence.meta_analysis(Y, V, method="DL", test="knha", alpha=0.1, labels=LABS)
+
+
+@pytest.mark.parametrize("name", ["leave_one_out", "influence", "baujat", "trim_and_fill", "egger_test", "funnel_data"])
+def test_toolkit_reuses_the_model(fit, name: str) -> None:
+    fn = getattr(evidence, name) if hasattr(evidence, name) else getattr(evidence.small_study, name)
+    import inspect
+
+    from evidence._results import REUSED_OPTIONS
+
+    params = inspect.signature(fn).parameters
+    opts = {n: getattr(fit, n) for n in REUSED_OPTIONS if n in params}
+    assert opts.get("method") == "DL"
+    ours, theirs = fn(fit), fn(Y, V, **opts)
+    a, b = ours.summary_frame(), theirs.summary_frame()
+    assert list(a.index) == list(b.index)
+    np.testing.assert_array_equal(a.select_dtypes("number").to_numpy(), b.select_dtypes("number").to_numpy())
+
+
+def test_explicit_arguments_override(fit) -> None:
+    loo = evidence.leave_one_out(fit, method="REML", test="z")
+    ref = evidence.leave_one_out(Y, V, method="REML", test="z", alpha=0.1, labels=LABS)
+    np.testing.assert_array_equal(loo.estimate, ref.estimate)
+    np.testing.assert_array_equal(loo.ci_low, ref.ci_low)
+    assert not np.array_equal(loo.estimate, evidence.leave_one_out(fit).estimate)
+
+
+def test_egger_leave_one_out_on_the_landenberger_result(res) -> None:
+    egger = evidence.egger_test(res)
+    assert egger.statistic == pytest.approx(REF["egger_statistic"], rel=1e-6)
+    loo = evidence.leave_one_out(res)
+    np.testing.assert_allclose(loo.estimate, REF["loo_estimate"], rtol=1e-6)
+    assert list(loo.summary_frame().index)[0] == res.labels[0]
+
+
+def test_positional_arguments_after_the_result(fit) -> None:
+    groups = ["x", "x", "x", "y", "y", "y"]
+    sub = evidence.subgroup_analysis(fit, groups)
+    ref = evidence.subgroup_analysis(Y, V, groups, method="DL", test="knha", alpha=0.1, labels=LABS)
+    np.testing.assert_array_equal(sub.summary_frame()["estimate"], ref.summary_frame()["estimate"])
+    mods = np.array([[1.0], [2.0], [3.0], [4.0], [5.0], [7.0]])
+    reg = evidence.meta_regression(fit, mods)
+    np.testing.assert_array_equal(reg.estimate, evidence.meta_regression(Y, V, mods, method="DL", test="knha",
+                                                                           alpha=0.1).estimate)
+
+
+def test_cumulative_begg_pet_peese_gosh_take_a_result(fit) -> None:
+    import pandas as pd
+
+    cum = evidence.cumulative(fit)
+    ref = evidence.cumulative(pd.DataFrame({"yi": Y, "vi": V, "s": LABS}), labels="s", method="DL", test="knha",
+                              alpha=0.1)
+    np.testing.assert_array_equal(cum.estimate, ref.estimate)
+    from evidence.exceptions import DataWarning
+
+    with pytest.warns(DataWarning, match="ties") as rec:  # Y has tied standardized estimates
+        assert evidence.begg_test(fit).p_value == evidence.begg_test(Y, V).p_value
+    assert all(w.filename == __file__ for w in rec)  # the warning points at the caller's line
+    assert evidence.pet_peese(fit).summary_frame().equals(evidence.pet_peese(Y, V, alpha=0.1).summary_frame())
+    g = evidence.gosh(fit, progress=False)
+    np.testing.assert_array_equal(g.estimate, evidence.gosh(Y, V, method="DL", alpha=0.1, progress=False).estimate)
+
+
+def test_2x2_mantel_haenszel_result_is_refused_where_a_tau2_method_is_needed() -> None:
+    r = evidence.meta_analysis_2x2([12, 8, 20, 5], [100, 60, 150, 50], [6, 5, 9, 4], [100, 70, 140, 50])
+    with pytest.raises(ValueError, match=r"leave_one_out.*'MH'.*method="):
+        evidence.leave_one_out(r)
+    loo = evidence.leave_one_out(r, method="FE")
+    np.testing.assert_array_equal(loo.estimate, evidence.leave_one_out(r.yi, r.vi, method="FE", test="z",
+                                                                        labels=list(r.labels)).estimate)
+    assert evidence.begg_test(r).p_value == evidence.begg_test(r.yi, r.vi).p_value  # needs no tau^2 method
