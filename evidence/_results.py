@@ -65,7 +65,7 @@ __all__ = ["FRAME_COLUMNS", "TRANSFORMED_COLUMNS", "TRANSFORMS", "SCALE_NAMES", 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 #: The options a toolkit function takes over from a fitted result (when it has them and they are not given).
-REUSED_OPTIONS: tuple[str, ...] = ("method", "test", "alpha", "labels")
+REUSED_OPTIONS: tuple[str, ...] = ("method", "test", "alpha", "labels", "measure")
 
 
 def check_measure(measure: Any) -> str | None:
@@ -186,9 +186,7 @@ class ResultMixin:
         def summary_frame(self: Any, *args: Any, transform: Any = "default", **kw: Any) -> pd.DataFrame:
             frame = own(self, *args, **kw)
             if isinstance(transform, str) and transform == "default":
-                transform = self.default_transform
-                if getattr(self, "measure", None) is not None:  # a result that knows its scale
-                    transform = natural_scale(self.measure)[0]
+                transform = self.natural_transform()
             return apply_transform(frame, transform)
 
         summary_frame._with_transform = True  # type: ignore[attr-defined]
@@ -197,6 +195,14 @@ class ResultMixin:
             "estimate and its limits (``se`` then NaN); the default is the result's ``default_transform``."
         )
         cls.summary_frame = summary_frame  # type: ignore[attr-defined]
+
+    def natural_transform(self) -> str | Callable[[Any], Any] | None:
+        """The default ``transform`` of :meth:`summary_frame`: to the natural scale of ``measure``.
+
+        :func:`natural_scale` of the result's ``measure`` when it has one, else ``default_transform``.
+        """
+        measure = getattr(self, "measure", None)
+        return type(self).default_transform if measure is None else natural_scale(measure)[0]
 
     def summary(self) -> str:
         """Printable summary: the repr, then the table of :meth:`summary_frame`."""

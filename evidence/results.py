@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from evidence._results import FRAME_COLUMNS, ResultMixin, apply_transform, fmt, natural_scale
+from evidence.measures import MEASURES
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -272,7 +273,8 @@ class MetaAnalysisResult(PooledResult):
 
         The first line reads as in a paper, on the natural scale of ``measure`` (see :meth:`headline`).
         """
-        return self.headline() + "\n\n" + _summary_text(self, scale_name="estimate")
+        scale = "estimate" if self.measure is None else MEASURES[self.measure][1]
+        return self.headline() + "\n\n" + _summary_text(self, scale_name=scale)
 
     def headline(self) -> str:
         """One line as a paper reports it, on the natural scale of ``measure``.

@@ -179,3 +179,21 @@ def test_2x2_mantel_haenszel_result_is_refused_where_a_tau2_method_is_needed() -
     np.testing.assert_array_equal(loo.estimate, evidence.leave_one_out(r.yi, r.vi, method="FE", test="z",
                                                                         labels=list(r.labels)).estimate)
     assert evidence.begg_test(r).p_value == evidence.begg_test(r.yi, r.vi).p_value  # needs no tau^2 method
+
+
+def test_meta_regression_and_subgroups_carry_the_measure(res, es) -> None:
+    mod = evidence.meta_regression(res, es[["sessions"]])
+    assert mod.measure == "OR"
+    frame = mod.summary_frame()
+    np.testing.assert_allclose(frame["estimate"], np.exp(REF["moderator_estimate"]), rtol=1e-6)
+    np.testing.assert_allclose(mod.summary_frame(transform=None)["se"], REF["moderator_se"], rtol=1e-6)
+    z = evidence.meta_regression([0.1, 0.3, 0.5, 0.2], [0.01, 0.02, 0.04, 0.02], [[1.0], [2.0], [3.0], [5.0]],
+                                 measure="ZCOR")
+    assert z.summary_frame().attrs["transform"] is None  # tanh of a slope has no meaning
+    sub = evidence.subgroup_analysis(res, np.where(es["sessions"] > 2, "many", "few"))
+    assert sub.measure == "OR"
+    np.testing.assert_allclose(sub.summary_frame()["estimate"], np.exp(sub.estimate), rtol=1e-14)
+
+
+def test_measure_explicit_overrides_the_result(fit) -> None:
+    assert evidence.subgroup_analysis(fit, ["x"] * 3 + ["y"] * 3, measure="RR").measure == "RR"
