@@ -175,6 +175,8 @@ class ResultMixin:
     """
 
     default_transform: ClassVar[str | Callable[[Any], Any] | None] = None
+    #: True for results whose ``measure`` field sets the default transform (see :meth:`natural_transform`).
+    measure_scale: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -199,9 +201,10 @@ class ResultMixin:
     def natural_transform(self) -> str | Callable[[Any], Any] | None:
         """The default ``transform`` of :meth:`summary_frame`: to the natural scale of ``measure``.
 
-        :func:`natural_scale` of the result's ``measure`` when it has one, else ``default_transform``.
+        :func:`natural_scale` of the result's ``measure`` when the class reports on it
+        (``measure_scale``) and the measure is set, else ``default_transform``.
         """
-        measure = getattr(self, "measure", None)
+        measure = getattr(self, "measure", None) if type(self).measure_scale else None
         return type(self).default_transform if measure is None else natural_scale(measure)[0]
 
     def summary(self) -> str:

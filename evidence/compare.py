@@ -271,6 +271,8 @@ class SubgroupResult(ResultMixin):
     test: str
     alpha: float
     measure: str | None = None
+    #: ``summary_frame()`` reports on the natural scale of ``measure`` by default.
+    measure_scale = True
 
     def summary_frame(self) -> pd.DataFrame:
         """One row per subgroup: ``estimate, se, ci_low, ci_high, weight`` (NaN), ``statistic, p_value, tau2, k``."""

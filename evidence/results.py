@@ -234,6 +234,8 @@ class MetaAnalysisResult(PooledResult):
     test: str
     alpha: float
     measure: str | None = None
+    #: ``summary_frame()`` reports on the natural scale of ``measure`` by default.
+    measure_scale = True
 
     def __repr__(self) -> str:
         return (
