@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._engine import check_effects
-from evidence._results import ResultMixin, fmt
+from evidence._results import ResultMixin, accepts_result, check_measure, fmt
 from evidence._validation import check_alpha, check_choice, check_distinct_labels, check_ratio, short_repr
 from evidence.exceptions import ConvergenceWarning
 from evidence.metareg import meta_regression
@@ -270,6 +270,9 @@ class SubgroupResult(ResultMixin):
     method: str
     test: str
     alpha: float
+    measure: str | None = None
+    #: ``summary_frame()`` reports on the natural scale of ``measure`` by default.
+    measure_scale = True
 
     def summary_frame(self) -> pd.DataFrame:
         """One row per subgroup: ``estimate, se, ci_low, ci_high, weight`` (NaN), ``statistic, p_value, tau2, k``."""
@@ -337,6 +340,7 @@ def _subgroups(groups: Any, k: int, labels: Sequence[str] | None) -> tuple[pd.Se
     return gs, levels, counts
 
 
+@accepts_result()
 def subgroup_analysis(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -347,6 +351,7 @@ def subgroup_analysis(
     test: str = "z",
     alpha: float = 0.05,
     labels: Sequence[Any] | None = None,
+    measure: str | None = None,
 ) -> SubgroupResult:
     """Subgroup analysis: pooled estimate per subgroup and the test for subgroup differences.
 
@@ -380,6 +385,9 @@ def subgroup_analysis(
         Intervals have level ``1 - alpha``.
     labels : sequence, optional
         Study labels for error messages.
+    measure : str, optional
+        The effect measure of ``yi`` (see :func:`evidence.pooling.meta_analysis`); ``summary_frame()``
+        then reports the subgroup estimates on its natural scale.
 
     Returns
     -------
@@ -404,6 +412,7 @@ def subgroup_analysis(
     check_distinct_labels("groups", groups)
     check_choice("method", method, POOLING_METHODS)
     check_choice("tau2", tau2, SUBGROUP_TAU2)
+    measure = check_measure(measure)
     check_choice("test", test, TESTS)
     a = check_alpha(alpha)
     k = len(y)
@@ -431,6 +440,7 @@ def subgroup_analysis(
             q_between_df2=None,
             q_between_pvalue=float(stats.chi2.sf(qb, G - 1)),
             tau2_model=tau2,
+        measure=measure,
             method=method,
             test=test,
             alpha=a,
@@ -457,6 +467,7 @@ def subgroup_analysis(
         q_between_df2=full.qm_df2,
         q_between_pvalue=full.qm_pvalue,
         tau2_model=tau2,
+        measure=measure,
         method=method,
         test=test,
         alpha=a,

@@ -72,7 +72,7 @@ from evidence._engine import (
     warn_not_converged,
     wls,
 )
-from evidence._results import ResultMixin, fmt
+from evidence._results import ResultMixin, accepts_result, check_measure, fmt, natural_scale
 from evidence._validation import check_alpha, check_bool, check_choice, check_columns
 from evidence.exceptions import ConvergenceWarning
 from evidence.options import POOLING_METHODS, TESTS
@@ -490,6 +490,16 @@ class MetaRegressionResult(ResultMixin):
     yi: NDArray[np.float64] = field(repr=False)
     vi: NDArray[np.float64] = field(repr=False)
     X: NDArray[np.float64] = field(repr=False)
+    measure: str | None = None
+
+    def natural_transform(self) -> str | None:
+        """``"exp"`` for a ratio measure (coefficients become ratios, e.g. ratios of odds ratios), else None.
+
+        Other back-transformations (tanh, inverse logit) have no meaning for a slope, so the
+        coefficients of such measures stay on the analysis scale.
+        """
+        transform = natural_scale(self.measure)[0]
+        return transform if transform == "exp" else None
 
     def summary_frame(self) -> pd.DataFrame:
         """Coefficient table: ``estimate, se, ci_low, ci_high, weight`` (NaN), ``statistic, p_value``."""
@@ -596,6 +606,7 @@ def _r2(
     return r2_percent(float(fit0.tau2[0]), tau2)
 
 
+@accepts_result()
 def meta_regression(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -606,6 +617,7 @@ def meta_regression(
     alpha: float = 0.05,
     intercept: bool = True,
     labels: Sequence[Any] | None = None,
+    measure: str | None = None,
 ) -> MetaRegressionResult:
     """Mixed-effects meta-regression (metafor ``rma.uni(yi, vi, mods=...)``).
 
@@ -634,6 +646,9 @@ def meta_regression(
         stated likelihood.
     labels : sequence, optional
         Study labels for error messages.
+    measure : str, optional
+        The effect measure of ``yi`` (see :func:`evidence.pooling.meta_analysis`); for a ratio
+        measure ``summary_frame()`` reports ``exp`` of the coefficients (e.g. ratios of odds ratios).
 
     Returns
     -------
@@ -656,6 +671,7 @@ def meta_regression(
     (('intercept', 'ablat'), [0.249, -0.029], 75.6)
     """
     y, v = check_effects(yi, vi, what="meta_regression")
+    measure = check_measure(measure)
     check_choice("method", method, POOLING_METHODS)
     check_choice("test", test, TESTS)
     a = check_alpha(alpha)
@@ -710,4 +726,5 @@ def meta_regression(
         yi=read_only(y),
         vi=read_only(v),
         X=read_only(X),
+        measure=measure,
     )

@@ -40,9 +40,11 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from evidence._results import natural_scale
 from evidence._validation import (
     as_float_array,
     check_alpha,
+    check_bool,
     check_choice,
     check_counts,
     check_distinct_labels,
@@ -216,7 +218,7 @@ def forest(
     result_or_frame: Any,
     *,
     subgroups: Sequence[Any] | None = None,
-    ratio_scale: bool = False,
+    ratio_scale: bool | None = None,
     show_prediction: bool = True,
     columns: Sequence[str] = ("counts", "estimate", "weight"),
     labels: Sequence[str] | None = None,
@@ -252,9 +254,10 @@ def forest(
     subgroups : sequence, optional
         Subgroup of each study (same order as the studies).  For a DataFrame the
         ``subgroup`` column is used when this is None.
-    ratio_scale : bool, default False
+    ratio_scale : bool, optional
         Results are on the log scale; True draws ``exp`` of them on a log axis
-        labelled in ratios.
+        labelled in ratios.  Default: True for a result whose ``measure`` is a ratio (OR, RR,
+        IRR, ...; the axis then reads e.g. "Odds ratio (log scale)"), else False.
     show_prediction : bool, default True
         Draw the prediction interval of the overall result (for a result when
         its tau^2 > 0; for a DataFrame a row of kind "prediction").
@@ -301,6 +304,7 @@ def forest(
     for c in columns:
         check_choice("columns", c, FOREST_COLUMNS)
     digits = check_whole("digits", digits)
+    ratio_scale, measure, natural = _scale_of(result_or_frame, ratio_scale, measure)
     limits = _check_xlim(xlim, ratio_scale)
     inp = _forest_input(result_or_frame, ratio_scale, subgroups, counts, labels)
     table = _forest_table(inp, show_prediction)
@@ -314,7 +318,7 @@ def forest(
     _draw_forest_marks(ax, table, null_x)
     _forest_xaxis(ax, table, limits, null_x, ratio_scale)
     if xlabel is None:
-        xlabel = (f"{measure or 'Ratio'} (log scale)" if ratio_scale else (measure or "Estimate"))
+        xlabel = natural or (f"{measure or 'Ratio'} (log scale)" if ratio_scale else (measure or "Estimate"))
     ax.set_xlabel(xlabel)
     _draw_forest_columns(ax, fig, table, layout)
     data = table[["y", "kind", "label", "subgroup", "estimate", "ci_low", "ci_high", "weight",
@@ -322,6 +326,29 @@ def forest(
                   "clipped_high"]]
     return PlotResult(ax=ax, figure=fig, data=data.reset_index(drop=True),
                       arrays=_frozen({"null": np.array([null_x])}), kind="forest", alpha=inp.alpha)
+
+
+def _scale_of(obj: Any, ratio_scale: bool | None, measure: str | None) -> tuple[bool, str | None, str | None]:
+    """``ratio_scale``, the column header and the axis label, from a result's ``measure`` by default.
+
+    A result whose measure is a ratio (back-transformed by ``exp``: OR, RR, IRR, ...) is drawn on the
+    ratio scale unless ``ratio_scale=False``; its axis label names the measure ("Odds ratio (log
+    scale)").  Other back-transformations (tanh, inverse logit) are not drawn: the plot stays on the
+    analysis scale, labelled with the measure's code.
+    """
+    m = getattr(obj, "measure", None) if not isinstance(obj, pd.DataFrame) else None
+    if ratio_scale is not None:
+        check_bool("ratio_scale", ratio_scale)
+    if m is None:
+        return bool(ratio_scale), measure, None
+    transform, short, label = natural_scale(m)
+    on_ratio = transform == "exp" if ratio_scale is None else bool(ratio_scale)
+    if on_ratio and transform == "exp":
+        return True, measure or short, (None if measure else label)  # an explicit measure= names the axis
+    if on_ratio:
+        return True, measure, None
+    name = short if transform is None else m
+    return False, measure or name, (None if measure else label if transform is None else f"{m} (analysis scale)")
 
 
 def _check_xlim(xlim: tuple[float, float] | None, ratio_scale: bool) -> tuple[float, float] | None:
@@ -650,7 +677,7 @@ def funnel(
     contours: bool = True,
     contour_p: Sequence[float] = (0.10, 0.05, 0.01),
     pseudo_ci: bool = True,
-    ratio_scale: bool = False,
+    ratio_scale: bool | None = None,
     method: str = "REML",
     alpha: float | None = None,
     null: float = 0.0,
@@ -678,8 +705,9 @@ def funnel(
     contours, pseudo_ci : bool
         Draw the significance contours / the pseudo-confidence lines.
     contour_p : sequence of float, default (0.10, 0.05, 0.01)
-    ratio_scale : bool, default False
-        Draw ``exp`` of the (log-scale) values on a log axis.
+    ratio_scale : bool, optional
+        Draw ``exp`` of the (log-scale) values on a log axis.  Default: True for a result whose
+        ``measure`` is a ratio (the axis then reads e.g. "Odds ratio (log scale)"), else False.
     method : str, default "REML"
         tau^2 estimator of the pooled line when ``data`` is ``yi``.
     alpha : float, optional
@@ -726,6 +754,7 @@ def funnel(
     k = len(fd.studies)
     if filled is None:
         filled = np.zeros(k, bool)
+    ratio_scale, _, natural = _scale_of(data, ratio_scale, None)
     tx = np.exp if ratio_scale else (lambda a: np.asarray(a, float))
 
     ax, fig = _axes(ax, (6.5, 5.0))
@@ -762,7 +791,7 @@ def funnel(
     if ratio_scale:
         _ratio_axis(ax, float(tx(lo)), float(tx(hi)))
     ax.set_ylabel("Standard error")
-    ax.set_xlabel(xlabel or ("Ratio (log scale)" if ratio_scale else "Estimate"))
+    ax.set_xlabel(xlabel or natural or ("Ratio (log scale)" if ratio_scale else "Estimate"))
     frame = fd.studies.copy()
     frame["x"] = x
     frame["filled"] = filled
@@ -1066,7 +1095,7 @@ def gosh(
         Points (for up to some thousands of subsets) or hexagonal bins.
     gridsize : int, default 30
         Hexagons across the x axis (``kind="hexbin"``).
-    ratio_scale : bool, default False
+    ratio_scale : bool, optional
         Draw ``exp(estimate)`` on a log axis.
     ax : matplotlib Axes, optional
 

@@ -84,6 +84,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -108,6 +109,7 @@ from evidence._engine import (
     wald,
     warn_not_converged,
 )
+from evidence._results import check_measure
 from evidence._validation import (
     as_float_array,
     check_alpha,
@@ -436,6 +438,7 @@ def meta_analysis(
     labels: Sequence[str] | str | None = None,
     tol: float = _tau2.DEFAULT_TOL,
     max_iter: int = _tau2.DEFAULT_MAX_ITER,
+    measure: str | None = None,
 ) -> MetaAnalysisResult:
     """Random-effects (or common-effect) meta-analysis of effect sizes, as metafor ``rma.uni``.
 
@@ -463,6 +466,10 @@ def meta_analysis(
         :class:`~evidence.results.StudyLabels` that makes them only when read).
     tol, max_iter : float, int
         Convergence tolerance and iteration cap of REML/ML/PM/EB.
+    measure : str, optional
+        The effect measure of ``yi`` (a key of :data:`evidence.measures.MEASURES`, e.g. ``"OR"``);
+        by default ``data.attrs["measure"]`` (set by :func:`evidence.escalc`), else None (a generic
+        effect, reported as computed).  The result then reports on the measure's natural scale.
 
     Returns
     -------
@@ -475,7 +482,8 @@ def meta_analysis(
     >>> round(res.estimate, 4), round(res.tau2, 6), round(res.i2, 2)
     (0.2524, 0.017143, 46.15)
     """
-    yi, vi, labels, _measure = frame_inputs(data, yi, vi, labels)  # the data-frame front door
+    yi, vi, labels, frame_measure = frame_inputs(data, yi, vi, labels)  # the data-frame front door
+    measure = check_measure(frame_measure if measure is None else measure)
     method = check_choice("method", method, POOLING_METHODS)
     test = check_choice("test", test, TESTS)
     alpha = check_alpha(alpha)
@@ -485,7 +493,8 @@ def meta_analysis(
     labs = study_labels(labels, k)
     out = _fit_single(y, v, method, test, alpha, tol, max_iter, stacklevel=3)
     used_test = "z" if (test == "knha" and k == 1) else test
-    return _single(out, y, v, labs, method, used_test, alpha)
+    res = _single(out, y, v, labs, method, used_test, alpha)
+    return res if measure is None else dataclasses.replace(res, measure=measure)
 
 
 def _single(

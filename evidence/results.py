@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
+from evidence._results import FRAME_COLUMNS, ResultMixin, apply_transform, fmt, natural_scale
+from evidence.measures import MEASURES
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -216,6 +217,13 @@ class MetaAnalysisResult(PooledResult):
         last iterate, with a ConvergenceWarning; no fallback to another estimator).
     n_iter : int
         Iterations used by the estimator (0 for closed forms).
+    measure : str or None
+        The effect measure of ``yi`` (a key of :data:`evidence.measures.MEASURES`, e.g. ``"OR"``
+        for log odds ratios), or None: a generic effect with no back-transformation.  The
+        estimate and intervals stay on the analysis scale (``yi``'s); ``summary()``,
+        ``summary_frame()`` and the plots report them on the measure's natural scale
+        (:func:`evidence._results.natural_scale`; ``summary_frame(transform=None)`` for the
+        analysis scale).
     """
 
     yi: NDArray[np.float64]
@@ -225,6 +233,9 @@ class MetaAnalysisResult(PooledResult):
     method: str
     test: str
     alpha: float
+    measure: str | None = None
+    #: ``summary_frame()`` reports on the natural scale of ``measure`` by default.
+    measure_scale = True
 
     def __repr__(self) -> str:
         return (
@@ -260,11 +271,42 @@ class MetaAnalysisResult(PooledResult):
         )
 
     def summary(self) -> str:
-        """Printable multi-line summary (in the spirit of metafor's ``print.rma.uni``)."""
-        return _summary_text(self, scale_name="estimate")
+        """Printable multi-line summary (in the spirit of metafor's ``print.rma.uni``).
+
+        The first line reads as in a paper, on the natural scale of ``measure`` (see :meth:`headline`).
+        """
+        scale = "estimate" if self.measure is None else MEASURES[self.measure][1]
+        return self.headline() + "\n\n" + _summary_text(self, scale_name=scale)
+
+    def headline(self) -> str:
+        """One line as a paper reports it, on the natural scale of ``measure``.
+
+        Examples
+        --------
+        >>> from evidence.pooling import meta_analysis
+        >>> meta_analysis([0.3, 0.5, 0.7], [0.01, 0.02, 0.04], method="DL", measure="OR").headline()
+        'OR 1.57 (95% CI 1.26 to 1.95), τ² = 0.0171, I² = 46%, 3 studies'
+        """
+        return _headline(self)
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _headline(r: MetaAnalysisResult | MetaAnalysis2x2Result) -> str:
+    import pandas as pd
+
+    measure = r.measure
+    transform, short, _ = natural_scale(measure)
+    row = pd.DataFrame({"estimate": [r.estimate], "ci_low": [r.ci_low], "ci_high": [r.ci_high]})
+    if not isinstance(r, MetaAnalysis2x2Result):  # the 2x2 result holds odds ratios already
+        row = apply_transform(row, transform)
+    est, lo, hi = (float(row[c].iloc[0]) for c in ("estimate", "ci_low", "ci_high"))
+    level = f"{100 * (1 - r.alpha):g}%"
+    text = f"{short} {est:.2f} ({level} CI {lo:.2f} to {hi:.2f})"
+    if r.method not in ("FE", "MH", "Peto"):
+        text += f", τ² = {r.tau2:.3g}"
+    return text + f", I² = {r.i2:.0f}%, {r.k} {'study' if r.k == 1 else 'studies'}"
 
 
 def _summary_text(r: MetaAnalysisResult | MetaAnalysis2x2Result, scale_name: str) -> str:
@@ -433,6 +475,7 @@ class MetaAnalysis2x2Result(PooledResult):
     alpha: float
     correction: str
     double_zero: str
+    measure: str | None = "OR"
 
     #: Reported on the odds-ratio scale by default (see :meth:`summary_frame`).
     default_transform = "exp"
@@ -472,8 +515,12 @@ class MetaAnalysis2x2Result(PooledResult):
         )
 
     def summary(self) -> str:
-        """Printable multi-line summary."""
-        return _summary_text(self, scale_name="odds ratio")
+        """Printable multi-line summary; the first line reads as in a paper (:meth:`headline`)."""
+        return self.headline() + "\n\n" + _summary_text(self, scale_name="odds ratio")
+
+    def headline(self) -> str:
+        """One line as a paper reports it: ``"OR 2.15 (95% CI ...), I² = ...%, 3 studies"``."""
+        return _headline(self)
 
     def __str__(self) -> str:
         return self.summary()

@@ -61,7 +61,7 @@ from evidence._engine import (
     wls,
     xtdx,
 )
-from evidence._results import ResultMixin, fmt
+from evidence._results import ResultMixin, accepts_result, fmt
 from evidence._validation import check_alpha, check_bool, check_choice, check_seed
 from evidence.exceptions import ConvergenceWarning, DataWarning, SingleStudyWarning
 from evidence.options import POOLING_METHODS, TESTS
@@ -197,6 +197,7 @@ def _from_batch(cls: type, batch: Any, labels: tuple[str, ...], **extra: Any) ->
     )
 
 
+@accepts_result()
 def leave_one_out(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -244,6 +245,7 @@ def leave_one_out(
     return _from_batch(LeaveOneOutResult, batch, labs)
 
 
+@accepts_result(as_frame=True)
 def cumulative(
     data: pd.DataFrame,
     *,
@@ -499,6 +501,7 @@ def _model_inputs(
     return y, v, X, names, labs
 
 
+@accepts_result()
 def influence(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -631,6 +634,7 @@ class BaujatResult(ResultMixin):
     __str__ = __repr__
 
 
+@accepts_result()
 def baujat(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -825,6 +829,7 @@ def _gosh_subsets(
     return total, codes, sizes
 
 
+@accepts_result()
 def gosh(
     yi: ArrayLike,
     vi: ArrayLike,

@@ -58,7 +58,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from evidence._engine import check_effects, read_only, study_labels
-from evidence._results import FRAME_COLUMNS, ResultMixin, fmt
+from evidence._results import FRAME_COLUMNS, ResultMixin, accepts_result, fmt
 from evidence._validation import check_alpha, check_bool, check_choice
 from evidence.exceptions import ConvergenceWarning, DataWarning, SingleStudyWarning
 from evidence.metareg import ModelFit, fit_model
@@ -190,6 +190,7 @@ class FunnelData(ResultMixin):
         })
 
 
+@accepts_result()
 def funnel_data(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -353,6 +354,7 @@ class EggerResult(ResultMixin):
                                       columns=[*FRAME_COLUMNS, "statistic", "p_value"])
 
 
+@accepts_result()
 def egger_test(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -461,6 +463,7 @@ class BeggResult(ResultMixin):
                              "exact": [self.exact]}, index=["rank_correlation"])
 
 
+@accepts_result()
 def begg_test(yi: ArrayLike, vi: ArrayLike, *, exact: bool | None = None) -> BeggResult:
     """Begg & Mazumdar (1994) rank correlation test for funnel-plot asymmetry, as metafor ``ranktest``.
 
@@ -611,6 +614,7 @@ def _k0_estimate(dev: NDArray[np.float64], estimator: str) -> tuple[float, float
     return k0_raw, (4 * np.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else np.nan)
 
 
+@accepts_result()
 def trim_and_fill(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -837,6 +841,7 @@ def _limit(y: NDArray[np.float64], v: NDArray[np.float64], x: NDArray[np.float64
     )
 
 
+@accepts_result()
 def pet_peese(
     yi: ArrayLike,
     vi: ArrayLike,

@@ -55,5 +55,5 @@ def test_example_runs_and_equals_metafor() -> None:
     overall = forest.data[forest.data["kind"] == "overall"].iloc[0]
     assert overall["estimate"] == pytest.approx(np.exp(REF["estimate"]), rel=1e-6)
     assert overall["text_estimate"] == "1.53 [1.35, 1.72]"
-    assert forest.ax.get_xscale() == "log" and forest.ax.get_xlabel().startswith("OR")
+    assert forest.ax.get_xscale() == "log" and forest.ax.get_xlabel() == "Odds ratio (log scale)"
     plt.close("all")
