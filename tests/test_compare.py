@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 from evidence.compare import compare_odds_ratios, subgroup_analysis
-from evidence.exceptions import DataWarning
+from evidence.exceptions import DataWarning, EvidenceWarning
 from evidence.metareg import meta_regression
 from tests.conftest import load_reference
 
@@ -85,7 +85,7 @@ def test_compare_odds_ratios_bad_input(kwargs: dict, exc: type, match: str) -> N
 def test_subgroup_analysis_matches_metafor(case: dict, mode: str) -> None:
     ds = REF["data"][case["data"]]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)
         res = subgroup_analysis(ds["yi"], ds["vi"], ds[case["group"]], method=case["method"], test=case["test"],
                                 tau2=mode)
     assert list(res.levels) == case["levels"]

@@ -419,7 +419,7 @@ def test_meta_analysis_many_matches_metafor(method: str, test: str) -> None:
         Y[i, : c["k"]] = c["yi"]
         V[i, : c["k"]] = c["vi"]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)
         batch = pooling.meta_analysis_many(Y, V, method=method, test=test)
     problems = []
     for i, c in enumerate(cases):

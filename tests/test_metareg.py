@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from evidence.exceptions import EvidenceWarning
 from evidence.metareg import design_matrix, fit_mods, meta_regression, tau2_mods
 from evidence.permutation import permutation_test
 from tests.conftest import R_DIR, load_reference, run_r
@@ -54,7 +55,7 @@ def test_reference_grid_is_complete() -> None:
 def test_meta_regression_matches_metafor(case: dict) -> None:
     ds = REF["data"][case["data"]]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)
         res = meta_regression(
             ds["yi"], ds["vi"], _moderators(case), method=case["method"], test=case["test"],
             intercept=case["intercept"],

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evidence.exceptions import ConvergenceWarning, SingleStudyWarning
+from evidence.exceptions import ConvergenceWarning, EvidenceWarning, SingleStudyWarning
 from evidence.pooling import meta_analysis
 from evidence.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from tests.conftest import load_reference
@@ -269,7 +269,7 @@ def test_gosh_bcg_one_at_a_time_matches_metafor() -> None:
     tau2 = np.asarray(GOSH_BCG["tau2"], dtype=float)
     rows = list(range(0, len(m), 97)) + [int(np.flatnonzero((m[:, [3, 9, 11]]).all(1) & (m.sum(1) == 3))[0])]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", EvidenceWarning)
         for r in rows:
             res = meta_analysis(yi[m[r]], vi[m[r]], method="REML")
             assert res.tau2 == pytest.approx(tau2[r], rel=RTOL_GOSH, abs=ATOL_GOSH), r
