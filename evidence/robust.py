@@ -384,12 +384,13 @@ def _htz_nu(fit: _Fit, Cmat: F64) -> float:
 # ---------------------------------------------------------------------------
 
 
-def _coef_frame(names: Sequence[str], cols: Mapping[str, F64]) -> pd.DataFrame:
-    data = {c: cols[c] for c in ("estimate", "se", "ci_low", "ci_high")}
-    data["weight"] = np.full(len(names), np.nan)
+def _coef_frame(res: Any) -> pd.DataFrame:
+    """The coefficient table of a robust result (``names`` and the per-coefficient arrays)."""
+    data = {c: getattr(res, c) for c in ("estimate", "se", "ci_low", "ci_high")}
+    data["weight"] = np.full(len(res.names), np.nan)
     for c in ("statistic", "df", "p_value"):
-        data[c] = cols[c]
-    return pd.DataFrame(data, index=pd.Index(list(names), name="coefficient"))
+        data[c] = getattr(res, c)
+    return pd.DataFrame(data, index=pd.Index(list(res.names), name="coefficient"))
 
 
 _TEST_WORDS = {
@@ -447,11 +448,7 @@ class ClusterRobustResult(ResultMixin):
 
     def summary_frame(self) -> pd.DataFrame:
         """Coefficient table: ``estimate, se, ci_low, ci_high, weight`` (NaN), ``statistic, df, p_value``."""
-        return _coef_frame(
-            self.names,
-            {"estimate": self.estimate, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
-             "statistic": self.statistic, "df": self.df, "p_value": self.p_value},
-        )
+        return _coef_frame(self)
 
     def summary(self) -> str:
         """The coefficient table in words."""
@@ -1062,11 +1059,7 @@ class RobuResult(ResultMixin):
 
     def summary_frame(self) -> pd.DataFrame:
         """Coefficient table: ``estimate, se, ci_low, ci_high, weight`` (NaN), ``statistic, df, p_value``."""
-        return _coef_frame(
-            self.names,
-            {"estimate": self.estimate, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
-             "statistic": self.statistic, "df": self.df, "p_value": self.p_value},
-        )
+        return _coef_frame(self)
 
     def summary(self) -> str:
         """The fit in words."""
