@@ -503,6 +503,21 @@ class _SingleEffect(ResultMixin):
         """The ``1 - alpha`` confidence interval (method ``ci``)."""
         return ConfidenceInterval(self.ci_low, self.ci_high)
 
+    def describe(self, **words: str) -> str:
+        """This result in plain words for a non-statistician: :func:`evidence.teaching.describe`.
+
+        ``words`` are that function's ``exposed``, ``unexposed``, ``happened`` and ``outcome``.
+
+        Examples
+        --------
+        >>> print(odds_ratio(15, 23, 48, 227).describe(happened="were convicted", outcome="conviction"))
+        ... # doctest: +ELLIPSIS
+        Of 23 people in the exposed group, 15 (65%) were convicted; ... 7.0 times as high (95% CI 2.8 to 17.5)...
+        """
+        from evidence.teaching import describe
+
+        return describe(self, **words)  # type: ignore[arg-type]
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(estimate={fmt(self.estimate)}, ci_low={fmt(self.ci_low)}, "

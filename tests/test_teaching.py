@@ -159,3 +159,14 @@ def test_glossary_defines_every_term_and_verdict() -> None:
         assert term in headings, term
     for verdict in VERDICTS:
         assert verdict in headings, f"docs/glossary.md does not define the verdict {verdict!r}"
+
+
+def test_every_effect_size_result_describes_itself_as_the_teaching_function_does() -> None:
+    from evidence import odds_ratio, risk_difference, risk_ratio
+    from evidence.teaching import describe
+
+    words = {"exposed": "boys separated by a parent's imprisonment", "unexposed": "not separated",
+             "happened": "were convicted", "outcome": "conviction"}
+    for res in (odds_ratio(15, 23, 48, 227), risk_ratio(15, 23, 48, 227), risk_difference(15, 23, 48, 227)):
+        assert res.describe(**words) == describe(res, **words)
+    assert "7.0 times as high (95% CI 2.8 to 17.5)" in odds_ratio(15, 23, 48, 227).describe(**words)
