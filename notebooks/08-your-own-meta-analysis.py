@@ -77,15 +77,14 @@ es[["study", "setting", "sessions", *cells.values(), "yi", "vi"]].head(8)
 # %%
 res = evidence.meta_analysis(data=es, method="REML", test="knha")
 fig, ax = plt.subplots(figsize=(9, 17))
-forest = plots.forest(res, ratio_scale=True, measure="OR", columns=("estimate", "weight"), ax=ax)
+forest = plots.forest(res, columns=("estimate", "weight"), ax=ax)  # the result knows it is an odds ratio
 plt.show()
 
 # %%
+# the result carries its measure: the summary reads like a paper, on the odds-ratio scale
 odds = np.exp([res.estimate, res.ci_low, res.ci_high])
 pred = np.exp([res.pi_low, res.pi_high])
-sentence = (f"OR {odds[0]:.2f} (95% CI {odds[1]:.2f} to {odds[2]:.2f}), τ² = {res.tau2:.3f}, "
-            f"I² = {res.i2:.0f}%, {res.k} studies; prediction interval {pred[0]:.2f} to {pred[1]:.2f}")
-print(sentence)
+print(res.headline(), f"; prediction interval {pred[0]:.2f} to {pred[1]:.2f}")
 
 # %% [markdown]
 # On average the odds of *not* reoffending are about one and a half times as high after CBT. The studies
@@ -96,9 +95,9 @@ print(sentence)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 5))
-plots.funnel(es["yi"], es["vi"], ratio_scale=True, ax=ax)
+plots.funnel(res, ax=ax)
 plt.show()
-egger = evidence.egger_test(es["yi"], es["vi"], method="REML", test="knha")
+egger = evidence.egger_test(res)  # the fitted model's data, method (REML) and test (Knapp–Hartung)
 egger
 
 # %% [markdown]
@@ -110,7 +109,7 @@ egger
 # ## 4. Does any one study carry the result? Leave-one-out
 
 # %%
-loo = evidence.leave_one_out(es["yi"], es["vi"], method="REML", test="knha", labels=es["study"])
+loo = evidence.leave_one_out(res)  # the same model, refitted without each study in turn
 loo_frame = pd.DataFrame({"omitted": loo.labels, "or": np.exp(loo.estimate), "low": np.exp(loo.ci_low),
                           "high": np.exp(loo.ci_high)}).sort_values("or")
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -136,7 +135,7 @@ loo_frame.iloc[[0, -1]]
 # log odds ratio rises with it; the bubble plot shows each study with its area proportional to its weight.
 
 # %%
-mod = evidence.meta_regression(es["yi"], es["vi"], es[["sessions"]], method="REML", test="knha")
+mod = evidence.meta_regression(res, es[["sessions"]])
 weights = 1 / (es["vi"] + mod.tau2)
 grid = np.linspace(es["sessions"].min(), es["sessions"].max(), 50)
 fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -170,7 +169,7 @@ back[["study", "yi", "vi", "measure"]].head(3)
 # %%
 assert len(es) == res.k == 58 and es.attrs["measure"] == "OR"
 assert es.attrs["corrected"] == () and es.attrs["excluded"] == ()  # no zero cells in these tables
-assert sentence.startswith("OR 1.53 (95% CI 1.35 to 1.72), τ² = 0.105, I² = 71%, 58 studies")
+assert res.headline() == "OR 1.53 (95% CI 1.35 to 1.72), τ² = 0.105, I² = 71%, 58 studies"
 overall = forest.data[forest.data["kind"] == "overall"].iloc[0]
 assert np.isclose(overall["estimate"], odds[0], rtol=1e-12)  # the diamond is drawn on the OR scale
 assert egger.p_value < 0.01 and egger.statistic > 0  # funnel asymmetry: small studies report more benefit
