@@ -32,6 +32,7 @@ import evidence
 from evidence import plots
 from evidence.datasets import load_dataset
 from evidence.review.registry import CANDIDATES_CAVEAT, candidate_effect_sizes
+from evidence.review.report import toolkit_figures
 
 bcg = load_dataset("bcg_vaccine")
 print(bcg.attrs["info"].citation)
@@ -170,14 +171,19 @@ cand = candidate_effect_sizes()
 cand["label"] = cand["label"].str.replace(r"(\d+) (\d+)", r"\1–\2", regex=True)
 cand[["label", "country", "estimate", "ci_low", "ci_high", "pooled"]]
 
+# %% [markdown]
+# The report draws the same figures (`evidence.review.report.toolkit_figures`); here is its forest plot:
+# every candidate by country, marked pooled or not, with the Knapp–Hartung and z diamonds on one result per
+# study and, last, all candidates pooled as if they were independent (they are not).
+
+# %%
+report_figures = {f.id: f for f in toolkit_figures()}
+candidates_forest = report_figures["toolkit-forest"]
+candidates_forest.figure
+
 # %%
 one = cand[cand["pooled"]]
-pair = evidence.meta_analysis(one["yi"], one["vi"], method="REML", test="knha", labels=list(one["label"]))
-pair_z = evidence.meta_analysis(one["yi"], one["vi"], method="REML", test="z", labels=list(one["label"]))
-pair_forest = plots.forest(pair, subgroups=list(one["country"]), ratio_scale=True, measure="OR",
-                           columns=("estimate", "weight"), xlim=(0.2, 50))
-pair_forest.ax.set_title("Candidate effect sizes — NOT the review's inputs", loc="left")
-plt.show()
+pair, pair_z = candidates_forest.numbers["knha"], candidates_forest.numbers["z"]
 pd.DataFrame({"test": ["Knapp–Hartung", "z"], "pooled OR": np.exp([pair.estimate, pair_z.estimate]),
               "ci_low": np.exp([pair.ci_low, pair_z.ci_low]),
               "ci_high": np.exp([pair.ci_high, pair_z.ci_high])}).round(2)
