@@ -63,7 +63,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize, stats
 
-from evidence._results import ResultMixin, fmt
+from evidence._results import ResultMixin, check_measure, fmt, natural_scale
 from evidence._validation import (
     MAX_ABS_EFFECT,
     MAX_VARIANCE,
@@ -87,8 +87,6 @@ __all__ = [
 MULTILEVEL_METHODS: tuple[str, ...] = ("REML", "ML")
 #: Reference distributions of the coefficient tests (metafor ``test="z"`` / ``test="t"``).
 MULTILEVEL_TESTS: tuple[str, ...] = ("z", "t")
-#: Measures on the log scale: estimates are also shown exponentiated.
-RATIO_MEASURES: tuple[str, ...] = ("OR", "RR", "HR", "IRR", "ROM", "PETO")
 #: Variance components below this are reported as 0 (metafor sets sigma2 <= 10 * eps to 0).
 _ZERO_VC = 10 * np.finfo(float).eps
 
@@ -587,7 +585,7 @@ class MultilevelResult(ResultMixin):
     beta: FloatArray
     se: FloatArray
     statistic: FloatArray
-    pvalue: FloatArray
+    p_value: FloatArray
     ci_low: FloatArray
     ci_high: FloatArray
     vcov: FloatArray
@@ -599,12 +597,12 @@ class MultilevelResult(ResultMixin):
     i2: FloatArray
     i2_total: float
     typical_variance: float
-    QM: float
-    QM_df: int
-    QM_pvalue: float
-    QE: float
-    QE_df: int
-    QE_pvalue: float
+    qm: float
+    qm_df: int
+    qm_pvalue: float
+    qe: float
+    qe_df: int
+    qe_pvalue: float
     loglik: float
     deviance: float
     aic: float
@@ -652,20 +650,18 @@ class MultilevelResult(ResultMixin):
     # -- presentation ------------------------------------------------------------------------
     @property
     def ratio_scale(self) -> bool:
-        """Whether the measure is a log ratio (estimates are then also shown exponentiated)."""
-        return self.measure in RATIO_MEASURES
+        """Whether the measure is a log ratio (estimates are then also shown as ratios)."""
+        return natural_scale(self.measure)[0] == "exp"
 
-    def summary_frame(self, exponentiate: bool = False) -> pd.DataFrame:
+    def natural_transform(self) -> str | None:
+        """``"exp"`` for a ratio measure (coefficients become ratios), else None, as for meta-regression."""
+        return "exp" if self.ratio_scale else None
+
+    def summary_frame(self) -> pd.DataFrame:
         """Coefficients: estimate, se, ci_low, ci_high, weight (NaN: a coefficient has no weight),
-        statistic, pvalue; ``exponentiate=True`` puts estimate and limits on the ratio scale."""
-        est, lo, hi = self.beta, self.ci_low, self.ci_high
-        if exponentiate:
-            if not self.ratio_scale:
-                raise ValueError(f"exponentiate=True needs a ratio measure ({', '.join(RATIO_MEASURES)}); "
-                                 f"this fit's measure is {self.measure!r}.")
-            est, lo, hi = np.exp(est), np.exp(lo), np.exp(hi)
-        return pd.DataFrame({"estimate": est, "se": self.se, "ci_low": lo, "ci_high": hi,
-                             "weight": np.nan, "statistic": self.statistic, "pvalue": self.pvalue},
+        statistic, p_value; on the ratio scale by default for a ratio measure (``transform=None``: log)."""
+        return pd.DataFrame({"estimate": self.beta, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                             "weight": np.nan, "statistic": self.statistic, "p_value": self.p_value},
                             index=pd.Index(self.coef_names, name="coefficient"))
 
     def variance_components(self) -> pd.DataFrame:
@@ -703,7 +699,7 @@ class MultilevelResult(ResultMixin):
         for i, name in enumerate(self.coef_names):
             line = (f"  {name}: {self.beta[i]:.4f}{scale}, SE {self.se[i]:.4f}, {pct} CI "
                     f"{self.ci_low[i]:.4f} to {self.ci_high[i]:.4f}, {self.test} = {self.statistic[i]:.3f}, "
-                    f"p = {self.pvalue[i]:.3g}")
+                    f"p = {self.p_value[i]:.3g}")
             if self.ratio_scale:
                 line += (f"; as a ratio {math.exp(self.beta[i]):.3f} ({math.exp(self.ci_low[i]):.3f} to "
                          f"{math.exp(self.ci_high[i]):.3f})")
@@ -715,9 +711,9 @@ class MultilevelResult(ResultMixin):
             lines.append(f"  variance at level {name!r} ({self.n_groups[i]} groups): {self.sigma2[i]:.4f}{ci}, "
                          f"I^2 {100 * self.i2[i]:.1f}%")
         lines.append(f"  Total I^2 {100 * self.i2_total:.1f}% (typical sampling variance {self.typical_variance:.4g}); "
-                     f"residual heterogeneity QE({self.QE_df}) = {self.QE:.2f}, p = {self.QE_pvalue:.3g}.")
+                     f"residual heterogeneity QE({self.qe_df}) = {self.qe:.2f}, p = {self.qe_pvalue:.3g}.")
         if self.coef_names != ("intrcpt",):
-            lines.append(f"  Moderators together: QM({self.QM_df}) = {self.QM:.3f}, p = {self.QM_pvalue:.3g}.")
+            lines.append(f"  Moderators together: QM({self.qm_df}) = {self.qm:.3f}, p = {self.qm_pvalue:.3g}.")
         lines.append(f"  logLik {self.loglik:.4f}, AIC {self.aic:.4f}, BIC {self.bic:.4f}, AICc {self.aicc:.4f}.")
         return "\n".join(lines)
 
@@ -764,7 +760,7 @@ def meta_analysis_multilevel(data: pd.DataFrame, *, levels: Sequence[str], yi: s
         argument), ``None`` estimates it.  Fixed components are not parameters of the fit.
     method : {"REML", "ML"}
     test : {"z", "t"}
-        Normal reference, or t with ``k - p`` degrees of freedom (``QM`` then an F test), as
+        Normal reference, or t with ``k - p`` degrees of freedom (``qm`` then an F test), as
         metafor's ``test="t"``.
     alpha : float
         1 - confidence level.
@@ -788,7 +784,7 @@ def meta_analysis_multilevel(data: pd.DataFrame, *, levels: Sequence[str], yi: s
     metafor-project.org/doku.php/tips:i2_multilevel_multivariate); the page's alternative after
     Jackson, White & Riley (2012), from the ratio of the variances of the pooled estimate, is not
     computed here.  With diagonal ``S`` and an intercept-only model this is Cheung's (2014) split
-    of the variance (dmetar's ``mlm.variance.distribution``).  QE is the test of residual
+    of the variance (dmetar's ``mlm.variance.distribution``).  ``qe`` is the test of residual
     heterogeneity ``(y - X b)'S^-1(y - X b)`` with ``b`` the common-effect GLS estimate.
 
     Examples
@@ -876,13 +872,13 @@ def _assemble(design: _Design, ev: _Eval, sigma2: FloatArray, lo: FloatArray | N
     # metafor's default btt: every coefficient but the intercept, or the intercept alone
     sel = np.arange(1 if names[0] == "intrcpt" and p > 1 else 0, p)
     b = ev.beta[sel]
-    QM = float(b @ np.linalg.solve(ev.vcov[np.ix_(sel, sel)], b))
+    qm = float(b @ np.linalg.solve(ev.vcov[np.ix_(sel, sel)], b))
     if test == "t":
-        QM /= len(sel)
-        QM_p = float(stats.f.sf(QM, len(sel), k - p))
+        qm /= len(sel)
+        qm_p = float(stats.f.sf(qm, len(sel), k - p))
     else:
-        QM_p = float(stats.chi2.sf(QM, len(sel)))
-    QE, trP = _sampling_only(design)
+        qm_p = float(stats.chi2.sf(qm, len(sel)))
+    qe, trP = _sampling_only(design)
     s2_typ = (k - p) / trP
     i2 = sigma2 / (sigma2.sum() + s2_typ)
     reml = method == "REML"
@@ -890,19 +886,19 @@ def _assemble(design: _Design, ev: _Eval, sigma2: FloatArray, lo: FloatArray | N
     n = k - p if reml else k
     npar = p + n_free
     aicc_n = max(n, npar + 2)
-    measure = data.attrs.get("measure")
+    measure = check_measure(data.attrs.get("measure"))  # a frame from evidence.escalc records it
     return MultilevelResult(
-        coef_names=names, beta=ev.beta, se=se, statistic=stat, pvalue=pval,
+        coef_names=names, beta=ev.beta, se=se, statistic=stat, p_value=pval,
         ci_low=ev.beta - crit * se, ci_high=ev.beta + crit * se, vcov=ev.vcov, levels=levels,
         n_groups=tuple(int(c.max()) + 1 for c in codes), sigma2=sigma2, sigma2_ci_low=lo,
         sigma2_ci_high=hi, i2=i2, i2_total=float(i2.sum()), typical_variance=float(s2_typ),
-        QM=QM, QM_df=len(sel), QM_pvalue=QM_p, QE=QE, QE_df=k - p,
-        QE_pvalue=float(stats.chi2.sf(QE, k - p)) if k > p else math.nan,
+        qm=qm, qm_df=len(sel), qm_pvalue=qm_p, qe=qe, qe_df=k - p,
+        qe_pvalue=float(stats.chi2.sf(qe, k - p)) if k > p else math.nan,
         loglik=float(ll), deviance=float(-2 * ll), aic=float(-2 * ll + 2 * npar),
         bic=float(-2 * ll + npar * math.log(n)),
         aicc=float(-2 * ll + 2 * npar * aicc_n / (aicc_n - npar - 1)), n_params=npar, k=k,
         method=method, test=test, df=df, alpha=alpha, converged=converged, iterations=it,
-        measure=None if measure is None else str(measure), X=_design_X(design), y=_design_y(design),
+        measure=measure, X=_design_X(design), y=_design_y(design),
         cluster=np.asarray(outer, dtype=object), row_labels=tuple(data.index), _design=design)
 
 
@@ -920,7 +916,7 @@ def _design_y(design: _Design) -> FloatArray:
 
 
 def _sampling_only(design: _Design) -> tuple[float, float]:
-    """QE and ``tr(P)`` with ``W = S^-1`` (the common-effect GLS fit)."""
+    """``qe`` and ``tr(P)`` with ``W = S^-1`` (the common-effect GLS fit)."""
     p = design.p
     A = np.zeros((p, p))
     b = np.zeros(p)
@@ -943,13 +939,13 @@ def _sampling_only(design: _Design) -> tuple[float, float]:
         trW += float(np.sum(1 / c.s))
     Ainv = np.linalg.inv(A)
     beta = Ainv @ b
-    QE = 0.0
+    qe = 0.0
     for g, W in zip(design.groups, ws, strict=True):
         r = g.y - g.X @ beta
-        QE += float(np.einsum("ma,mab,mb->", r, W, r))
+        qe += float(np.einsum("ma,mab,mb->", r, W, r))
     for c in design.large:
-        QE += float(np.sum((c.y - c.X @ beta) ** 2 / c.s))
-    return QE, trW - float(np.trace(Ainv @ XW2X))
+        qe += float(np.sum((c.y - c.X @ beta) ** 2 / c.s))
+    return qe, trW - float(np.trace(Ainv @ XW2X))
 
 
 def _profile_intervals(design: _Design, reml: bool, sigma2: FloatArray, ll_hat: float,
@@ -984,7 +980,7 @@ class LikelihoodRatioTest(ResultMixin):
 
     statistic: float
     df: int
-    pvalue: float
+    p_value: float
     loglik_full: float
     loglik_reduced: float
     aic_full: float
@@ -997,7 +993,7 @@ class LikelihoodRatioTest(ResultMixin):
 
     def __str__(self) -> str:
         return (f"LikelihoodRatioTest({self.method}: LRT={fmt(self.statistic)}, df={self.df}, "
-                f"p={fmt(self.pvalue)}; AIC full {fmt(self.aic_full, 6)} vs reduced {fmt(self.aic_reduced, 6)})")
+                f"p={fmt(self.p_value)}; AIC full {fmt(self.aic_full, 6)} vs reduced {fmt(self.aic_reduced, 6)})")
 
     __repr__ = __str__
 
@@ -1005,7 +1001,7 @@ class LikelihoodRatioTest(ResultMixin):
         """The test in words."""
         better = "full" if self.aic_full < self.aic_reduced else "reduced"
         return (f"Likelihood-ratio test ({self.method}): LRT = {self.statistic:.4f} on {self.df} df, "
-                f"p = {self.pvalue:.4g}. Log-likelihoods {self.loglik_full:.4f} (full) and "
+                f"p = {self.p_value:.4g}. Log-likelihoods {self.loglik_full:.4f} (full) and "
                 f"{self.loglik_reduced:.4f} (reduced); AIC prefers the {better} model.")
 
 
@@ -1042,7 +1038,7 @@ def likelihood_ratio_test(full: MultilevelResult, reduced: MultilevelResult) -> 
         raise ValueError(f"full has {full.n_params} parameters and reduced {reduced.n_params}; the full "
                          "model must have more (swap the arguments?).")
     lrt = max(2 * (full.loglik - reduced.loglik), 0.0)
-    return LikelihoodRatioTest(statistic=lrt, df=df, pvalue=float(stats.chi2.sf(lrt, df)),
+    return LikelihoodRatioTest(statistic=lrt, df=df, p_value=float(stats.chi2.sf(lrt, df)),
                                loglik_full=full.loglik, loglik_reduced=reduced.loglik,
                                aic_full=full.aic, aic_reduced=reduced.aic, bic_full=full.bic,
                                bic_reduced=reduced.bic, aicc_full=full.aicc, aicc_reduced=reduced.aicc,

@@ -54,7 +54,7 @@ VOCABULARY: dict[str, str] = {
 }
 #: Argument and result-field names retired in favour of :data:`VOCABULARY`.
 RETIRED_NAMES: tuple[str, ...] = ("ci_alpha", "ci_level", "z", "stat", "tau", "level",
-                                  "events_comparison", "n_comparison", "pct_comparison")
+                                  "events_comparison", "n_comparison", "pct_comparison", "pvalue")
 
 OR_CI_METHODS: tuple[str, ...] = ("woolf", "exact", "midp", "score")
 ZERO_CELL_CORRECTIONS: tuple[str, ...] = ("none", "add_if_zero", "add_all", "treatment_arm")

@@ -172,7 +172,7 @@ assert table.loc["naive (100 independent)", "ci_width"] < table.loc["multilevel 
 assert (vc["ci_low"] > 0).all() and np.isclose(share.sum(), 1.0)
 assert share["between studies"] > share["within studies (between effect sizes)"] > 0.2
 # the within-study level is needed: the LRT rejects the two-level model
-assert lrt_within.df == 1 and lrt_within.pvalue < 0.001
+assert lrt_within.df == 1 and lrt_within.p_value < 0.001
 # the CR2 robust SE is the multilevel one within 5%, its interval the widest of the three (t with ~15 df)
 assert abs(robust.estimate[0] - ml.beta[0]) < 1e-12
 assert abs(robust.se[0] - ml.se[0]) < 0.05 * ml.se[0] and 14 < robust.df[0] < 17

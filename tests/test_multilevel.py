@@ -77,15 +77,18 @@ def test_matches_rma_mv(case_id: str) -> None:
     assert res.converged
     assert res.k == c["k"]
     assert res.n_groups == tuple(int(n) for n in np.atleast_1d(c["n_groups"]))
-    for attr in ("beta", "se", "statistic", "pvalue", "ci_low", "ci_high", "loglik", "aic",
-                 "bic", "aicc", "QE", "QE_pvalue", "typical_variance"):
-        _close(getattr(res, attr), c[attr], RTOL, f"{case_id}: {attr}")
+    # our field names, then metafor's (as the R script writes them)
+    for attr, key in (("beta", "beta"), ("se", "se"), ("statistic", "statistic"), ("p_value", "pvalue"),
+                      ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("loglik", "loglik"), ("aic", "aic"),
+                      ("bic", "bic"), ("aicc", "aicc"), ("qe", "QE"), ("qe_pvalue", "QE_pvalue"),
+                      ("typical_variance", "typical_variance")):
+        _close(getattr(res, attr), c[key], RTOL, f"{case_id}: {attr}")
     _close(res.sigma2, c["sigma2"], RTOL, f"{case_id}: sigma2", atol=VC_ATOL)
     # I^2 = sigma2_l / (sum sigma2 + s^2) inherits the variance components' absolute 1e-7 over sums ~0.1
     _close(res.i2, c["i2"], RTOL, f"{case_id}: i2", atol=10 * VC_ATOL)
-    assert res.QE_df == c["QE_df"]
-    _close(res.QM, c["QM"], RTOL, f"{case_id}: QM")
-    _close(res.QM_pvalue, c["QM_pvalue"], RTOL, f"{case_id}: QM_pvalue")
+    assert res.qe_df == c["QE_df"]
+    _close(res.qm, c["QM"], RTOL, f"{case_id}: qm")
+    _close(res.qm_pvalue, c["QM_pvalue"], RTOL, f"{case_id}: qm_pvalue")
 
 
 @pytest.mark.parametrize("case_id", list(CASES))
@@ -116,7 +119,7 @@ def test_likelihood_ratio_test_matches_anova(lrt: dict[str, Any]) -> None:
     out = likelihood_ratio_test(_fit(lrt["full"]), _fit(lrt["reduced"]))
     assert out.df == lrt["df"]
     _close(out.statistic, lrt["statistic"], RTOL, "LRT", atol=1e-8)
-    _close(out.pvalue, lrt["pvalue"], RTOL, "LRT p")
+    _close(out.p_value, lrt["pvalue"], RTOL, "LRT p")
 
 
 def _differences(new: Any, old: Any, path: str = "$") -> list[str]:
@@ -211,7 +214,10 @@ def test_summary_words_and_frame() -> None:
     assert "REML" in text and "level 'study' (6 groups)" in text and "as a ratio" in text
     frame = res.summary_frame()
     assert list(frame.columns[:5]) == ["estimate", "se", "ci_low", "ci_high", "weight"]
-    assert res.summary_frame(exponentiate=True)["estimate"].iloc[0] == pytest.approx(np.exp(res.beta[0]))
+    # an odds-ratio fit reports its coefficients as ratios by default, logs with transform=None
+    assert frame["estimate"].iloc[0] == pytest.approx(np.exp(res.beta[0]))
+    assert res.summary_frame(transform=None)["estimate"].iloc[0] == res.beta[0]
+    assert frame["ci_low"].iloc[0] == pytest.approx(np.exp(res.ci_low[0]))
     vc = res.variance_components()
     assert (vc["ci_low"] <= vc["sigma2"]).all() and (vc["sigma2"] <= vc["ci_high"]).all()
     assert res.measure == "OR"
@@ -327,7 +333,7 @@ def test_woodbury_path_equals_dense_path(case_id: str, monkeypatch: pytest.Monke
     df = _frame(c["data"])
     res = meta_analysis_multilevel(df, levels=list(c["levels"]), mods=list(c["mods"]), V=_V(c, df),
                                    method=c["method"], test=c["test"], profile=False)
-    for attr in ("beta", "se", "sigma2", "loglik", "QE", "typical_variance"):
+    for attr in ("beta", "se", "sigma2", "loglik", "qe", "typical_variance"):
         _close(getattr(res, attr), getattr(dense, attr), 1e-8, f"{case_id}: {attr}", atol=1e-12)
     assert res.iterations == dense.iterations
     for a, b in zip(res.covariance_blocks(), dense.covariance_blocks(), strict=True):
