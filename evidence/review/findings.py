@@ -57,13 +57,14 @@ from typing import Any
 
 from scipy import stats
 
+from evidence._validation import short_repr
 from evidence.compare import compare_odds_ratios
 from evidence.effect_sizes import odds_ratio
 from evidence.published import counts_from_percentages, odds_from_risk, or_to_rr, se_from_ci
 from evidence.review import documents
 from evidence.review import registry as reg
 from evidence.review.documents import source_text
-from evidence.review.yamlfile import read_yaml, short
+from evidence.review.yamlfile import read_yaml
 
 __all__ = [
     "VERDICTS",
@@ -383,7 +384,7 @@ class Claim:
 
 
 def _fail(file: str, cid: Any, fld: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{file}: claim {cid!r}, field {fld!r}: bad value {short(value)}; {allowed}.")
+    return ValueError(f"{file}: claim {cid!r}, field {fld!r}: bad value {short_repr(value)}; {allowed}.")
 
 
 def _parse_claims_file(path: Path, result_ids: set[str], study_ids: set[str],

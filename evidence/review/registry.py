@@ -67,8 +67,9 @@ from typing import Any
 
 import pandas as pd
 
+from evidence._validation import short_repr
 from evidence.published import se_from_ci
-from evidence.review.yamlfile import clip, read_bytes, read_yaml, short
+from evidence.review.yamlfile import clip, read_bytes, read_yaml
 
 __all__ = [
     "STATUSES",
@@ -269,9 +270,9 @@ class _Ctx:
         self.study = study
 
     def fail(self, field: str, value: Any, allowed: str) -> ValueError:
-        study = f"study {short(self.study, 80)}" if self.study else "study (unknown id)"
+        study = f"study {short_repr(self.study, 80)}" if self.study else "study (unknown id)"
         return ValueError(
-            f"{clip(self.file.name, 120)}: {study}, field {clip(field)!r}: bad value {short(value)}; "
+            f"{clip(self.file.name, 120)}: {study}, field {clip(field)!r}: bad value {short_repr(value)}; "
             f"{clip(allowed, 400)}."
         )
 

@@ -23,14 +23,15 @@ than :data:`MAX_DEPTH`.  :func:`short` shortens any value for an error message.
 from __future__ import annotations
 
 import re
-import reprlib
 import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "clip", "read_bytes", "read_yaml", "short"]
+from evidence._validation import short_repr
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "clip", "read_bytes", "read_yaml"]
 
 #: Largest file read (bytes); the study files are a few kB each.
 MAX_BYTES: int = 1 << 20
@@ -49,29 +50,6 @@ _MAP = "tag:yaml.org,2002:map"
 _AMBIGUOUS = "tag:evidence,2024:yaml11"
 _ALLOWED_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _SEQ, _MAP}
 
-_SHORT = reprlib.Repr()
-_SHORT.maxstring = 60
-_SHORT.maxother = 60
-_SHORT.maxlong = 30
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
-_SHORT.maxlevel = 2
-
-
-def short(value: Any, width: int = 80) -> str:
-    """``repr(value)`` cut to about ``width`` characters, without building the full repr.
-
-    Examples
-    --------
-    >>> short("x" * 1000)
-    "'xxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'"
-    >>> short(list(range(10**6)))
-    '[0, 1, 2, 3, ...]'
-    """
-    try:
-        text = _SHORT.repr(value)
-    except (ValueError, RecursionError):  # e.g. an int past Python's digit limit
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 # The scanner and parser are LibYAML's when PyYAML was built with it (ten times faster; they keep explicit
@@ -161,9 +139,9 @@ class _Walk:
 
     def fail(self, field: str, value: Any, allowed: str, owner: str | None = None) -> ValueError:
         who = owner or self.owner
-        whose = f"{self.label} {short(who, 80)}" if who else f"{self.label} (unknown id)"
+        whose = f"{self.label} {short_repr(who, 80)}" if who else f"{self.label} (unknown id)"
         return ValueError(f"{clip(self.path.name, 120)}: {whose}, field {clip(field or '(file)')!r}: "
-                          f"bad value {short(value)}; {clip(allowed, 400)}.")
+                          f"bad value {short_repr(value)}; {clip(allowed, 400)}.")
 
     def check(self, node: Any, field: str, depth: int, owner: str | None) -> None:
         # iterative over siblings, recursive over depth (bounded by MAX_DEPTH)
@@ -289,7 +267,7 @@ def read_yaml(path: str | Path, *, label: str = "study", data: bytes | None = No
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ValueError(f"{path.name}: {label} (unknown id), field '(file)': bad YAML syntax{where}: "
-                         f"{short(getattr(exc, 'problem', None) or str(exc), 200)}; fix the YAML "
+                         f"{short_repr(getattr(exc, 'problem', None) or str(exc), 200)}; fix the YAML "
                          f"syntax.") from None
     except RecursionError:
         raise ValueError(f"{path.name}: {label} (unknown id), field '(file)': nesting too deep to read; "
