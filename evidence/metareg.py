@@ -393,7 +393,8 @@ def fit_mods(
         bidx = np.arange(p) if btt is None else np.asarray(btt, dtype=int)
         vbb = vb[:, bidx[:, None], bidx[None, :]]
         bb = beta[:, bidx]
-        vinv, okb = inv_stack(vbb) if len(bidx) else (vbb, ok)
+        # a principal block of the positive-definite vb is positive definite: it inverts wherever vb exists
+        vinv = inv_stack(vbb)[0] if len(bidx) else vbb
         qm = np.einsum("ni,nij,nj->n", bb, vinv, bb)
         if test == "knha":
             qm = qm / len(bidx)
